@@ -1,0 +1,56 @@
+// FileStream: reads a file front to back in large blocks with pread(2), for the image reader.
+// Never reads more than the caller asks for into its own memory: consume() hands out views of the
+// block buffer so that gigabytes of pages can be hashed without being held.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace crcore::image {
+
+class FileStream {
+ public:
+  static constexpr size_t kBlockSize = 4u << 20;
+
+  // Throws ImageError naming `path` on read errors; the buffer is min(kBlockSize, file_size).
+  FileStream(int fd, const std::string& path, uint64_t file_size, uint64_t start = 0);
+
+  uint64_t offset() const { return offset_; }
+  uint64_t remaining() const { return file_size_ - offset_; }
+  void seek(uint64_t offset);
+
+  // Copies the next n bytes (n <= remaining(), checked by the caller).
+  void read(void* destination, size_t n);
+
+  // Hands the next n bytes (n <= remaining()) to fn as one or more consecutive views.
+  template <typename Fn>
+  void consume(uint64_t n, Fn&& fn) {
+    while (n > 0) {
+      if (begin_ == end_) {
+        fill();
+      }
+      size_t take = static_cast<size_t>(std::min<uint64_t>(n, end_ - begin_));
+      fn(std::span<const std::byte>(buffer_.data() + begin_, take));
+      begin_ += take;
+      offset_ += take;
+      n -= take;
+    }
+  }
+
+ private:
+  void fill();
+
+  int fd_;
+  const std::string& path_;
+  uint64_t file_size_;
+  uint64_t offset_;
+  std::vector<std::byte> buffer_;
+  size_t begin_ = 0;  // unread bytes of the buffer are [begin_, end_)
+  size_t end_ = 0;
+};
+
+}  // namespace crcore::image

@@ -1,0 +1,296 @@
+// The crcore image format: every on-disk structure, in one place.
+//
+// docs/image-format.md describes the same layout in prose; keep the two in step.
+// Rules:
+//   * Bump kImageVersion on every change to anything in this file.
+//   * All integers are little-endian (the only supported architecture is x86-64).
+//   * Structures are plain, fixed-size and free of implicit padding (static_asserts below).
+//   * This header is included by async-signal-safe code (the runtime's writer) and by the
+//     freestanding restart stage: no libc, no STL beyond <cstdint>/<cstddef>.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace crcore::image {
+
+inline constexpr char kFileMagic[8] = {'C', 'R', 'C', 'O', 'R', 'E', 'I', 'M'};
+inline constexpr uint32_t kImageVersion = 1;
+inline constexpr uint32_t kArchX86_64 = 62;           // ELF e_machine EM_X86_64
+inline constexpr uint32_t kRecordMagic = 0x43524352;  // "RCRC" little-endian
+
+// The file starts with this header (72 bytes), followed by records until an End record.
+struct FileHeader {
+  char magic[8];          // kFileMagic
+  uint32_t version;       // kImageVersion
+  uint32_t header_size;   // sizeof(FileHeader)
+  uint32_t arch;          // kArchX86_64
+  uint32_t page_size;     // 4096
+  uint64_t created_ns;    // CLOCK_REALTIME when the checkpoint was taken
+  uint8_t image_id[16];   // random identity of this image
+  uint8_t parent_id[16];  // identity of the image this one is incremental to; all zero: full image
+  uint32_t flags;         // FileFlag bits
+  uint32_t header_check;  // low 32 bits of XXH3-64 over the 68 bytes before this field
+};
+static_assert(sizeof(FileHeader) == 72);
+
+enum FileFlag : uint32_t {
+  kFileIncremental = 1u << 0,  // pages missing here come from the parent image
+};
+
+enum class RecordKind : uint16_t {
+  Process = 1,     // ProcessRecord + strings
+  Mm = 2,          // MmRecord
+  Thread = 3,      // ThreadRecord
+  Region = 4,      // RegionRecord + path
+  Pages = 5,       // PagesHeader + raw page bytes (the page bytes may be zstd-compressed)
+  Fd = 6,          // FdRecord + path
+  FdData = 7,      // FdDataHeader + buffered bytes of a pipe or socket
+  SigActions = 8,  // SigActionsRecord
+  Rlimits = 9,     // RlimitsRecord
+  End = 0x7fff,    // EndRecord: the image is complete
+};
+
+enum RecordFlag : uint16_t {
+  // Pages records only. The PagesHeader stays uncompressed (a reader checks the address without
+  // decompressing); the page bytes after it are one zstd frame of PagesHeader.length bytes.
+  // stored_size = 16 + frame size; raw_size = 16 + length.
+  kRecordZstd = 1u << 0,
+};
+
+// Every record: this 40-byte header, then stored_size bytes of payload.
+struct RecordHeader {
+  uint32_t magic;         // kRecordMagic
+  uint16_t kind;          // RecordKind
+  uint16_t flags;         // RecordFlag bits
+  uint32_t reserved;      // zero
+  uint32_t header_check;  // low 32 bits of XXH3-64 over this header with header_check = 0
+  uint64_t stored_size;   // payload bytes in the file
+  uint64_t raw_size;      // payload bytes after decompression (== stored_size when not compressed)
+  uint64_t payload_hash;  // XXH3-64 of the stored payload bytes
+};
+static_assert(sizeof(RecordHeader) == 40);
+
+// Upper bounds a reader enforces before allocating (an absurd size is a damaged image).
+inline constexpr uint64_t kMaxMetaPayload = 1u << 20;       // every record but Pages/FdData
+inline constexpr uint64_t kMaxPagesPayload = 64ull << 20;   // PagesHeader.length of one Pages record
+inline constexpr uint64_t kMaxFdDataPayload = 64ull << 20;  // FdDataHeader.length of one FdData record
+inline constexpr uint32_t kMaxThreads = 4096;
+inline constexpr uint32_t kMaxRegions = 1u << 16;
+inline constexpr uint32_t kMaxFdNumber = 1u << 20;
+inline constexpr uint64_t kUserAddressLimit = 0x7ffffffff000ull;  // 47-bit user space
+
+// Variable-length strings follow a fixed struct in the order its *_len fields are listed.
+// They are not NUL-terminated in the file.
+
+struct ProcessRecord {
+  int32_t pid;
+  int32_t ppid;
+  int32_t pgid;
+  int32_t sid;
+  uint32_t uid;
+  uint32_t gid;
+  uint32_t euid;
+  uint32_t egid;
+  uint32_t umask;
+  uint32_t checkpoint_signal;  // the runtime's phase-2 signal number
+  uint32_t thread_count;       // number of Thread records that follow
+  uint32_t region_count;       // number of Region records that follow
+  uint32_t fd_count;           // number of Fd records that follow
+  uint32_t tid_offset;         // offset of glibc's cached tid inside struct pthread (from the thread pointer)
+  uint32_t rseq_size;          // glibc __rseq_size (0: rseq not registered by glibc)
+  int32_t rseq_offset;         // glibc __rseq_offset: rseq area = thread pointer + rseq_offset
+  uint32_t rseq_signature;     // RSEQ_SIG
+  uint32_t reserved0;
+  uint64_t runtime_restart_block;  // address of the runtime's RestartBlock (written by the restart stage)
+  uint64_t checkpoint_serial;      // how many checkpoints this process has taken (1 = first)
+  uint32_t cwd_len;
+  uint32_t exe_len;
+  uint32_t cmdline_len;  // NUL-separated arguments
+  uint32_t environ_len;  // NUL-separated environment
+  uint32_t hostname_len;
+  uint32_t kernel_len;  // uname -r of the checkpointing kernel
+  // then: cwd, exe, cmdline, environ, hostname, kernel
+};
+static_assert(sizeof(ProcessRecord) == 112);
+
+inline constexpr uint32_t kMaxAuxv = 64;
+inline constexpr uint32_t kMaxSpecialMaps = 4;
+
+enum class SpecialMapKind : uint32_t { None = 0, Vvar = 1, VvarVclock = 2, Vdso = 3 };
+
+struct SpecialMap {
+  uint64_t start;
+  uint64_t end;
+  uint32_t kind;  // SpecialMapKind
+  uint32_t reserved;
+};
+static_assert(sizeof(SpecialMap) == 24);
+
+// The kernel's view of the address space (prctl PR_SET_MM_MAP fields) and the vdso/vvar layout.
+struct MmRecord {
+  uint64_t start_code;
+  uint64_t end_code;
+  uint64_t start_data;
+  uint64_t end_data;
+  uint64_t start_brk;
+  uint64_t brk;
+  uint64_t start_stack;
+  uint64_t arg_start;
+  uint64_t arg_end;
+  uint64_t env_start;
+  uint64_t env_end;
+  uint32_t auxv_count;                  // pairs used in auxv
+  uint32_t special_count;               // entries used in special
+  uint64_t auxv[kMaxAuxv * 2];          // (type, value) pairs, ending with AT_NULL
+  SpecialMap special[kMaxSpecialMaps];  // vvar, vvar_vclock, vdso as they were
+};
+static_assert(sizeof(MmRecord) == 11 * 8 + 8 + kMaxAuxv * 16 + kMaxSpecialMaps * 24);
+
+// Callee-saved state of a thread at the instant it parked (see runtime/context.h).
+struct SavedContext {
+  uint64_t rbx, rbp, r12, r13, r14, r15;
+  uint64_t rsp;
+  uint64_t rip;
+  uint32_t mxcsr;
+  uint16_t fpu_cw;
+  uint16_t reserved;
+};
+static_assert(sizeof(SavedContext) == 72);
+
+enum ThreadFlag : uint32_t {
+  kThreadMain = 1u << 0,     // the thread-group leader
+  kThreadRuntime = 1u << 1,  // crcore's own callback/manager thread
+};
+
+struct ThreadRecord {
+  int32_t tid;
+  uint32_t flags;    // ThreadFlag bits
+  uint64_t fs_base;  // TLS: the thread pointer
+  uint64_t gs_base;
+  uint64_t sigmask;      // blocked signals (bit n-1 for signal n) at the interrupted instruction
+  uint64_t altstack_sp;  // sigaltstack
+  uint64_t altstack_size;
+  uint32_t altstack_flags;
+  uint32_t reserved0;
+  uint64_t robust_list;  // set_robust_list head
+  uint64_t robust_list_len;
+  uint64_t clear_child_tid;  // where the kernel clears the tid on exit (glibc: &pthread->tid)
+  uint64_t rseq_area;        // registered rseq area, 0 if none
+  uint32_t rseq_len;
+  uint32_t rseq_signature;
+  SavedContext context;  // where the thread resumes
+  char name[16];         // comm
+};
+static_assert(sizeof(ThreadRecord) == 96 + sizeof(SavedContext) + 16);
+
+enum class RegionKind : uint32_t {
+  AnonPrivate = 1,  // anonymous private (includes glibc thread stacks and guard regions)
+  AnonShared = 2,   // MAP_SHARED|MAP_ANONYMOUS (appears as /dev/zero (deleted))
+  FilePrivate = 3,  // MAP_PRIVATE of a file: remapped from the file, modified pages from the image
+  FileShared = 4,   // MAP_SHARED of a file: remapped from the file, no pages in the image
+  Heap = 5,         // [heap]
+  Stack = 6,        // [stack] of the main thread (grows down)
+  DeletedFile = 7,  // a private mapping of a file that no longer exists: restored anonymous, all pages saved
+};
+
+enum RegionProt : uint32_t { kProtRead = 1, kProtWrite = 2, kProtExec = 4 };
+
+struct RegionRecord {
+  uint64_t start;
+  uint64_t end;
+  uint64_t file_offset;
+  uint64_t inode;
+  uint64_t dev;          // makedev(major, minor) of the backing file
+  uint64_t file_size;    // st_size at checkpoint (0 if anonymous)
+  uint64_t pages_saved;  // pages of this region stored in Pages records
+  uint32_t kind;         // RegionKind
+  uint32_t prot;         // RegionProt bits
+  uint32_t path_len;     // then: the path (file name, or [heap]/[stack]/...)
+  uint32_t reserved;
+};
+static_assert(sizeof(RegionRecord) == 72);
+
+struct PagesHeader {
+  uint64_t address;  // page-aligned
+  uint64_t length;   // bytes of raw page data that follow (a multiple of the page size)
+};
+static_assert(sizeof(PagesHeader) == 16);
+
+enum class FdKind : uint32_t {
+  RegularFile = 1,
+  Directory = 2,
+  CharDevice = 3,  // /dev/null, /dev/zero, /dev/urandom, ...
+  Tty = 4,         // a terminal: reattached to cr_restart's terminal
+  PipeRead = 5,
+  PipeWrite = 6,
+  Socket = 7,  // restored only where documented
+  Other = 8,   // eventfd, epoll, ...: not restored yet
+};
+
+struct FdRecord {
+  int32_t fd;
+  uint32_t kind;        // FdKind
+  uint32_t open_flags;  // fcntl(F_GETFL)
+  uint32_t fd_flags;    // fcntl(F_GETFD): FD_CLOEXEC
+  int64_t offset;       // lseek(fd, 0, SEEK_CUR), -1 if not seekable
+  uint64_t inode;       // st_ino (for pipes: the pipe's identity, shared by both ends)
+  uint64_t dev;
+  uint32_t mode;       // st_mode
+  uint32_t path_len;   // then: readlink of /proc/self/fd/N
+  uint64_t file_size;  // st_size
+};
+static_assert(sizeof(FdRecord) == 56);
+
+struct FdDataHeader {
+  uint64_t inode;  // the pipe (FdRecord.inode) whose unread bytes follow
+  uint64_t length;
+};
+static_assert(sizeof(FdDataHeader) == 16);
+
+inline constexpr uint32_t kSignalCount = 64;
+
+// The kernel's struct sigaction (rt_sigaction), exactly as the syscall takes it.
+struct KernelSigaction {
+  uint64_t handler;
+  uint64_t flags;
+  uint64_t restorer;
+  uint64_t mask;
+};
+static_assert(sizeof(KernelSigaction) == 32);
+
+struct SigActionsRecord {
+  KernelSigaction action[kSignalCount];  // index n-1 for signal n; SIGKILL/SIGSTOP left zero
+};
+static_assert(sizeof(SigActionsRecord) == kSignalCount * 32);
+
+inline constexpr uint32_t kRlimitCount = 16;
+
+struct RlimitsRecord {
+  uint64_t cur[kRlimitCount];
+  uint64_t max[kRlimitCount];
+};
+static_assert(sizeof(RlimitsRecord) == kRlimitCount * 16);
+
+struct EndRecord {
+  uint64_t record_count;  // records before this one
+  uint64_t pages_bytes;   // raw page bytes in Pages records
+  uint64_t file_bytes;    // offset of this record's header in the file
+};
+static_assert(sizeof(EndRecord) == 24);
+
+// No structure has implicit padding: every byte of the file is a defined field.
+static_assert(__has_unique_object_representations(FileHeader));
+static_assert(__has_unique_object_representations(RecordHeader));
+static_assert(__has_unique_object_representations(ProcessRecord));
+static_assert(__has_unique_object_representations(MmRecord));
+static_assert(__has_unique_object_representations(ThreadRecord));
+static_assert(__has_unique_object_representations(RegionRecord));
+static_assert(__has_unique_object_representations(PagesHeader));
+static_assert(__has_unique_object_representations(FdRecord));
+static_assert(__has_unique_object_representations(FdDataHeader));
+static_assert(__has_unique_object_representations(SigActionsRecord));
+static_assert(__has_unique_object_representations(RlimitsRecord));
+static_assert(__has_unique_object_representations(EndRecord));
+
+}  // namespace crcore::image

@@ -1,0 +1,65 @@
+// Image: everything ImageReader::load() found in an image file, validated. Page contents stay in the
+// file (PagesRef says where); ImageReader::for_each_pages() streams them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "image/format.h"
+
+namespace crcore::image {
+
+struct RegionEntry {
+  RegionRecord record;
+  std::string path;
+};
+
+struct FdEntry {
+  FdRecord record;
+  std::string path;
+};
+
+// The unread bytes of a pipe or socket (an FdData record).
+struct FdDataEntry {
+  uint64_t inode;
+  std::vector<std::byte> bytes;
+};
+
+// Where one Pages record's contents are in the file.
+struct PagesRef {
+  uint64_t address;         // page-aligned
+  uint64_t length;          // raw page bytes
+  uint64_t payload_offset;  // file offset of the record's payload (its PagesHeader)
+  uint64_t stored_size;     // payload bytes in the file: PagesHeader + page bytes or one zstd frame
+  uint64_t payload_hash;    // RecordHeader.payload_hash
+  uint64_t record_index;    // position in the file (0 = the first record after the file header)
+  uint16_t flags;           // RecordFlag bits (kRecordZstd)
+};
+
+struct Image {
+  std::string path;
+  uint64_t file_size = 0;
+  FileHeader header{};
+
+  ProcessRecord process{};
+  std::string cwd;
+  std::string exe;
+  std::vector<std::string> cmdline;      // the arguments
+  std::vector<std::string> environment;  // NAME=value entries
+  std::string hostname;
+  std::string kernel;
+
+  MmRecord mm{};
+  SigActionsRecord sigactions{};
+  RlimitsRecord rlimits{};
+  std::vector<ThreadRecord> threads;  // file order; exactly one has kThreadMain
+  std::vector<RegionEntry> regions;   // sorted by address, disjoint
+  std::vector<FdEntry> fds;           // file order, distinct fd numbers
+  std::vector<FdDataEntry> fd_data;
+  std::vector<PagesRef> pages;  // file order
+  EndRecord end{};
+};
+
+}  // namespace crcore::image

@@ -1,0 +1,481 @@
+#include "image/image_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "image/checksum.h"
+#include "image/file_stream.h"
+#include "image/kind_names.h"
+#include "image/record_decode.h"
+#include "image/record_order.h"
+
+#if CRCORE_HAVE_ZSTD
+#include <zstd.h>
+#endif
+
+namespace crcore::image {
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+
+// Which record a message is about.
+struct RecordAt {
+  uint64_t index;
+  uint16_t kind;
+  uint64_t offset;
+};
+
+std::string describe(const RecordAt& at) {
+  auto kind = static_cast<RecordKind>(at.kind);
+  if (known(kind)) {
+    return fmt::format("record {} ({}) at offset {}", at.index, record_kind_name(kind), at.offset);
+  }
+  return fmt::format("record {} at offset {}", at.index, at.offset);
+}
+
+[[noreturn]] void fail(const std::string& path, const RecordAt& at, std::string_view message) {
+  throw ImageError(fmt::format("{}: {}: {}", path, describe(at), message));
+}
+
+// The Pages record of ref (its header is right before the payload).
+RecordAt pages_at(const PagesRef& ref) {
+  return {ref.record_index, static_cast<uint16_t>(RecordKind::Pages), ref.payload_offset - sizeof(RecordHeader)};
+}
+
+[[noreturn]] void fail(const std::string& path, std::string_view message) {
+  throw ImageError(fmt::format("{}: {}", path, message));
+}
+
+bool all_zero(const uint8_t* bytes, size_t n) {
+  return std::all_of(bytes, bytes + n, [](uint8_t b) { return b == 0; });
+}
+
+void check_file_header(const std::string& path, const FileHeader& h) {
+  if (std::memcmp(h.magic, kFileMagic, sizeof h.magic) != 0) {
+    fail(path, "not a crcore image (bad magic)");
+  }
+  if (h.version != kImageVersion) {
+    fail(path, fmt::format("version {} is not supported (this crcore reads version {})", h.version, kImageVersion));
+  }
+  if (h.header_size != sizeof(FileHeader)) {
+    fail(path, fmt::format("file header size {} is not {}", h.header_size, sizeof(FileHeader)));
+  }
+  if (h.header_check != file_header_check(h)) {
+    fail(path, "file header checksum mismatch");
+  }
+  if (h.arch != kArchX86_64) {
+    fail(path, fmt::format("architecture {} is not x86-64", h.arch));
+  }
+  if (h.page_size != kPageSize) {
+    fail(path, fmt::format("page size {} is not supported (only {})", h.page_size, kPageSize));
+  }
+  if ((h.flags & kFileIncremental) != 0) {
+    fail(path, "incremental images are not supported yet");
+  }
+  if (h.flags != 0) {
+    fail(path, fmt::format("unknown file flags {:#x}", h.flags));
+  }
+  if (!all_zero(h.parent_id, sizeof h.parent_id)) {
+    fail(path, "parent_id is set in an image that is not incremental");
+  }
+}
+
+// Whether a record header is intact; an error message or "".
+std::string check_record_integrity(const RecordHeader& h) {
+  if (h.magic != kRecordMagic) {
+    return fmt::format("bad record magic {:#x}", h.magic);
+  }
+  if (h.header_check != record_header_check(h)) {
+    return "record header checksum mismatch";
+  }
+  return "";
+}
+
+// The framing rules of an intact record header; an error message or "".
+std::string check_record_header(const RecordHeader& h) {
+  auto kind = static_cast<RecordKind>(h.kind);
+  if (!known(kind)) {
+    return fmt::format("unknown record kind {}", h.kind);
+  }
+  if (h.reserved != 0) {
+    return "reserved field is not zero";
+  }
+  if ((h.flags & ~uint16_t{kRecordZstd}) != 0) {
+    return fmt::format("unknown record flags {:#x}", h.flags);
+  }
+  bool zstd = (h.flags & kRecordZstd) != 0;
+  if (zstd && kind != RecordKind::Pages) {
+    return "only Pages records may be compressed";
+  }
+  uint64_t limit = kMaxMetaPayload;
+  if (kind == RecordKind::Pages) {
+    limit = sizeof(PagesHeader) + kMaxPagesPayload;
+  } else if (kind == RecordKind::FdData) {
+    limit = sizeof(FdDataHeader) + kMaxFdDataPayload;
+  }
+  if (h.raw_size > limit) {
+    return fmt::format("payload of {} bytes is above the limit of {} for this kind", h.raw_size, limit);
+  }
+  if (!zstd && h.stored_size != h.raw_size) {
+    return fmt::format("stored_size {} differs from raw_size {} in an uncompressed record", h.stored_size, h.raw_size);
+  }
+  if (zstd && (h.stored_size <= sizeof(PagesHeader) || h.stored_size >= h.raw_size)) {
+    return fmt::format("compressed stored_size {} is not between {} and raw_size {}", h.stored_size,
+                       sizeof(PagesHeader), h.raw_size);
+  }
+  if (kind == RecordKind::Pages && h.raw_size < sizeof(PagesHeader)) {
+    return fmt::format("payload of {} bytes is shorter than a PagesHeader", h.raw_size);
+  }
+  return "";
+}
+
+// Tracks the record order of record_order.h and the section counts of the ProcessRecord.
+class OrderCheck {
+ public:
+  // An error message, or "" when a record of this kind may come next.
+  std::string admit(RecordKind kind, const Image& image) const {
+    int rank = record_rank(kind);
+    if (last_rank_ < 0 && kind != RecordKind::Process) {
+      return "the first record must be Process";
+    }
+    if (rank < last_rank_) {
+      return fmt::format("out of order: {} after {}", record_kind_name(kind),
+                         record_kind_name(kRecordOrder[last_rank_]));
+    }
+    if (rank == last_rank_ && record_is_singleton(kind)) {
+      return fmt::format("a second {} record", record_kind_name(kind));
+    }
+    // Every section before this kind must be complete.
+    for (int r = 0; r < rank; ++r) {
+      if (std::string missing = incomplete(r, image); !missing.empty()) {
+        return fmt::format("{} record before {}", record_kind_name(kind), missing);
+      }
+    }
+    return overflow(kind, image);
+  }
+  void accept(RecordKind kind) {
+    last_rank_ = record_rank(kind);
+    seen_ |= 1u << last_rank_;
+  }
+
+ private:
+  // What is missing of the section of rank r, or "".
+  std::string incomplete(int r, const Image& image) const {
+    RecordKind kind = kRecordOrder[r];
+    auto count = [&](size_t have, uint32_t want) -> std::string {
+      if (have == want) {
+        return "";
+      }
+      return fmt::format("all {} {} records (found {})", want, record_kind_name(kind), have);
+    };
+    switch (kind) {
+      case RecordKind::Thread:
+        return count(image.threads.size(), image.process.thread_count);
+      case RecordKind::Region:
+        return count(image.regions.size(), image.process.region_count);
+      case RecordKind::Fd:
+        return count(image.fds.size(), image.process.fd_count);
+      default:
+        if (record_is_singleton(kind) && (seen_ & (1u << r)) == 0) {
+          return fmt::format("the {} record", record_kind_name(kind));
+        }
+        return "";
+    }
+  }
+  // A message when a counted section would get more records than the ProcessRecord says.
+  static std::string overflow(RecordKind kind, const Image& image) {
+    auto more = [&](size_t have, uint32_t want) -> std::string {
+      if (have < want) {
+        return "";
+      }
+      return fmt::format("more {} records than the {} the ProcessRecord counts", record_kind_name(kind), want);
+    };
+    switch (kind) {
+      case RecordKind::Thread:
+        return more(image.threads.size(), image.process.thread_count);
+      case RecordKind::Region:
+        return more(image.regions.size(), image.process.region_count);
+      case RecordKind::Fd:
+        return more(image.fds.size(), image.process.fd_count);
+      default:
+        return "";
+    }
+  }
+
+  int last_rank_ = -1;
+  uint32_t seen_ = 0;  // bit r: a record of rank r was accepted
+};
+
+}  // namespace
+
+ImageReader::ImageReader(std::string path) : path_(std::move(path)) {
+  fd_.reset(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd_.valid()) {
+    fail(path_, fmt::format("cannot open: {}", std::strerror(errno)));
+  }
+}
+
+Image ImageReader::load() {
+  struct stat st;
+  if (fstat(fd_.get(), &st) != 0) {
+    fail(path_, fmt::format("cannot stat: {}", std::strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    fail(path_, "not a regular file");
+  }
+  Image image;
+  image.path = path_;
+  image.file_size = static_cast<uint64_t>(st.st_size);
+  FileStream stream(fd_.get(), path_, image.file_size);
+  (void)posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+
+  if (image.file_size < sizeof(FileHeader)) {
+    if (image.file_size >= sizeof image.header.magic) {
+      stream.read(image.header.magic, sizeof image.header.magic);
+      if (std::memcmp(image.header.magic, kFileMagic, sizeof kFileMagic) != 0) {
+        fail(path_, "not a crcore image (bad magic)");
+      }
+    }
+    fail(path_,
+         fmt::format("truncated: {} bytes, shorter than the {}-byte file header", image.file_size, sizeof(FileHeader)));
+  }
+  stream.read(&image.header, sizeof image.header);
+  check_file_header(path_, image.header);
+
+  OrderCheck order;
+  uint64_t pages_bytes = 0;
+  std::vector<std::byte> payload;
+  for (uint64_t index = 0;; ++index) {
+    RecordAt at{index, 0, stream.offset()};
+    if (stream.remaining() == 0) {
+      fail(path_, fmt::format("truncated: no End record (the file ends after {} records)", index));
+    }
+    if (stream.remaining() < sizeof(RecordHeader)) {
+      fail(path_, fmt::format("truncated: no End record ({}: only {} of the {} header bytes)", describe(at),
+                              stream.remaining(), sizeof(RecordHeader)));
+    }
+    RecordHeader header;
+    stream.read(&header, sizeof header);
+    if (std::string problem = check_record_integrity(header); !problem.empty()) {
+      fail(path_, at, problem);
+    }
+    at.kind = header.kind;
+    if (std::string problem = check_record_header(header); !problem.empty()) {
+      fail(path_, at, problem);
+    }
+    auto kind = static_cast<RecordKind>(header.kind);
+    if (header.stored_size > stream.remaining()) {
+      fail(path_, fmt::format("truncated: {}: payload of {} bytes but only {} left in the file", describe(at),
+                              header.stored_size, stream.remaining()));
+    }
+    if (std::string problem = order.admit(kind, image); !problem.empty()) {
+      fail(path_, at, problem);
+    }
+
+    PayloadHash hash;
+    try {
+      PagesHeader pages{};
+      std::array<std::byte, 32> frame_start{};  // the start of a zstd frame (its header)
+      size_t frame_start_size = 0;
+      if (kind == RecordKind::Pages) {
+        // Streamed, never held: a Pages payload can be 64 MiB.
+        stream.read(&pages, sizeof pages);
+        hash.update(&pages, sizeof pages);
+        stream.consume(header.stored_size - sizeof pages, [&](std::span<const std::byte> piece) {
+          hash.update(piece.data(), piece.size());
+          size_t take = std::min(piece.size(), frame_start.size() - frame_start_size);
+          std::memcpy(frame_start.data() + frame_start_size, piece.data(), take);
+          frame_start_size += take;
+        });
+      } else {
+        payload.resize(header.stored_size);  // bounded by the kind's limit and the file's size
+        stream.read(payload.data(), payload.size());
+        hash.update(payload.data(), payload.size());
+      }
+      if (hash.digest() != header.payload_hash) {
+        fail(path_, at, "payload checksum mismatch");
+      }
+      if (kind == RecordKind::Pages) {
+        check_pages_header(pages, header.raw_size, image);
+        if ((header.flags & kRecordZstd) != 0) {
+#if CRCORE_HAVE_ZSTD
+          if (ZSTD_getFrameContentSize(frame_start.data(), frame_start_size) != pages.length) {
+            throw RecordInvalid("the zstd frame does not declare the record's length as its content size");
+          }
+#else
+          throw RecordInvalid("compressed with zstd, but this crcore was built without zstd");
+#endif
+        }
+        image.pages.push_back({pages.address, pages.length, at.offset + sizeof header, header.stored_size,
+                               header.payload_hash, index, header.flags});
+        pages_bytes += pages.length;
+      }
+      switch (kind) {
+        case RecordKind::Process:
+          decode_process(payload, image);
+          break;
+        case RecordKind::Mm:
+          decode_mm(payload, image);
+          break;
+        case RecordKind::SigActions:
+          decode_sigactions(payload, image);
+          break;
+        case RecordKind::Rlimits:
+          decode_rlimits(payload, image);
+          break;
+        case RecordKind::Thread:
+          decode_thread(payload, image);
+          break;
+        case RecordKind::Region:
+          decode_region(payload, image);
+          break;
+        case RecordKind::Fd:
+          decode_fd(payload, image);
+          break;
+        case RecordKind::FdData:
+          decode_fd_data(payload, image);
+          break;
+        case RecordKind::Pages:
+          break;
+        case RecordKind::End:
+          decode_end(payload, image, index, at.offset, pages_bytes);
+          break;
+      }
+    } catch (const RecordInvalid& e) {
+      fail(path_, at, e.what());
+    }
+    order.accept(kind);
+    if (kind == RecordKind::End) {
+      break;
+    }
+  }
+  if (stream.remaining() != 0) {
+    fail(path_, fmt::format("{} bytes after the End record", stream.remaining()));
+  }
+  try {
+    check_image(image);
+  } catch (const RecordInvalid& e) {
+    fail(path_, e.what());
+  }
+  return image;
+}
+
+void ImageReader::for_each_pages(const Image& image, const PagesFn& fn) const {
+  FileStream stream(fd_.get(), path_, image.file_size);
+  for (const PagesRef& ref : image.pages) {
+    stream.seek(ref.payload_offset);
+    if ((ref.flags & kRecordZstd) != 0) {
+      stream_zstd_pages(stream, ref, fn);
+    } else {
+      stream_raw_pages(stream, ref, fn);
+    }
+  }
+}
+
+namespace {
+
+// Reads a Pages record's PagesHeader and checks it against what load() saw.
+void start_pages(FileStream& stream, const PagesRef& ref, PayloadHash& hash, const std::string& path) {
+  PagesHeader pages;
+  stream.read(&pages, sizeof pages);
+  hash.update(&pages, sizeof pages);
+  if (pages.address != ref.address || pages.length != ref.length) {
+    fail(path, pages_at(ref), "the PagesHeader changed since the image was loaded");
+  }
+}
+
+void finish_pages(const PayloadHash& hash, const PagesRef& ref, const std::string& path) {
+  if (hash.digest() != ref.payload_hash) {
+    fail(path, pages_at(ref), "payload checksum mismatch (the file changed since it was loaded)");
+  }
+}
+
+}  // namespace
+
+void ImageReader::stream_raw_pages(FileStream& stream, const PagesRef& ref, const PagesFn& fn) const {
+  PayloadHash hash;
+  start_pages(stream, ref, hash, path_);
+  uint64_t address = ref.address;
+  stream.consume(ref.length, [&](std::span<const std::byte> piece) {
+    hash.update(piece.data(), piece.size());
+    fn(address, piece);
+    address += piece.size();
+  });
+  finish_pages(hash, ref, path_);
+}
+
+#if CRCORE_HAVE_ZSTD
+
+void ImageReader::stream_zstd_pages(FileStream& stream, const PagesRef& ref, const PagesFn& fn) const {
+  RecordAt at = pages_at(ref);
+  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> context(ZSTD_createDCtx(), &ZSTD_freeDCtx);
+  if (!context) {
+    throw std::bad_alloc();
+  }
+  PayloadHash hash;
+  start_pages(stream, ref, hash, path_);
+  std::vector<std::byte> out(static_cast<size_t>(std::min<uint64_t>(ref.length, 1u << 20)));
+  uint64_t address = ref.address;
+  uint64_t produced = 0;
+  size_t last = 1;  // ZSTD_decompressStream's result: 0 once the frame is complete
+  stream.consume(ref.stored_size - sizeof(PagesHeader), [&](std::span<const std::byte> piece) {
+    hash.update(piece.data(), piece.size());
+    ZSTD_inBuffer in{piece.data(), piece.size(), 0};
+    while (in.pos < in.size) {
+      if (last == 0) {
+        fail(path_, at, "data after the end of the zstd frame");
+      }
+      ZSTD_outBuffer output{out.data(), out.size(), 0};
+      last = ZSTD_decompressStream(context.get(), &output, &in);
+      if (ZSTD_isError(last)) {
+        fail(path_, at, fmt::format("zstd: {}", ZSTD_getErrorName(last)));
+      }
+      if (produced + output.pos > ref.length) {
+        fail(path_, at, "the zstd frame holds more than the record's length");
+      }
+      if (output.pos > 0) {
+        fn(address, std::span<const std::byte>(out.data(), output.pos));
+        address += output.pos;
+        produced += output.pos;
+      }
+    }
+  });
+  // Flush what the decoder still holds.
+  while (last != 0 && !ZSTD_isError(last)) {
+    ZSTD_inBuffer in{nullptr, 0, 0};
+    ZSTD_outBuffer output{out.data(), out.size(), 0};
+    last = ZSTD_decompressStream(context.get(), &output, &in);
+    if (ZSTD_isError(last) || output.pos == 0) {
+      break;
+    }
+    if (produced + output.pos > ref.length) {
+      fail(path_, at, "the zstd frame holds more than the record's length");
+    }
+    fn(address, std::span<const std::byte>(out.data(), output.pos));
+    address += output.pos;
+    produced += output.pos;
+  }
+  finish_pages(hash, ref, path_);
+  if (last != 0 || produced != ref.length) {
+    fail(path_, at, fmt::format("the zstd frame is incomplete ({} of {} bytes)", produced, ref.length));
+  }
+}
+
+#else
+
+void ImageReader::stream_zstd_pages(FileStream&, const PagesRef& ref, const PagesFn&) const {
+  fail(path_, pages_at(ref), "compressed with zstd, but this crcore was built without zstd");
+}
+
+#endif
+
+}  // namespace crcore::image

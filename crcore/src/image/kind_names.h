@@ -1,0 +1,97 @@
+// Names of the format's kinds, for tools and error messages ("Thread", "anon-private", "pipe-read").
+#pragma once
+
+#include <string_view>
+
+#include "image/format.h"
+
+namespace crcore::image {
+
+constexpr std::string_view record_kind_name(RecordKind kind) {
+  switch (kind) {
+    case RecordKind::Process:
+      return "Process";
+    case RecordKind::Mm:
+      return "Mm";
+    case RecordKind::Thread:
+      return "Thread";
+    case RecordKind::Region:
+      return "Region";
+    case RecordKind::Pages:
+      return "Pages";
+    case RecordKind::Fd:
+      return "Fd";
+    case RecordKind::FdData:
+      return "FdData";
+    case RecordKind::SigActions:
+      return "SigActions";
+    case RecordKind::Rlimits:
+      return "Rlimits";
+    case RecordKind::End:
+      return "End";
+  }
+  return "unknown";
+}
+
+constexpr std::string_view region_kind_name(RegionKind kind) {
+  switch (kind) {
+    case RegionKind::AnonPrivate:
+      return "anon-private";
+    case RegionKind::AnonShared:
+      return "anon-shared";
+    case RegionKind::FilePrivate:
+      return "file-private";
+    case RegionKind::FileShared:
+      return "file-shared";
+    case RegionKind::Heap:
+      return "heap";
+    case RegionKind::Stack:
+      return "stack";
+    case RegionKind::DeletedFile:
+      return "deleted-file";
+  }
+  return "unknown";
+}
+
+constexpr std::string_view fd_kind_name(FdKind kind) {
+  switch (kind) {
+    case FdKind::RegularFile:
+      return "file";
+    case FdKind::Directory:
+      return "directory";
+    case FdKind::CharDevice:
+      return "char-device";
+    case FdKind::Tty:
+      return "tty";
+    case FdKind::PipeRead:
+      return "pipe-read";
+    case FdKind::PipeWrite:
+      return "pipe-write";
+    case FdKind::Socket:
+      return "socket";
+    case FdKind::Other:
+      return "other";
+  }
+  return "unknown";
+}
+
+constexpr std::string_view special_map_name(SpecialMapKind kind) {
+  switch (kind) {
+    case SpecialMapKind::None:
+      return "none";
+    case SpecialMapKind::Vvar:
+      return "vvar";
+    case SpecialMapKind::VvarVclock:
+      return "vvar-vclock";
+    case SpecialMapKind::Vdso:
+      return "vdso";
+  }
+  return "unknown";
+}
+
+// Whether the raw value names a kind this version knows.
+constexpr bool known(RecordKind kind) { return record_kind_name(kind) != "unknown"; }
+constexpr bool known(RegionKind kind) { return region_kind_name(kind) != "unknown"; }
+constexpr bool known(FdKind kind) { return fd_kind_name(kind) != "unknown"; }
+
+}  // namespace crcore::image

@@ -1,0 +1,316 @@
+#include "image/record_decode.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "image/kind_names.h"
+
+namespace crcore::image {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+
+[[noreturn]] void invalid(const std::string& message) { throw RecordInvalid(message); }
+
+bool page_aligned(uint64_t value) { return value % kPage == 0; }
+
+// The fixed struct at the start of a payload; exact: the payload is exactly the struct.
+template <typename T>
+T fixed(Payload payload, bool exact, std::string_view what) {
+  if (exact ? payload.size() != sizeof(T) : payload.size() < sizeof(T)) {
+    invalid(fmt::format("{} payload is {} bytes, expected {}{}", what, payload.size(), exact ? "" : "at least ",
+                        sizeof(T)));
+  }
+  T value;
+  std::memcpy(&value, payload.data(), sizeof value);
+  return value;
+}
+
+std::string text(Payload payload, uint64_t& at, uint32_t length) {
+  std::string value(reinterpret_cast<const char*>(payload.data() + at), length);
+  at += length;
+  return value;
+}
+
+// NUL-separated strings; a final NUL terminates the last one (as in /proc/PID/cmdline).
+std::vector<std::string> split_nul(const std::string& joined) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start < joined.size()) {
+    size_t nul = joined.find('\0', start);
+    if (nul == std::string::npos) {
+      nul = joined.size();
+    }
+    parts.push_back(joined.substr(start, nul - start));
+    start = nul + 1;
+  }
+  return parts;
+}
+
+bool overlaps(uint64_t a_start, uint64_t a_end, uint64_t b_start, uint64_t b_end) {
+  return a_start < b_end && b_start < a_end;
+}
+
+std::string range(uint64_t start, uint64_t end) { return fmt::format("{:x}-{:x}", start, end); }
+
+bool region_has_pages(uint32_t kind) { return static_cast<RegionKind>(kind) != RegionKind::FileShared; }
+
+// The region that contains address, or nullptr.
+const RegionEntry* region_containing(const Image& image, uint64_t address) {
+  auto after = std::upper_bound(image.regions.begin(), image.regions.end(), address,
+                                [](uint64_t a, const RegionEntry& r) { return a < r.record.start; });
+  if (after == image.regions.begin()) {
+    return nullptr;
+  }
+  const RegionEntry& region = *(after - 1);
+  return address < region.record.end ? &region : nullptr;
+}
+
+}  // namespace
+
+void decode_process(Payload payload, Image& image) {
+  ProcessRecord p = fixed<ProcessRecord>(payload, false, "Process");
+  uint64_t strings = uint64_t{p.cwd_len} + p.exe_len + p.cmdline_len + p.environ_len + p.hostname_len + p.kernel_len;
+  if (sizeof p + strings != payload.size()) {
+    invalid(fmt::format("string lengths add up to {} bytes but the payload has {} after the ProcessRecord", strings,
+                        payload.size() - sizeof p));
+  }
+  if (p.thread_count == 0 || p.thread_count > kMaxThreads) {
+    invalid(fmt::format("thread_count {} is outside 1..{}", p.thread_count, kMaxThreads));
+  }
+  if (p.region_count > kMaxRegions) {
+    invalid(fmt::format("region_count {} is above the limit {}", p.region_count, kMaxRegions));
+  }
+  if (p.fd_count > kMaxFdNumber) {
+    invalid(fmt::format("fd_count {} is above the limit {}", p.fd_count, kMaxFdNumber));
+  }
+  if (p.reserved0 != 0) {
+    invalid("reserved0 is not zero");
+  }
+  image.process = p;
+  uint64_t at = sizeof p;
+  image.cwd = text(payload, at, p.cwd_len);
+  image.exe = text(payload, at, p.exe_len);
+  image.cmdline = split_nul(text(payload, at, p.cmdline_len));
+  image.environment = split_nul(text(payload, at, p.environ_len));
+  image.hostname = text(payload, at, p.hostname_len);
+  image.kernel = text(payload, at, p.kernel_len);
+}
+
+void decode_mm(Payload payload, Image& image) {
+  MmRecord mm = fixed<MmRecord>(payload, true, "Mm");
+  if (mm.auxv_count > kMaxAuxv) {
+    invalid(fmt::format("auxv_count {} is above {}", mm.auxv_count, kMaxAuxv));
+  }
+  if (mm.special_count > kMaxSpecialMaps) {
+    invalid(fmt::format("special_count {} is above {}", mm.special_count, kMaxSpecialMaps));
+  }
+  for (uint32_t i = 0; i < mm.special_count; ++i) {
+    const SpecialMap& map = mm.special[i];
+    auto kind = static_cast<SpecialMapKind>(map.kind);
+    if (kind != SpecialMapKind::Vvar && kind != SpecialMapKind::VvarVclock && kind != SpecialMapKind::Vdso) {
+      invalid(fmt::format("special map {} has unknown kind {}", i, map.kind));
+    }
+    if (!page_aligned(map.start) || !page_aligned(map.end) || map.start >= map.end || map.end > kUserAddressLimit) {
+      invalid(
+          fmt::format("special map {} ({}) has a bad range {}", i, special_map_name(kind), range(map.start, map.end)));
+    }
+  }
+  image.mm = mm;
+}
+
+void decode_sigactions(Payload payload, Image& image) {
+  image.sigactions = fixed<SigActionsRecord>(payload, true, "SigActions");
+}
+
+void decode_rlimits(Payload payload, Image& image) { image.rlimits = fixed<RlimitsRecord>(payload, true, "Rlimits"); }
+
+void decode_thread(Payload payload, Image& image) {
+  ThreadRecord t = fixed<ThreadRecord>(payload, true, "Thread");
+  if (t.tid <= 0) {
+    invalid(fmt::format("tid {} is not a thread id", t.tid));
+  }
+  if ((t.flags & ~uint32_t{kThreadMain | kThreadRuntime}) != 0) {
+    invalid(fmt::format("unknown thread flags {:#x}", t.flags));
+  }
+  image.threads.push_back(t);
+}
+
+void decode_region(Payload payload, Image& image) {
+  RegionRecord r = fixed<RegionRecord>(payload, false, "Region");
+  if (sizeof r + uint64_t{r.path_len} != payload.size()) {
+    invalid(fmt::format("path_len {} does not match the payload ({} bytes after the RegionRecord)", r.path_len,
+                        payload.size() - sizeof r));
+  }
+  auto kind = static_cast<RegionKind>(r.kind);
+  if (!known(kind)) {
+    invalid(fmt::format("region {} has unknown kind {}", range(r.start, r.end), r.kind));
+  }
+  if ((r.prot & ~uint32_t{kProtRead | kProtWrite | kProtExec}) != 0 || r.reserved != 0) {
+    invalid(fmt::format("region {} has unknown prot bits {:#x} or a non-zero reserved field", range(r.start, r.end),
+                        r.prot));
+  }
+  if (!page_aligned(r.start) || !page_aligned(r.end)) {
+    invalid(fmt::format("region {} is not page-aligned", range(r.start, r.end)));
+  }
+  if (r.start >= r.end) {
+    invalid(fmt::format("region {} is empty or inverted", range(r.start, r.end)));
+  }
+  if (r.end > kUserAddressLimit) {
+    invalid(fmt::format("region {} is above the user address limit {:x}", range(r.start, r.end), kUserAddressLimit));
+  }
+  if (!image.regions.empty()) {
+    const RegionRecord& prev = image.regions.back().record;
+    if (r.start < prev.end) {
+      invalid(fmt::format("region {} {} the previous region {}", range(r.start, r.end),
+                          r.start < prev.start ? "is not sorted after" : "overlaps", range(prev.start, prev.end)));
+    }
+  }
+  for (uint32_t i = 0; i < image.mm.special_count; ++i) {
+    const SpecialMap& map = image.mm.special[i];
+    if (overlaps(r.start, r.end, map.start, map.end)) {
+      invalid(fmt::format("region {} overlaps the recorded {} at {}", range(r.start, r.end),
+                          special_map_name(static_cast<SpecialMapKind>(map.kind)), range(map.start, map.end)));
+    }
+  }
+  uint64_t pages = (r.end - r.start) / kPage;
+  if (r.pages_saved > pages) {
+    invalid(fmt::format("region {} claims {} saved pages but has {}", range(r.start, r.end), r.pages_saved, pages));
+  }
+  if (!region_has_pages(r.kind) && r.pages_saved != 0) {
+    invalid(fmt::format("region {} is {} but claims {} saved pages", range(r.start, r.end), region_kind_name(kind),
+                        r.pages_saved));
+  }
+  std::string path(reinterpret_cast<const char*>(payload.data() + sizeof r), r.path_len);
+  if ((kind == RegionKind::FilePrivate || kind == RegionKind::FileShared) && path.empty()) {
+    invalid(fmt::format("region {} is {} but has no path", range(r.start, r.end), region_kind_name(kind)));
+  }
+  image.regions.push_back({r, std::move(path)});
+}
+
+void decode_fd(Payload payload, Image& image) {
+  FdRecord f = fixed<FdRecord>(payload, false, "Fd");
+  if (sizeof f + uint64_t{f.path_len} != payload.size()) {
+    invalid(fmt::format("path_len {} does not match the payload ({} bytes after the FdRecord)", f.path_len,
+                        payload.size() - sizeof f));
+  }
+  if (f.fd < 0 || static_cast<uint32_t>(f.fd) >= kMaxFdNumber) {
+    invalid(fmt::format("fd {} is outside 0..{}", f.fd, kMaxFdNumber - 1));
+  }
+  if (!known(static_cast<FdKind>(f.kind))) {
+    invalid(fmt::format("fd {} has unknown kind {}", f.fd, f.kind));
+  }
+  for (const FdEntry& other : image.fds) {
+    if (other.record.fd == f.fd) {
+      invalid(fmt::format("fd {} appears twice", f.fd));
+    }
+  }
+  image.fds.push_back({f, std::string(reinterpret_cast<const char*>(payload.data() + sizeof f), f.path_len)});
+}
+
+void decode_fd_data(Payload payload, Image& image) {
+  FdDataHeader h = fixed<FdDataHeader>(payload, false, "FdData");
+  if (h.length != payload.size() - sizeof h || h.length > kMaxFdDataPayload) {
+    invalid(fmt::format("length {} does not match the payload ({} bytes after the FdDataHeader)", h.length,
+                        payload.size() - sizeof h));
+  }
+  bool found = false;
+  for (const FdEntry& fd : image.fds) {
+    auto kind = static_cast<FdKind>(fd.record.kind);
+    if (fd.record.inode == h.inode &&
+        (kind == FdKind::PipeRead || kind == FdKind::PipeWrite || kind == FdKind::Socket)) {
+      found = true;
+    }
+  }
+  if (!found) {
+    invalid(fmt::format("inode {} is not a pipe or socket of any Fd record", h.inode));
+  }
+  for (const FdDataEntry& other : image.fd_data) {
+    if (other.inode == h.inode) {
+      invalid(fmt::format("inode {} has a second FdData record", h.inode));
+    }
+  }
+  auto bytes = payload.subspan(sizeof h);
+  image.fd_data.push_back({h.inode, std::vector<std::byte>(bytes.begin(), bytes.end())});
+}
+
+void check_pages_header(const PagesHeader& pages, uint64_t raw_size, const Image& image) {
+  if (pages.length != raw_size - sizeof pages) {
+    invalid(fmt::format("length {} does not match raw_size {}", pages.length, raw_size));
+  }
+  if (!page_aligned(pages.address) || !page_aligned(pages.length) || pages.length == 0) {
+    invalid(fmt::format("pages {:x}+{:#x} are not whole pages", pages.address, pages.length));
+  }
+  uint64_t end = pages.address + pages.length;
+  const RegionEntry* region = region_containing(image, pages.address);
+  if (region == nullptr || end < pages.address || end > region->record.end) {
+    invalid(fmt::format("pages {} are not inside one region", range(pages.address, end)));
+  }
+  if (!region_has_pages(region->record.kind)) {
+    invalid(fmt::format("pages {} are in region {}, which is {} and has no pages", range(pages.address, end),
+                        range(region->record.start, region->record.end),
+                        region_kind_name(static_cast<RegionKind>(region->record.kind))));
+  }
+}
+
+void decode_end(Payload payload, Image& image, uint64_t record_index, uint64_t offset, uint64_t pages_bytes) {
+  EndRecord e = fixed<EndRecord>(payload, true, "End");
+  if (e.record_count != record_index) {
+    invalid(fmt::format("record_count {} but {} records precede it", e.record_count, record_index));
+  }
+  if (e.pages_bytes != pages_bytes) {
+    invalid(fmt::format("pages_bytes {} but the Pages records hold {}", e.pages_bytes, pages_bytes));
+  }
+  if (e.file_bytes != offset) {
+    invalid(fmt::format("file_bytes {} but the record is at offset {}", e.file_bytes, offset));
+  }
+  image.end = e;
+}
+
+void check_image(const Image& image) {
+  std::set<int32_t> tids;
+  size_t mains = 0;
+  for (const ThreadRecord& t : image.threads) {
+    if (!tids.insert(t.tid).second) {
+      invalid(fmt::format("thread {} appears twice", t.tid));
+    }
+    mains += (t.flags & kThreadMain) != 0 ? 1 : 0;
+  }
+  if (mains != 1) {
+    invalid(fmt::format("{} threads are marked main; exactly one must be", mains));
+  }
+
+  std::vector<const PagesRef*> sorted;
+  sorted.reserve(image.pages.size());
+  for (const PagesRef& pages : image.pages) {
+    sorted.push_back(&pages);
+  }
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->address < b->address; });
+  for (size_t i = 1; i < sorted.size(); ++i) {
+    if (sorted[i]->address < sorted[i - 1]->address + sorted[i - 1]->length) {
+      invalid(fmt::format("pages at {:x} are saved twice (records {} and {})", sorted[i]->address,
+                          sorted[i - 1]->record_index, sorted[i]->record_index));
+    }
+  }
+
+  // Pages records are sorted now; walk them with the (sorted) regions.
+  size_t next = 0;
+  for (const RegionEntry& region : image.regions) {
+    uint64_t saved = 0;
+    while (next < sorted.size() && sorted[next]->address < region.record.end) {
+      saved += sorted[next]->length / kPage;
+      ++next;
+    }
+    if (saved != region.record.pages_saved) {
+      invalid(fmt::format("region {} claims {} saved pages but the Pages records hold {}",
+                          range(region.record.start, region.record.end), region.record.pages_saved, saved));
+    }
+  }
+}
+
+}  // namespace crcore::image

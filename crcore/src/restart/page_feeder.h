@@ -1,0 +1,25 @@
+// The page feeder: a child of cr_restart that reads the image's pages (decompressing and
+// checking each record again) and streams them to the restart stage through a pipe, so that
+// the stage itself needs no libc, no zstd and no parser.
+// Protocol on the pipe: {uint64 address, uint64 length} then length bytes; {0, 0} ends.
+#pragma once
+
+#include <sys/types.h>
+
+#include "image/image.h"
+
+namespace crcore::restart {
+
+class PageFeeder {
+ public:
+  // Forks the feeder. Its descriptors are moved to `floor` and above.
+  PageFeeder(const image::Image& image, int floor);
+  int read_fd() const { return read_fd_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  int read_fd_ = -1;
+  pid_t pid_ = -1;
+};
+
+}  // namespace crcore::restart

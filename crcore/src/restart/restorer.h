@@ -1,0 +1,34 @@
+// cr_restart's work before the stage: check that the image can be restored here, recreate the
+// process-wide state (descriptors, signal dispositions, limits, cwd), start the page feeder,
+// and hand over to the restart stage. Everything that can fail for a reason the user can fix
+// fails here, with a clear message, before anything of the old process exists.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "image/image.h"
+
+namespace crcore::restart {
+
+class RestartError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct RestartOptions {
+  std::string image_path;
+  std::vector<std::pair<std::string, std::string>> relocations;  // --relocate OLD=NEW
+  uint32_t after_flags = 0;  // runtime::RestartFlag
+  bool quiet = false;
+};
+
+// Never returns on success: this process becomes the restored one.
+[[noreturn]] void restore(const image::Image& image, const RestartOptions& options);
+
+// Applies --relocate rules to a path.
+std::string relocate(const std::string& path, const RestartOptions& options);
+
+}  // namespace crcore::restart

@@ -1,0 +1,18 @@
+// libcr critical sections: a checkpoint waits until no thread is inside one, and while it is
+// pending no thread enters one (cr_enter_cs blocks, cr_tryenter_cs says so).
+#pragma once
+
+#include <cstdint>
+
+namespace crcore::runtime {
+
+int enter_critical_section(bool wait);  // 0 entered, 1 would block (only when !wait)
+void leave_critical_section();
+bool checkpoint_pending();
+
+// Manager: blocks new entries and waits until every section is left. False on timeout
+// (entries are unblocked again).
+bool block_critical_sections(uint64_t deadline_ns);
+void unblock_critical_sections();
+
+}  // namespace crcore::runtime

@@ -1,0 +1,31 @@
+// Writing the image of the stopped process. RESTRICTED CODE: see thread_stop.cpp.
+#pragma once
+
+#include <cstdint>
+
+#include "image/zstd_workspace.h"
+#include "runtime/capture_arena.h"
+#include "runtime/fd_capture.h"
+
+namespace crcore::runtime {
+
+struct DumpRequest {
+  int image_fd = -1;
+  image::ZstdWorkspace* zstd = nullptr;  // nullptr: pages stored raw
+  bool allow_unsupported_fds = false;
+  FdExclusions exclude{};
+  int pipe_probe[2] = {-1, -1};
+};
+
+struct DumpResult {
+  uint64_t image_bytes = 0;
+  uint64_t page_bytes = 0;
+  uint32_t threads = 0;
+  uint32_t regions = 0;
+};
+
+// Writes the whole image: every parked thread's record and the manager's own (its context must
+// already be saved), memory, descriptors, signal state. 0 or -errno; why says what failed.
+int dump_image(CaptureArena& arena, const DumpRequest& request, DumpResult& result, char* why, size_t why_size);
+
+}  // namespace crcore::runtime

@@ -1,0 +1,422 @@
+// The manager thread (see manager.h).
+#include "runtime/manager.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "image/zstd_workspace.h"
+#include "libcr.h"
+#include "runtime/callbacks.h"
+#include "runtime/capture_arena.h"
+#include "runtime/context.h"
+#include "runtime/critical_sections.h"
+#include "runtime/image_dump.h"
+#include "runtime/raw_syscall.h"
+#include "runtime/runtime_state.h"
+#include "runtime/safe_io.h"
+#include "runtime/thread_stop.h"
+
+namespace crcore::runtime {
+namespace {
+
+constexpr int kRestarted = 1;
+
+CaptureArena g_arena;
+std::unique_ptr<image::ZstdWorkspace> g_zstd;
+CheckpointInfo g_info;
+bool g_info_valid = false;
+
+// Everything one checkpoint needs, reachable from the chain's innermost stage.
+struct Checkpoint {
+  control::Request request;
+  int image_fd;
+  int connection_fd;
+  int pipe_probe[2];
+  uint64_t deadline_ns;
+  uint64_t pause_start_ns;
+  uint64_t pause_ns;
+  DumpResult dump;
+  control::Status status;
+  int error;
+  char why[512];
+};
+
+void set_status(Checkpoint& c, control::Status status, int error, const char* why) {
+  c.status = status;
+  c.error = error;
+  if (c.why[0] == '\0' && why != nullptr) {
+    snprintf(c.why, sizeof c.why, "%s", why);
+  }
+}
+
+int create_control_socket() {
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return -errno;
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  int n = control::control_socket_name(getpid(), addr.sun_path, sizeof addr.sun_path);
+  socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || listen(fd, 16) != 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  return fd;
+}
+
+// Saves the manager's context, then writes the image. Returns kRestarted when the restart stage
+// resumes the manager here. Nothing below may rely on locals written after cr_save_context.
+__attribute__((noinline)) int save_and_dump(Checkpoint& c) {
+  ThreadSlot& self = g_runtime.manager_slot;
+  if (cr_save_context(&self.record.context) != 0) {
+    return kRestarted;
+  }
+  DumpRequest dump;
+  dump.image_fd = c.image_fd;
+  dump.zstd = (c.request.flags & control::kRequestCompress) != 0 ? g_zstd.get() : nullptr;
+  dump.allow_unsupported_fds = false;
+  dump.exclude.count = 0;
+  for (int fd : {g_runtime.control_fd, c.connection_fd, c.image_fd}) {
+    if (fd >= 0) {
+      dump.exclude.fds[dump.exclude.count++] = fd;
+    }
+  }
+  dump.pipe_probe[0] = c.pipe_probe[0];
+  dump.pipe_probe[1] = c.pipe_probe[1];
+  int rc = dump_image(g_arena, dump, c.dump, c.why, sizeof c.why);
+  return rc < 0 ? rc : 0;
+}
+
+void apply_restart_flags() {
+  uint32_t flags = g_runtime.restart_block.flags;
+  if ((flags & kRestartKill) != 0) {
+    kill(getpid(), SIGKILL);
+  } else if ((flags & kRestartTerm) != 0) {
+    kill(getpid(), SIGTERM);
+  } else if ((flags & kRestartStop) != 0) {
+    kill(getpid(), SIGSTOP);
+  }
+}
+
+// The manager after a restart: the process around it is the image, in a new pid.
+int come_back(Checkpoint& c) {
+  g_runtime.pid = getpid();
+  g_runtime.manager_tid.store(raw_gettid());
+  wait_for_resumed_threads();
+  const RestartBlock& rb = g_runtime.restart_block;
+  if (rb.stage_length != 0) {
+    munmap(reinterpret_cast<void*>(rb.stage_start), rb.stage_length);
+  }
+  // Descriptors and mappings the image left out are gone: forget them.
+  g_arena = CaptureArena{};
+  c.image_fd = -1;
+  c.connection_fd = -1;
+  c.pipe_probe[0] = c.pipe_probe[1] = -1;
+  g_runtime.control_fd = -1;
+  release_threads(Outcome::Restart);
+  unblock_critical_sections();
+  int fd = create_control_socket();
+  if (fd >= 0) {
+    g_runtime.control_fd = fd;
+  } else {
+    fprintf(stderr, "crcore: restarted process %d cannot open its control socket: %s\n", getpid(), strerror(-fd));
+  }
+  return kRestarted;
+}
+
+// The innermost stage of the thread-context chain: phase 2.
+int phase2(void* arg) {
+  Checkpoint& c = *static_cast<Checkpoint*>(arg);
+  if (!block_critical_sections(c.deadline_ns)) {
+    set_status(c, control::Status::TempFailure, 0, "a thread stayed inside a critical section past the time limit");
+    return -CR_ETEMPFAIL;
+  }
+  g_runtime.parked.store(0);
+  g_runtime.resumed.store(0);
+  g_runtime.release.store(0);
+  g_runtime.outcome.store(static_cast<uint32_t>(Outcome::Pending));
+  g_runtime.abort_code.store(0);
+  g_runtime.slot_count = 0;
+  g_runtime.checkpoint_serial++;
+  g_runtime.phase.store(static_cast<uint32_t>(Phase::Stopping));
+  c.pause_start_ns = monotonic_ns();
+  int rc = stop_all_threads(c.deadline_ns, c.why, sizeof c.why);
+  if (rc != 0) {
+    release_threads(Outcome::Aborted);
+    unblock_critical_sections();
+    set_status(c, rc == -CR_EOMITTED ? control::Status::Omitted : control::Status::TempFailure, 0, nullptr);
+    return rc;
+  }
+  g_runtime.phase.store(static_cast<uint32_t>(Phase::Writing));
+  sigset_t mask;
+  pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+  uint64_t bits = 0;
+  memcpy(&bits, &mask, sizeof bits);
+  ThreadSlot& self = g_runtime.manager_slot;
+  memset(&self.record, 0, sizeof self.record);
+  describe_current_thread(self.record, bits, nullptr, 0, SS_DISABLE);
+  self.record.flags |= image::kThreadRuntime;
+
+  rc = save_and_dump(c);
+  if (rc == kRestarted) {
+    return come_back(c);
+  }
+  if (rc < 0) {
+    release_threads(Outcome::Aborted);
+    unblock_critical_sections();
+    set_status(c, rc == -ENOTSUP ? control::Status::CaptureFailed : control::Status::WriteFailed, -rc, nullptr);
+    return rc;
+  }
+  c.status = control::Status::Ok;
+  if (static_cast<control::After>(c.request.after) != control::After::Kill) {
+    c.pause_ns = monotonic_ns() - c.pause_start_ns;
+    release_threads(Outcome::Continue);
+    unblock_critical_sections();
+  } else {
+    c.pause_ns = monotonic_ns() - c.pause_start_ns;  // stays stopped until killed
+  }
+  return 0;
+}
+
+int prepare(Checkpoint& c) {
+  char maps[1 << 16];
+  ssize_t maps_size = read_file("/proc/self/maps", maps, sizeof maps);
+  size_t estimate = maps_size == -EFBIG ? (16u << 20) : static_cast<size_t>(maps_size > 0 ? maps_size : 0);
+  long rss_pages = 0;
+  char statm[256];
+  if (read_file("/proc/self/statm", statm, sizeof statm) > 0) {
+    const char* p = strchr(statm, ' ');
+    if (p != nullptr) {
+      ++p;
+      rss_pages = static_cast<long>(parse_number(&p, 10));
+    }
+  }
+  int rc = g_arena.reserve(estimate, static_cast<size_t>(rss_pages));
+  if (rc != 0) {
+    set_status(c, control::Status::TempFailure, -rc, "cannot reserve memory for the checkpoint");
+    return rc;
+  }
+  if ((c.request.flags & control::kRequestCompress) != 0 && !g_zstd) {
+    g_zstd = std::make_unique<image::ZstdWorkspace>(c.request.compress_level > 0 ? c.request.compress_level : 1);
+    if (!g_zstd->available()) {
+      set_status(c, control::Status::Refused, 0, "this crcore was built without zstd: --compress is unavailable");
+      return -ENOTSUP;
+    }
+  }
+  if (pipe2(c.pipe_probe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    set_status(c, control::Status::TempFailure, errno, "cannot create a pipe");
+    return -errno;
+  }
+  return 0;
+}
+
+void finish(Checkpoint& c) {
+  if (c.pipe_probe[0] >= 0) {
+    close(c.pipe_probe[0]);
+    close(c.pipe_probe[1]);
+  }
+  g_arena.release();
+}
+
+bool peer_allowed(int fd, pid_t* pid) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    return false;
+  }
+  *pid = cred.pid;
+  return cred.uid == 0 || cred.uid == geteuid();
+}
+
+void respond(int fd, const control::Response& r) { send(fd, &r, sizeof r, MSG_NOSIGNAL); }
+
+// Returns true when it returns in a restored process.
+bool serve(int fd) {
+  control::Response response{};
+  response.magic = control::kResponseMagic;
+  response.version = control::kControlVersion;
+  pid_t peer = 0;
+  if (!peer_allowed(fd, &peer)) {
+    response.status = static_cast<uint32_t>(control::Status::Refused);
+    snprintf(response.message, sizeof response.message, "only the owner of process %d or root may checkpoint it",
+             getpid());
+    respond(fd, response);
+    return false;
+  }
+  control::Request request{};
+  iovec iov{&request, sizeof request};
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
+  ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+  int image_fd = -1;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (c != nullptr && c->cmsg_type == SCM_RIGHTS) {
+    memcpy(&image_fd, CMSG_DATA(c), sizeof image_fd);
+  }
+  if (n != static_cast<ssize_t>(sizeof request) || request.magic != control::kRequestMagic ||
+      request.version != control::kControlVersion || image_fd < 0) {
+    response.status = static_cast<uint32_t>(control::Status::Refused);
+    snprintf(response.message, sizeof response.message, "malformed checkpoint request (a different crcore version?)");
+    respond(fd, response);
+    if (image_fd >= 0) {
+      close(image_fd);
+    }
+    return false;
+  }
+  int rc = checkpoint_this_process(request, image_fd, fd, peer, response);
+  if (rc == kRestarted) {
+    return true;  // we are a restored process: the requester belongs to the old one
+  }
+  respond(fd, response);
+  auto after = static_cast<control::After>(request.after);
+  if (response.status == static_cast<uint32_t>(control::Status::Ok)) {
+    control::Commit commit{};
+    recv(fd, &commit, sizeof commit, 0);  // the requester renamed the image (or gave up)
+    if (after == control::After::Kill) {
+      kill(getpid(), SIGKILL);
+    }
+  }
+  close(image_fd);
+  if (response.status == static_cast<uint32_t>(control::Status::PermFailure)) {
+    kill(getpid(), SIGKILL);  // BLCR: a permanent failure ends the job
+  }
+  return false;
+}
+
+void* manager_main(void*) {
+  prctl(PR_SET_NAME, "crcore-manager", 0, 0, 0);
+  g_runtime.manager_tid.store(raw_gettid());
+  for (;;) {
+    int listen_fd = g_runtime.control_fd;
+    if (listen_fd < 0) {
+      pause();
+      continue;
+    }
+    int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno != EINTR && errno != ECONNABORTED) {
+        usleep(10000);
+      }
+      continue;
+    }
+    if (!serve(fd)) {
+      close(fd);  // after a restart this number belongs to nobody (it was left out of the image)
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string start_manager() {
+  int fd = create_control_socket();
+  if (fd < 0) {
+    return std::string("cannot create the control socket: ") + strerror(-fd);
+  }
+  g_runtime.control_fd = fd;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);  // the manager never takes application signals
+  pthread_t thread;
+  int rc = pthread_create(&thread, &attr, manager_main, nullptr);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    close(fd);
+    g_runtime.control_fd = -1;
+    return std::string("cannot start the manager thread: ") + strerror(rc);
+  }
+  return "";
+}
+
+int checkpoint_this_process(const control::Request& request, int image_fd, int connection_fd, int requester_pid,
+                            control::Response& response) {
+  Checkpoint c{};
+  c.request = request;
+  c.image_fd = image_fd;
+  c.connection_fd = connection_fd;
+  c.pipe_probe[0] = c.pipe_probe[1] = -1;
+  c.status = control::Status::Ok;
+  uint64_t start = monotonic_ns();
+  c.deadline_ns = request.timeout_ms != 0 ? start + uint64_t{request.timeout_ms} * 1000000ull : 0;
+  if (prctl(PR_GET_DUMPABLE) != 1) {
+    response.status = static_cast<uint32_t>(control::Status::Refused);
+    snprintf(response.message, sizeof response.message,
+             "process %d is not dumpable (setuid, or it asked not to be): checkpoint refused", getpid());
+    return -CR_EPERMFAIL;
+  }
+  uint32_t idle = static_cast<uint32_t>(Phase::Idle);
+  if (!g_runtime.phase.compare_exchange_strong(idle, static_cast<uint32_t>(Phase::Phase1))) {
+    response.status = static_cast<uint32_t>(control::Status::Busy);
+    snprintf(response.message, sizeof response.message, "another checkpoint of process %d is in progress", getpid());
+    return -CR_ETEMPFAIL;
+  }
+  g_info.requester = requester_pid;
+  g_info.signal = 0;
+  char link[64];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", image_fd);
+  if (read_link(link, g_info.dest, sizeof g_info.dest) < 0) {
+    g_info.dest[0] = '\0';
+  }
+  g_info_valid = true;
+
+  int rc = prepare(c);
+  if (rc == 0) {
+    g_runtime.restart_block.restarted = 0;
+    rc = run_thread_context_chain(phase2, &c);
+    if (rc < 0 && c.status == control::Status::Ok) {
+      set_status(c, rc == -CR_EOMITTED   ? control::Status::Omitted
+                    : rc == -CR_EPERMFAIL ? control::Status::PermFailure
+                                          : control::Status::TempFailure,
+                 0, "a thread-context callback refused the checkpoint");
+    }
+    if (g_runtime.phase.load() != static_cast<uint32_t>(Phase::Idle)) {
+      // The chain ended before phase 2 ran (a refusal): nothing is stopped.
+      g_runtime.phase.store(static_cast<uint32_t>(Phase::Idle));
+    }
+  }
+  g_info_valid = false;
+  if (rc == kRestarted && g_runtime.restart_block.restarted != 0) {
+    apply_restart_flags();
+    return rc;
+  }
+  finish(c);
+  response.status = static_cast<uint32_t>(c.status);
+  response.error = c.error;
+  response.image_bytes = c.dump.image_bytes;
+  response.page_bytes = c.dump.page_bytes;
+  response.pause_ns = c.pause_ns;
+  response.total_ns = monotonic_ns() - start;
+  response.threads = c.dump.threads;
+  response.regions = c.dump.regions;
+  if (c.status != control::Status::Ok) {
+    snprintf(response.message, sizeof response.message, "%s%s%s", c.why,
+             c.error != 0 ? ": " : "", c.error != 0 ? strerror(c.error) : "");
+  }
+  return rc;
+}
+
+const CheckpointInfo* current_checkpoint_info() { return g_info_valid ? &g_info : nullptr; }
+
+}  // namespace crcore::runtime

@@ -1,0 +1,250 @@
+// Address-space capture (see memory_capture.h). RESTRICTED CODE: syscalls and plain data only.
+#include "runtime/memory_capture.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "runtime/safe_io.h"
+
+namespace crcore::runtime {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPagemapPresent = 1ull << 63;
+constexpr uint64_t kPagemapSwapped = 1ull << 62;
+constexpr uint64_t kPagemapFileOrSharedAnon = 1ull << 61;
+
+bool starts_with(const char* s, const char* prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+
+bool ends_with(const char* s, size_t len, const char* suffix) {
+  size_t n = strlen(suffix);
+  return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+image::SpecialMapKind special_kind(const char* path) {
+  if (strcmp(path, "[vvar]") == 0) {
+    return image::SpecialMapKind::Vvar;
+  }
+  if (strcmp(path, "[vvar_vclock]") == 0) {
+    return image::SpecialMapKind::VvarVclock;
+  }
+  if (strcmp(path, "[vdso]") == 0) {
+    return image::SpecialMapKind::Vdso;
+  }
+  return image::SpecialMapKind::None;
+}
+
+void append_why(char* why, size_t size, const char* a, const char* b = "") {
+  size_t used = strnlen(why, size);
+  size_t la = strnlen(a, size), lb = strnlen(b, size);
+  if (used + la + lb + 1 > size) {
+    return;
+  }
+  memcpy(why + used, a, la);
+  memcpy(why + used + la, b, lb);
+  why[used + la + lb] = '\0';
+}
+
+bool region_has_pages(image::RegionKind kind) { return kind != image::RegionKind::FileShared; }
+
+bool is_zero_page(const void* page) {
+  auto* p = static_cast<const uint64_t*>(page);
+  for (size_t i = 0; i < kPage / sizeof(uint64_t); i += 8) {
+    if ((p[i] | p[i + 1] | p[i + 2] | p[i + 3] | p[i + 4] | p[i + 5] | p[i + 6] | p[i + 7]) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int capture_regions(CaptureArena& arena, MemoryCapture& out, char* why, size_t why_size) {
+  ssize_t len = read_file("/proc/self/maps", arena.maps_text, arena.maps_capacity);
+  if (len < 0) {
+    append_why(why, why_size, "cannot read /proc/self/maps");
+    return static_cast<int>(len);
+  }
+  out.region_count = 0;
+  out.special_count = 0;
+  char* line = arena.maps_text;
+  while (*line != '\0') {
+    char* eol = strchr(line, '\n');
+    if (eol != nullptr) {
+      *eol = '\0';
+    }
+    const char* p = line;
+    uint64_t start = parse_number(&p, 16);
+    ++p;  // '-'
+    uint64_t end = parse_number(&p, 16);
+    ++p;
+    char perms[4] = {p[0], p[1], p[2], p[3]};
+    p += 5;
+    uint64_t offset = parse_number(&p, 16);
+    ++p;
+    uint64_t major = parse_number(&p, 16);
+    ++p;
+    uint64_t minor = parse_number(&p, 16);
+    ++p;
+    uint64_t inode = parse_number(&p, 10);
+    while (*p == ' ') {
+      ++p;
+    }
+    const char* path = p;
+    size_t path_len = strlen(path);
+    line = eol != nullptr ? eol + 1 : line + strlen(line);
+
+    image::SpecialMapKind special = special_kind(path);
+    if (special != image::SpecialMapKind::None) {
+      if (out.special_count < image::kMaxSpecialMaps) {
+        out.special[out.special_count++] = {start, end, static_cast<uint32_t>(special), 0};
+      }
+      continue;
+    }
+    if (strcmp(path, "[vsyscall]") == 0 || start >= image::kUserAddressLimit) {
+      continue;
+    }
+    // Our own scratch arena is left out; the kernel may have merged it with a neighbour of the
+    // same kind, so only its range is cut out of the line.
+    uint64_t arena_start = reinterpret_cast<uint64_t>(arena.base);
+    uint64_t arena_end = arena_start + arena.size;
+    uint64_t pieces[2][2] = {{start, end}, {0, 0}};
+    if (arena_start < end && start < arena_end) {
+      pieces[0][1] = arena_start > start ? arena_start : start;
+      pieces[1][0] = arena_end < end ? arena_end : end;
+      pieces[1][1] = end;
+    }
+    for (auto& piece : pieces) {
+      if (piece[1] <= piece[0]) {
+        continue;
+      }
+      if (out.region_count >= arena.region_capacity) {
+        append_why(why, why_size, "too many memory regions");
+        return -E2BIG;
+      }
+      CapturedRegion& r = arena.regions[out.region_count++];
+      memset(&r, 0, sizeof r);
+      r.record.start = piece[0];
+      r.record.end = piece[1];
+      r.record.file_offset = offset + (piece[0] - start);
+      r.record.inode = inode;
+      r.record.dev = makedev(major, minor);
+      r.record.prot = (perms[0] == 'r' ? image::kProtRead : 0) | (perms[1] == 'w' ? image::kProtWrite : 0) |
+                      (perms[2] == 'x' ? image::kProtExec : 0);
+      bool shared = perms[3] == 's';
+      r.path = path;
+      r.record.path_len = static_cast<uint32_t>(path_len);
+      image::RegionKind kind;
+      if (strcmp(path, "[heap]") == 0) {
+        kind = image::RegionKind::Heap;
+      } else if (strcmp(path, "[stack]") == 0) {
+        kind = image::RegionKind::Stack;
+      } else if (path_len == 0 || path[0] == '[') {
+        kind = shared ? image::RegionKind::AnonShared : image::RegionKind::AnonPrivate;
+      } else if (inode == 0 || starts_with(path, "/dev/zero") || starts_with(path, "/SYSV") ||
+                 starts_with(path, "/memfd:")) {
+        kind = shared ? image::RegionKind::AnonShared : image::RegionKind::AnonPrivate;
+      } else if (ends_with(path, path_len, " (deleted)")) {
+        kind = shared ? image::RegionKind::AnonShared : image::RegionKind::DeletedFile;
+      } else {
+        kind = shared ? image::RegionKind::FileShared : image::RegionKind::FilePrivate;
+        struct stat st;
+        if (stat(path, &st) == 0) {
+          r.record.file_size = static_cast<uint64_t>(st.st_size);
+        }
+      }
+      r.record.kind = static_cast<uint32_t>(kind);
+    }
+  }
+  return 0;
+}
+
+int scan_pages(CaptureArena& arena, MemoryCapture& out, char* why, size_t why_size) {
+  int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (pagemap < 0) {
+    append_why(why, why_size, "cannot open /proc/self/pagemap");
+    return -errno;
+  }
+  out.run_count = 0;
+  out.pages_saved = 0;
+  int rc = 0;
+  for (uint32_t i = 0; i < out.region_count && rc == 0; ++i) {
+    CapturedRegion& r = arena.regions[i];
+    r.first_run = static_cast<uint32_t>(out.run_count);
+    r.run_count = 0;
+    auto kind = static_cast<image::RegionKind>(r.record.kind);
+    if (!region_has_pages(kind)) {
+      continue;
+    }
+    bool file_private = kind == image::RegionKind::FilePrivate;
+    bool readable = (r.record.prot & image::kProtRead) != 0;
+    bool made_readable = false;
+    uint64_t pages = (r.record.end - r.record.start) / kPage;
+    for (uint64_t done = 0; done < pages && rc == 0;) {
+      uint64_t batch = pages - done;
+      if (batch > arena.pagemap_capacity) {
+        batch = arena.pagemap_capacity;
+      }
+      off_t where = static_cast<off_t>((r.record.start / kPage + done) * sizeof(uint64_t));
+      ssize_t got = pread(pagemap, arena.pagemap, batch * sizeof(uint64_t), where);
+      if (got != static_cast<ssize_t>(batch * sizeof(uint64_t))) {
+        append_why(why, why_size, "short read of /proc/self/pagemap");
+        rc = -EIO;
+        break;
+      }
+      for (uint64_t k = 0; k < batch; ++k) {
+        uint64_t entry = arena.pagemap[k];
+        bool touched = (entry & (kPagemapPresent | kPagemapSwapped)) != 0;
+        if (file_private && (entry & kPagemapPresent) != 0 && (entry & kPagemapFileOrSharedAnon) != 0) {
+          touched = false;  // still the file's page: the file provides it at restart
+        }
+        if (!touched) {
+          continue;
+        }
+        uint64_t address = r.record.start + (done + k) * kPage;
+        if (!readable && !made_readable) {
+          if (mprotect(reinterpret_cast<void*>(r.record.start), r.record.end - r.record.start, PROT_READ) != 0) {
+            append_why(why, why_size, "cannot read a protected region");
+            rc = -errno;
+            break;
+          }
+          made_readable = true;
+        }
+        if (is_zero_page(reinterpret_cast<const void*>(address))) {
+          continue;
+        }
+        PageRun* last = r.run_count > 0 ? &arena.runs[out.run_count - 1] : nullptr;
+        if (last != nullptr && last->address + last->length == address && last->length < image::kMaxPagesPayload) {
+          last->length += kPage;
+        } else {
+          if (out.run_count >= arena.run_capacity) {
+            append_why(why, why_size, "memory too fragmented for the page-run table");
+            rc = -E2BIG;
+            break;
+          }
+          arena.runs[out.run_count++] = {address, kPage};
+          ++r.run_count;
+        }
+        ++r.record.pages_saved;
+        ++out.pages_saved;
+      }
+      done += batch;
+    }
+    if (made_readable) {
+      int prot = ((r.record.prot & image::kProtRead) ? PROT_READ : 0) |
+                 ((r.record.prot & image::kProtWrite) ? PROT_WRITE : 0) |
+                 ((r.record.prot & image::kProtExec) ? PROT_EXEC : 0);
+      mprotect(reinterpret_cast<void*>(r.record.start), r.record.end - r.record.start, prot);
+    }
+  }
+  close(pagemap);
+  return rc;
+}
+
+}  // namespace crcore::runtime

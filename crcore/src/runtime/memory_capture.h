@@ -1,0 +1,28 @@
+// Capturing the address space: which regions exist and which of their pages go into the image.
+// RESTRICTED CODE (runs while application threads are stopped): see thread_stop.cpp.
+#pragma once
+
+#include <cstdint>
+
+#include "image/format.h"
+#include "runtime/capture_arena.h"
+
+namespace crcore::runtime {
+
+struct MemoryCapture {
+  uint32_t region_count = 0;
+  uint64_t run_count = 0;
+  uint64_t pages_saved = 0;
+  image::SpecialMap special[image::kMaxSpecialMaps] = {};
+  uint32_t special_count = 0;
+};
+
+// Parses /proc/self/maps into arena.regions, leaving out the kernel's special mappings (kept in
+// special[]) and the arena itself. 0 or -errno (-E2BIG: too many regions).
+int capture_regions(CaptureArena& arena, MemoryCapture& out, char* why, size_t why_size);
+
+// Decides, page by page, what each region contributes (present or swapped pages that hold data
+// the file does not; all-zero pages are left out) and records the runs. 0 or -errno.
+int scan_pages(CaptureArena& arena, MemoryCapture& out, char* why, size_t why_size);
+
+}  // namespace crcore::runtime

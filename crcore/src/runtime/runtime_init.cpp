@@ -1,0 +1,68 @@
+// Start-up of the runtime in every process that loads libcr.so (preloaded by cr_run, or linked
+// with -lcr): the checkpoint signal handler, glibc layout discovery, and the manager thread.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "libcr.h"
+#include "runtime/glibc_layout.h"
+#include "runtime/manager.h"
+#include "runtime/runtime_state.h"
+#include "runtime/signal_guard.h"
+#include "runtime/thread_stop.h"
+
+namespace crcore::runtime {
+
+// Constant-initialised: the constructor below must find it ready, whatever the init order.
+constinit Runtime g_runtime;
+
+namespace {
+
+int choose_signal() {
+  const char* env = getenv("CRCORE_SIGNAL");
+  if (env != nullptr && *env != '\0') {
+    int sig = atoi(env);
+    if (sig >= SIGRTMIN && sig <= SIGRTMAX) {
+      return sig;
+    }
+    fprintf(stderr, "crcore: CRCORE_SIGNAL=%s is not a real-time signal (%d..%d); using %d\n", env, SIGRTMIN,
+            SIGRTMAX, CR_SIGNUM);
+  }
+  return CR_SIGNUM;
+}
+
+void start_runtime() {
+  g_runtime.pid = getpid();
+  std::string why = start_manager();
+  if (!why.empty()) {
+    fprintf(stderr, "crcore: process %d will not be checkpointable: %s\n", getpid(), why.c_str());
+  }
+}
+
+// A forked child has only the forking thread: it gets a runtime of its own.
+void after_fork_in_child() {
+  g_runtime.control_fd = -1;
+  g_runtime.phase.store(static_cast<uint32_t>(Phase::Idle));
+  g_runtime.slot_count = 0;
+  start_runtime();
+}
+
+__attribute__((constructor)) void crcore_runtime_init() {
+  const char* off = getenv("CRCORE_DISABLE");
+  if (off != nullptr && strcmp(off, "1") == 0) {
+    return;
+  }
+  g_runtime.signal = choose_signal();
+  discover_glibc_layout();
+  install_checkpoint_handler(g_runtime.signal);
+  protect_checkpoint_signal(g_runtime.signal);  // after our own sigaction
+  start_runtime();
+  pthread_atfork(nullptr, nullptr, after_fork_in_child);
+}
+
+}  // namespace
+}  // namespace crcore::runtime

@@ -1,0 +1,16 @@
+# Refuses a stage blob that would need relocation (it is copied to an arbitrary address) or has
+# writable data (it has none by design).
+execute_process(COMMAND ${READELF} -S -r -W ${ELF} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "readelf failed on ${ELF}")
+endif()
+if(out MATCHES "Relocation section")
+  message(FATAL_ERROR "the restart stage has relocations; it must be position-independent:\n${out}")
+endif()
+if(out MATCHES "\\.got" )
+  message(FATAL_ERROR "the restart stage uses a GOT (an absolute address):\n${out}")
+endif()
+string(REGEX MATCH "\\.data +PROGBITS +[0-9a-f]+ +[0-9a-f]+ +([0-9a-f]+)" _ "${out}")
+if(CMAKE_MATCH_1 AND NOT CMAKE_MATCH_1 MATCHES "^0+$")
+  message(FATAL_ERROR "the restart stage has writable data; pass state through StageArgs:\n${out}")
+endif()

@@ -1,0 +1,330 @@
+// The restart stage: the last step of cr_restart, and the first of the restored process.
+//
+// RESTRICTED CODE. This file is compiled freestanding into a position-independent blob that
+// cr_restart copies to a place the image does not use and jumps to. From then on nothing of
+// cr_restart exists: no libc, no heap, no globals, no C++ runtime, no exceptions. Allowed: the
+// raw syscalls of stage_syscalls.h, the StageArgs block, the stage's own stack. Every failure
+// writes one line to stderr and ends the process (exit status 127): by then there is no earlier
+// state to return to. cr_restart has validated the image before getting here.
+#include <cstddef>
+#include <cstdint>
+
+#include "stage/stage_args.h"
+#include "stage/stage_syscalls.h"
+
+namespace crcore::stage {
+namespace {
+
+constexpr long kPage = 4096;
+constexpr int kProtRead = 1, kProtWrite = 2, kProtExec = 4;
+// Linux's mmap flags (StageMapFlag is cr_restart's own description of a region).
+constexpr int kLinuxMapShared = 0x01, kLinuxMapPrivate = 0x02, kLinuxMapFixed = 0x10, kLinuxMapAnonymous = 0x20;
+constexpr int kLinuxMapGrowsDown = 0x100, kLinuxMapNoReserve = 0x4000;
+constexpr int kMremapMaymove = 1, kMremapFixed = 2;
+constexpr int kPrSetMm = 35, kPrSetMmMap = 14, kPrSetName = 15;
+constexpr int kArchSetFs = 0x1002, kArchSetGs = 0x1001;
+constexpr unsigned long kCloneThreadFlags = 0x00000100 | 0x00000200 | 0x00000400 | 0x00000800 | 0x00010000 |
+                                            0x00040000 | 0x00080000;  // VM FS FILES SIGHAND THREAD SYSVSEM SETTLS
+constexpr unsigned long kCloneChildSettid = 0x01000000, kCloneChildCleartid = 0x00200000;
+
+size_t length(const char* s) {
+  size_t n = 0;
+  while (s[n] != '\0') {
+    ++n;
+  }
+  return n;
+}
+
+void say(const char* s) { sys(kSysWrite, 2, reinterpret_cast<long>(s), static_cast<long>(length(s))); }
+
+void say_hex(uint64_t v) {
+  char buf[19];
+  buf[0] = '0';
+  buf[1] = 'x';
+  for (int i = 0; i < 16; ++i) {
+    int nibble = static_cast<int>((v >> (60 - 4 * i)) & 0xf);
+    buf[2 + i] = static_cast<char>(nibble < 10 ? '0' + nibble : 'a' + nibble - 10);
+  }
+  buf[18] = '\0';
+  say(buf);
+}
+
+[[noreturn]] void die(const char* what, long err, uint64_t address = 0) {
+  say("cr_restart: restart stage: ");
+  say(what);
+  if (address != 0) {
+    say(" at ");
+    say_hex(address);
+  }
+  if (err < 0) {
+    say(" (error ");
+    say_hex(static_cast<uint64_t>(-err));
+    say(")");
+  }
+  say("\n");
+  sys(kSysExitGroup, 127);
+  __builtin_unreachable();
+}
+
+bool failed(long rc) { return rc < 0 && rc > -4096; }
+
+void copy_bytes(void* to, const void* from, size_t n) {
+  auto* d = static_cast<volatile unsigned char*>(to);
+  auto* s = static_cast<const unsigned char*>(from);
+  for (size_t i = 0; i < n; ++i) {
+    d[i] = s[i];
+  }
+}
+
+// Unmaps everything but the stage and the kernel's current vdso/vvar.
+void unmap_everything_else(const StageArgs& a) {
+  struct Keep {
+    uint64_t start, end;
+  } keep[image::kMaxSpecialMaps + 1];
+  uint32_t n = 0;
+  keep[n++] = {a.stage_start, a.stage_start + a.stage_length};
+  for (uint32_t i = 0; i < a.current_special_count; ++i) {
+    keep[n++] = {a.current_special[i].start, a.current_special[i].end};
+  }
+  for (uint32_t i = 1; i < n; ++i) {  // insertion sort by start
+    for (uint32_t j = i; j > 0 && keep[j].start < keep[j - 1].start; --j) {
+      Keep t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  }
+  uint64_t cursor = 0;
+  for (uint32_t i = 0; i <= n; ++i) {
+    uint64_t until = i < n ? keep[i].start : a.task_size;
+    if (until > cursor) {
+      sys(kSysMunmap, static_cast<long>(cursor), static_cast<long>(until - cursor));
+    }
+    if (i < n && keep[i].end > cursor) {
+      cursor = keep[i].end;
+    }
+  }
+}
+
+// Moves the kernel's vvar/vdso to where the image's glibc expects them, through the spare
+// area so that old and new places may overlap.
+void move_vdso(const StageArgs& a) {
+  if (a.image_special_count == 0) {
+    return;
+  }
+  bool same = a.image_special_count == a.current_special_count;
+  for (uint32_t i = 0; same && i < a.current_special_count; ++i) {
+    same = a.current_special[i].start == a.image_special[i].start;
+  }
+  if (same) {
+    return;
+  }
+  uint64_t temp = a.temp_start;
+  uint64_t parked[image::kMaxSpecialMaps];
+  for (uint32_t i = 0; i < a.current_special_count; ++i) {
+    uint64_t size = a.current_special[i].end - a.current_special[i].start;
+    long rc = sys(kSysMremap, static_cast<long>(a.current_special[i].start), static_cast<long>(size),
+                  static_cast<long>(size), kMremapMaymove | kMremapFixed, static_cast<long>(temp));
+    if (failed(rc)) {
+      die("cannot move the vdso", rc, a.current_special[i].start);
+    }
+    parked[i] = temp;
+    temp += size;
+  }
+  for (uint32_t i = 0; i < a.current_special_count; ++i) {
+    uint64_t size = a.current_special[i].end - a.current_special[i].start;
+    const StageSpecial* target = nullptr;
+    for (uint32_t k = 0; k < a.image_special_count; ++k) {
+      if (a.image_special[k].kind == a.current_special[i].kind) {
+        target = &a.image_special[k];
+      }
+    }
+    if (target == nullptr) {
+      sys(kSysMunmap, static_cast<long>(parked[i]), static_cast<long>(size));  // not in the image
+      continue;
+    }
+    long rc = sys(kSysMremap, static_cast<long>(parked[i]), static_cast<long>(size), static_cast<long>(size),
+                  kMremapMaymove | kMremapFixed, static_cast<long>(target->start));
+    if (failed(rc)) {
+      die("cannot move the vdso to the image's address", rc, target->start);
+    }
+  }
+}
+
+void map_regions(const StageArgs& a) {
+  auto* regions = reinterpret_cast<const StageRegion*>(a.regions);
+  for (uint32_t i = 0; i < a.region_count; ++i) {
+    const StageRegion& r = regions[i];
+    int prot = static_cast<int>(r.prot);
+    if ((r.flags & kMapHasData) != 0) {
+      prot |= kProtRead | kProtWrite;
+    }
+    int flags = kLinuxMapFixed | ((r.flags & kMapShared) != 0 ? kLinuxMapShared : kLinuxMapPrivate);
+    if ((r.flags & kMapAnonymous) != 0) {
+      flags |= kLinuxMapAnonymous | kLinuxMapNoReserve;
+    }
+    if ((r.flags & kMapGrowsDown) != 0) {
+      flags |= kLinuxMapGrowsDown;
+    }
+    long rc = sys(kSysMmap, static_cast<long>(r.start), static_cast<long>(r.end - r.start), prot, flags,
+                  (r.flags & kMapAnonymous) != 0 ? -1 : r.fd, static_cast<long>(r.file_offset));
+    if (failed(rc) || static_cast<uint64_t>(rc) != r.start) {
+      die("cannot map a region", rc, r.start);
+    }
+  }
+}
+
+const StageRegion* region_for(const StageArgs& a, uint64_t address, uint64_t size) {
+  auto* regions = reinterpret_cast<const StageRegion*>(a.regions);
+  uint32_t lo = 0, hi = a.region_count;
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (regions[mid].end <= address) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo < a.region_count && regions[lo].start <= address && address + size <= regions[lo].end &&
+      (regions[lo].flags & kMapHasData) != 0) {
+    return &regions[lo];
+  }
+  return nullptr;
+}
+
+void read_exactly(int fd, void* to, uint64_t size) {
+  auto* p = static_cast<char*>(to);
+  while (size > 0) {
+    uint64_t chunk = size > (1u << 30) ? (1u << 30) : size;
+    long n = sys(kSysRead, fd, reinterpret_cast<long>(p), static_cast<long>(chunk));
+    if (n == -4) {
+      continue;  // EINTR
+    }
+    if (n <= 0) {
+      die("the page feeder stopped early", n);
+    }
+    p += n;
+    size -= static_cast<uint64_t>(n);
+  }
+}
+
+// Fills memory with what the feeder (cr_restart's child, which reads and checks the image) sends:
+// {address, length} headers, each followed by its bytes; {0, 0} ends.
+void receive_pages(const StageArgs& a) {
+  for (;;) {
+    uint64_t header[2];
+    read_exactly(a.feeder_fd, header, sizeof header);
+    if (header[0] == 0 && header[1] == 0) {
+      break;
+    }
+    if (region_for(a, header[0], header[1]) == nullptr) {
+      die("the feeder sent pages outside every region", 0, header[0]);
+    }
+    read_exactly(a.feeder_fd, reinterpret_cast<void*>(header[0]), header[1]);
+  }
+  int status = 0;
+  long rc = sys(kSysWait4, a.feeder_pid, reinterpret_cast<long>(&status), 0, 0);
+  if (failed(rc) || status != 0) {
+    die("the page feeder failed (see its message above)", rc);
+  }
+}
+
+void protect_regions(const StageArgs& a) {
+  auto* regions = reinterpret_cast<const StageRegion*>(a.regions);
+  for (uint32_t i = 0; i < a.region_count; ++i) {
+    const StageRegion& r = regions[i];
+    if ((r.flags & kMapHasData) != 0 && r.prot != static_cast<uint32_t>(kProtRead | kProtWrite)) {
+      long rc = sys(kSysMprotect, static_cast<long>(r.start), static_cast<long>(r.end - r.start),
+                    static_cast<long>(r.prot));
+      if (failed(rc)) {
+        die("cannot set a region's protection", rc, r.start);
+      }
+    }
+  }
+}
+
+void restore_mm(StageArgs& a) {
+  a.mm.auxv = reinterpret_cast<uint64_t>(a.auxv);
+  long rc = sys(kSysPrctl, kPrSetMm, kPrSetMmMap, reinterpret_cast<long>(&a.mm), sizeof(MmMap), 0);
+  if (failed(rc)) {
+    say("cr_restart: warning: the kernel refused the image's memory layout (prctl PR_SET_MM_MAP); "
+        "the heap will grow through mmap\n");
+  }
+}
+
+// The last steps of every restored thread, on its new kernel thread.
+[[noreturn]] void resume_thread(const image::ThreadRecord& t, bool is_leader) {
+  if (is_leader) {
+    sys(kSysArchPrctl, kArchSetFs, static_cast<long>(t.fs_base));
+    if (t.clear_child_tid != 0) {
+      sys(kSysSetTidAddress, static_cast<long>(t.clear_child_tid));
+      int tid = static_cast<int>(sys(kSysGettid));
+      copy_bytes(reinterpret_cast<void*>(t.clear_child_tid), &tid, sizeof tid);
+    }
+  }
+  if (t.gs_base != 0) {
+    sys(kSysArchPrctl, kArchSetGs, static_cast<long>(t.gs_base));
+  }
+  if (t.robust_list != 0) {
+    sys(kSysSetRobustList, static_cast<long>(t.robust_list), static_cast<long>(t.robust_list_len));
+  }
+  if (t.rseq_area != 0) {
+    // A fresh thread has no rseq registration; glibc's area in the image says it has one.
+    auto* cpu_id = reinterpret_cast<volatile uint32_t*>(t.rseq_area + 4);
+    *cpu_id = static_cast<uint32_t>(-1);  // RSEQ_CPU_ID_UNINITIALIZED until the kernel fills it
+    sys(kSysRseq, static_cast<long>(t.rseq_area), t.rseq_len, 0, t.rseq_signature);
+  }
+  char name[17];
+  copy_bytes(name, t.name, 16);
+  name[16] = '\0';
+  sys(kSysPrctl, kPrSetName, reinterpret_cast<long>(name), 0, 0, 0);
+  stage_resume_context(&t.context);
+}
+
+struct ThreadStart {
+  const image::ThreadRecord* record;
+};
+
+void thread_main(void* arg) { resume_thread(*static_cast<const image::ThreadRecord*>(arg), false); }
+
+}  // namespace
+}  // namespace crcore::stage
+
+using namespace crcore::stage;
+
+extern "C" [[noreturn]] void stage_main(StageArgs* args) {
+  StageArgs& a = *args;
+  if (a.magic != kStageArgsMagic) {
+    die("bad arguments (a cr_restart/stage mismatch)", 0);
+  }
+  if (a.old_rseq_area != 0) {
+    sys(kSysRseq, static_cast<long>(a.old_rseq_area), a.old_rseq_len, 1 /* unregister */, a.old_rseq_signature);
+  }
+  unmap_everything_else(a);
+  move_vdso(a);
+  map_regions(a);
+  receive_pages(a);
+  protect_regions(a);
+  restore_mm(a);
+  for (uint32_t i = 0; i < a.close_count; ++i) {
+    sys(kSysClose, a.close_fds[i]);
+  }
+  if (a.restart_block_address != 0) {
+    a.restart_block.new_pid = static_cast<int32_t>(sys(kSysGetpid));
+    copy_bytes(reinterpret_cast<void*>(a.restart_block_address), &a.restart_block, sizeof a.restart_block);
+  }
+  auto* threads = reinterpret_cast<const crcore::image::ThreadRecord*>(a.threads);
+  for (uint32_t i = 1; i < a.thread_count; ++i) {
+    const crcore::image::ThreadRecord& t = threads[i];
+    unsigned long flags = kCloneThreadFlags;
+    if (t.clear_child_tid != 0) {
+      flags |= kCloneChildSettid | kCloneChildCleartid;
+    }
+    void* stack = reinterpret_cast<void*>(a.thread_stacks + (i + 1) * a.thread_stack_size);
+    long rc = stage_clone(flags, stack, nullptr, reinterpret_cast<int*>(t.clear_child_tid), t.fs_base, thread_main,
+                          const_cast<crcore::image::ThreadRecord*>(&t));
+    if (failed(rc)) {
+      die("cannot create a thread", rc);
+    }
+  }
+  resume_thread(threads[0], true);
+}

@@ -1,0 +1,85 @@
+// Everything the restart stage needs, prepared by cr_restart into one plain block (the CRIU way:
+// the stage reads it and never allocates). Shared between cr_restart and the freestanding stage:
+// plain data only. Bump kStageArgsMagic's version byte on any change.
+#pragma once
+
+#include <cstdint>
+
+#include "image/format.h"
+#include "runtime/restart_block.h"
+
+namespace crcore::stage {
+
+inline constexpr uint64_t kStageArgsMagic = 0x0153474154534352ull;  // "RCSTAGS" + version 1
+
+enum StageMapFlag : uint32_t {
+  kMapShared = 1u << 0,
+  kMapAnonymous = 1u << 1,
+  kMapGrowsDown = 1u << 2,
+  kMapHasData = 1u << 3,  // the feeder sends page data for it: mapped writable until filled
+};
+
+struct StageRegion {
+  uint64_t start;
+  uint64_t end;
+  uint64_t file_offset;
+  int32_t fd;         // file to map, or -1
+  uint32_t prot;      // PROT_* of the final mapping
+  uint32_t flags;     // StageMapFlag
+  uint32_t reserved;
+};
+
+struct StageSpecial {
+  uint64_t start;
+  uint64_t end;
+  uint32_t kind;  // image::SpecialMapKind
+  uint32_t reserved;
+};
+
+// prctl(PR_SET_MM, PR_SET_MM_MAP) argument, as <linux/prctl.h> defines struct prctl_mm_map.
+struct MmMap {
+  uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
+  uint64_t arg_start, arg_end, env_start, env_end;
+  uint64_t auxv;  // pointer
+  uint32_t auxv_size;
+  uint32_t exe_fd;
+};
+
+struct StageArgs {
+  uint64_t magic;
+  uint64_t stage_start;   // the stage's own mapping: kept while everything else is unmapped
+  uint64_t stage_length;
+  uint64_t temp_start;    // a spare part of the stage mapping, to park the vdso while moving it
+  uint64_t temp_length;
+  uint64_t task_size;     // top of user address space
+
+  StageSpecial current_special[image::kMaxSpecialMaps];  // cr_restart's vvar/vdso now
+  uint32_t current_special_count;
+  uint32_t image_special_count;
+  StageSpecial image_special[image::kMaxSpecialMaps];    // where the image expects them
+
+  uint64_t old_rseq_area;  // cr_restart's own rseq registration, dropped first
+  uint32_t old_rseq_len;
+  uint32_t old_rseq_signature;
+
+  int32_t feeder_fd;   // read end of the page pipe
+  int32_t feeder_pid;
+  int32_t close_fds[64];  // descriptors of cr_restart's to close before resuming
+  uint32_t close_count;
+  uint32_t reserved0;
+
+  MmMap mm;
+  uint64_t auxv[image::kMaxAuxv * 2];
+
+  uint64_t restart_block_address;  // runtime::RestartBlock in the image, 0 if none
+  runtime::RestartBlock restart_block;
+
+  uint64_t regions;       // address of StageRegion[region_count]
+  uint32_t region_count;
+  uint32_t thread_count;
+  uint64_t threads;       // address of image::ThreadRecord[thread_count]; the main thread first
+  uint64_t thread_stacks; // thread_count stacks of thread_stack_size bytes each
+  uint64_t thread_stack_size;
+};
+
+}  // namespace crcore::stage

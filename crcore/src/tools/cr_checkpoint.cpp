@@ -1,0 +1,167 @@
+// cr_checkpoint: checkpoints a process running under crcore (BLCR's command and flags).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "control/control_client.h"
+
+namespace {
+
+using crcore::control::After;
+
+struct Options {
+  int pid = 0;
+  std::string file;
+  std::string dir;
+  bool term = false, kill = false, stop = false, cont = false, abort = false;
+  bool tree = false, pgid = false, sid = false;
+  double time = 0;
+  bool clobber = false;
+  bool quiet = false;
+  bool compress = false;
+};
+
+int fail(const std::string& message) {
+  fprintf(stderr, "cr_checkpoint: %s\n", message.c_str());
+  return 1;
+}
+
+uid_t owner_of(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Uid:", 0) == 0) {
+      return static_cast<uid_t>(std::stoul(line.substr(4)));
+    }
+  }
+  return static_cast<uid_t>(-1);
+}
+
+void sync_directory(const std::string& path) {
+  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
+  int fd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"Checkpoint a process running under crcore (started with cr_run, or linked with -lcr)."};
+  app.add_option("pid", o.pid, "the process to checkpoint");
+  app.add_option("-p,--pid", o.pid, "the process to checkpoint");
+  app.add_option("-f,--file", o.file, "write the image to FILE (default: DIR/context.PID)");
+  app.add_option("-d,--dir", o.dir, "write the image into DIR as context.PID (default: the current directory)");
+  app.add_flag("--term", o.term, "send SIGTERM to the process once the image is written");
+  app.add_flag("--kill", o.kill, "kill the process once the image is written (it never runs past the checkpoint)");
+  app.add_flag("--stop", o.stop, "send SIGSTOP to the process once the image is written");
+  app.add_flag("--cont", o.cont, "let the process continue (the default)");
+  app.add_flag("--abort", o.abort, "with --time: treat the time limit as a failure (the default behaviour)");
+  app.add_flag("-T,--tree", o.tree, "checkpoint the process and its descendants");
+  app.add_flag("-g,--pgid", o.pgid, "checkpoint a process group");
+  app.add_flag("-s,--sid", o.sid, "checkpoint a session");
+  app.add_option("--time", o.time, "give up after SECONDS (the process continues)")->check(CLI::NonNegativeNumber);
+  app.add_flag("--clobber", o.clobber, "replace an existing image file");
+  app.add_flag("--compress", o.compress, "compress the memory with zstd");
+  app.add_flag("-q,--quiet", o.quiet, "print nothing on success");
+  CLI11_PARSE(app, argc, argv);
+
+  if (o.tree || o.pgid || o.sid) {
+    return fail("--tree, --pgid and --sid (checkpointing several processes together) are not supported yet; "
+                "checkpoint one process at a time");
+  }
+  if (o.pid <= 0) {
+    return fail("which process? give its pid (cr_checkpoint PID)");
+  }
+  if (int(o.term) + int(o.kill) + int(o.stop) + int(o.cont) > 1) {
+    return fail("--term, --kill, --stop and --cont exclude each other");
+  }
+  if (kill(o.pid, 0) != 0 && errno == ESRCH) {
+    return fail("no process " + std::to_string(o.pid));
+  }
+  uid_t owner = owner_of(o.pid);
+  if (geteuid() != 0 && owner != geteuid()) {
+    return fail("process " + std::to_string(o.pid) + " belongs to another user: only its owner or root may checkpoint it");
+  }
+  std::string path = !o.file.empty() ? o.file : (o.dir.empty() ? std::string(".") : o.dir) + "/context." +
+                                                    std::to_string(o.pid);
+  struct stat st;
+  if (!o.clobber && lstat(path.c_str(), &st) == 0) {
+    return fail(path + " exists (use --clobber to replace it)");
+  }
+
+  crcore::control::Connection connection;
+  if (std::string err = connection.connect_to(o.pid); !err.empty()) {
+    return fail(err);
+  }
+  // The image is written under a temporary name and renamed once complete and flushed.
+  std::random_device rd;
+  std::string temp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(rd() % 100000);
+  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return fail("cannot create " + temp + ": " + strerror(errno));
+  }
+  After after = o.kill ? After::Kill : o.term ? After::Term : o.stop ? After::Stop : After::Continue;
+  auto request = crcore::control::make_request(after, static_cast<uint32_t>(o.time * 1000), o.compress);
+  std::string err = connection.send_request(request, fd);
+  close(fd);
+  crcore::control::Response response{};
+  if (err.empty()) {
+    err = connection.wait_response(response, o.time > 0 ? static_cast<int>(o.time * 1000) + 2000 : 0);
+  }
+  if (err.empty() && response.status != 0) {
+    err = std::string(crcore::control::status_name(static_cast<crcore::control::Status>(response.status))) +
+          (response.message[0] != '\0' ? std::string(": ") + response.message : std::string());
+  }
+  if (!err.empty()) {
+    unlink(temp.c_str());
+    return fail("checkpoint of process " + std::to_string(o.pid) + " failed: " + err);
+  }
+  bool renamed = rename(temp.c_str(), path.c_str()) == 0;
+  int rename_errno = errno;
+  if (renamed) {
+    sync_directory(path);
+  }
+  connection.send_commit(renamed);
+  if (!renamed) {
+    unlink(temp.c_str());
+    return fail("cannot rename the image to " + path + ": " + strerror(rename_errno));
+  }
+  if (after == After::Term) {
+    kill(o.pid, SIGTERM);
+  } else if (after == After::Stop) {
+    kill(o.pid, SIGSTOP);
+  }
+  if (!o.quiet) {
+    printf("%s: %u threads, %u regions, %.1f MiB image (%.1f MiB of memory), paused %.1f ms, total %.1f ms\n",
+           path.c_str(), response.threads, response.regions, static_cast<double>(response.image_bytes) / 1048576.0,
+           static_cast<double>(response.page_bytes) / 1048576.0, static_cast<double>(response.pause_ns) / 1e6,
+           static_cast<double>(response.total_ns) / 1e6);
+  }
+  if (after == After::Kill) {
+    // The process kills itself once it knows the image is in place; wait until it is gone.
+    for (int i = 0; i < 500 && kill(o.pid, 0) == 0; ++i) {
+      std::ifstream stat("/proc/" + std::to_string(o.pid) + "/stat");
+      std::string s;
+      std::getline(stat, s);
+      auto close_paren = s.rfind(')');
+      if (close_paren != std::string::npos && close_paren + 2 < s.size() && s[close_paren + 2] == 'Z') {
+        break;
+      }
+      usleep(10000);
+    }
+  }
+  return 0;
+}

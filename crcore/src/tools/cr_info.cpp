@@ -1,0 +1,335 @@
+// cr_info: shows what a crcore image holds.
+//
+//   cr_info [--json] [--regions] [--fds] IMAGE
+//
+// The image is fully validated first (ImageReader::load); a damaged image prints the reader's message
+// and exits 1. --json prints the same information as JSON for tools (sizes in bytes, times in ns).
+#include <fcntl.h>
+
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "image/image_reader.h"
+#include "image/kind_names.h"
+
+namespace crcore::image {
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+
+struct Options {
+  std::string path;
+  bool json = false;
+  bool regions = false;
+  bool fds = false;
+};
+
+struct KindTotals {
+  size_t regions = 0;
+  uint64_t mapped = 0;  // bytes
+  uint64_t saved = 0;   // bytes of saved pages
+};
+
+// Figures derived from an image.
+struct Summary {
+  uint64_t mapped = 0;
+  uint64_t saved = 0;
+  uint64_t stored = 0;  // bytes the saved pages take in the file (compressed or not)
+  size_t compressed_records = 0;
+  std::map<uint32_t, KindTotals> by_kind;  // RegionKind value -> totals, in kind order
+  uint64_t buffered_fd_bytes = 0;
+};
+
+Summary summarize(const Image& image) {
+  Summary s;
+  for (const RegionEntry& region : image.regions) {
+    KindTotals& totals = s.by_kind[region.record.kind];
+    uint64_t size = region.record.end - region.record.start;
+    totals.regions += 1;
+    totals.mapped += size;
+    totals.saved += region.record.pages_saved * kPageSize;
+    s.mapped += size;
+    s.saved += region.record.pages_saved * kPageSize;
+  }
+  for (const PagesRef& pages : image.pages) {
+    s.stored += pages.stored_size - sizeof(PagesHeader);
+    s.compressed_records += (pages.flags & kRecordZstd) != 0 ? 1 : 0;
+  }
+  for (const FdDataEntry& data : image.fd_data) {
+    s.buffered_fd_bytes += data.bytes.size();
+  }
+  return s;
+}
+
+std::string human(uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (bytes < 1024) {
+    return fmt::format("{} B", bytes);
+  }
+  double value = static_cast<double>(bytes) / 1024;
+  size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(kUnits)) {
+    value /= 1024;
+    ++unit;
+  }
+  return fmt::format("{:.1f} {}", value, kUnits[unit]);
+}
+
+std::string hex_id(const uint8_t (&id)[16]) {
+  std::string out;
+  for (uint8_t b : id) {
+    out += fmt::format("{:02x}", b);
+  }
+  return out;
+}
+
+std::string local_time(uint64_t ns, bool iso) {
+  std::time_t seconds = static_cast<std::time_t>(ns / 1000000000);
+  std::tm tm = fmt::localtime(seconds);
+  return iso ? fmt::format("{:%Y-%m-%dT%H:%M:%S%z}", tm) : fmt::format("{:%Y-%m-%d %H:%M:%S %Z}", tm);
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (const std::string& part : parts) {
+    out += out.empty() ? "" : separator;
+    out += part;
+  }
+  return out;
+}
+
+std::string thread_name(const ThreadRecord& thread) {
+  return std::string(thread.name, strnlen(thread.name, sizeof thread.name));
+}
+
+std::vector<std::string> thread_flags(const ThreadRecord& thread) {
+  std::vector<std::string> flags;
+  if ((thread.flags & kThreadMain) != 0) {
+    flags.emplace_back("main");
+  }
+  if ((thread.flags & kThreadRuntime) != 0) {
+    flags.emplace_back("runtime");
+  }
+  return flags;
+}
+
+bool is_shared(RegionKind kind) { return kind == RegionKind::AnonShared || kind == RegionKind::FileShared; }
+
+// "rwxp" as in /proc/PID/maps.
+std::string prot_string(const RegionRecord& region) {
+  std::string s = "---p";
+  s[0] = (region.prot & kProtRead) != 0 ? 'r' : '-';
+  s[1] = (region.prot & kProtWrite) != 0 ? 'w' : '-';
+  s[2] = (region.prot & kProtExec) != 0 ? 'x' : '-';
+  s[3] = is_shared(static_cast<RegionKind>(region.kind)) ? 's' : 'p';
+  return s;
+}
+
+std::vector<std::string> fd_flags(const FdRecord& fd) {
+  std::vector<std::string> flags;
+  switch (fd.open_flags & O_ACCMODE) {
+    case O_RDONLY:
+      flags.emplace_back("read");
+      break;
+    case O_WRONLY:
+      flags.emplace_back("write");
+      break;
+    default:
+      flags.emplace_back("read-write");
+      break;
+  }
+  if ((fd.open_flags & O_APPEND) != 0) {
+    flags.emplace_back("append");
+  }
+  if ((fd.open_flags & O_NONBLOCK) != 0) {
+    flags.emplace_back("nonblock");
+  }
+  if ((fd.fd_flags & FD_CLOEXEC) != 0) {
+    flags.emplace_back("cloexec");
+  }
+  return flags;
+}
+
+std::string region_name(uint32_t kind) { return std::string(region_kind_name(static_cast<RegionKind>(kind))); }
+std::string fd_name(uint32_t kind) { return std::string(fd_kind_name(static_cast<FdKind>(kind))); }
+
+void print_text(const Image& image, const Summary& s, const Options& options) {
+  const ProcessRecord& p = image.process;
+  fmt::print("image        {}: {}, format version {}, id {}\n", image.path, human(image.file_size),
+             image.header.version, hex_id(image.header.image_id));
+  fmt::print("program      {}\n", image.exe);
+  fmt::print("cmdline      {}\n", join(image.cmdline, " "));
+  fmt::print("cwd          {}\n", image.cwd);
+  fmt::print("pid          {} (ppid {}, uid {}, gid {}), checkpoint {} of this process\n", p.pid, p.ppid, p.uid, p.gid,
+             p.checkpoint_serial);
+  fmt::print("host         {}, kernel {}\n", image.hostname, image.kernel);
+  fmt::print("taken        {}\n", local_time(image.header.created_ns, false));
+
+  fmt::print("threads      {}\n", image.threads.size());
+  fmt::print("  {:<8} {:<14} {}\n", "TID", "FLAGS", "NAME");
+  for (const ThreadRecord& thread : image.threads) {
+    fmt::print("  {:<8} {:<14} {}\n", thread.tid, join(thread_flags(thread), ","), thread_name(thread));
+  }
+
+  fmt::print("memory       {} regions, {} mapped, {} saved ({} in the file, {} of {} Pages records compressed)\n",
+             image.regions.size(), human(s.mapped), human(s.saved), human(s.stored), s.compressed_records,
+             image.pages.size());
+  fmt::print("  {:<14} {:>7} {:>11} {:>11}\n", "KIND", "REGIONS", "MAPPED", "SAVED");
+  for (const auto& [kind, totals] : s.by_kind) {
+    fmt::print("  {:<14} {:>7} {:>11} {:>11}\n", region_name(kind), totals.regions, human(totals.mapped),
+               human(totals.saved));
+  }
+  fmt::print("descriptors  {} ({} buffered in pipes)\n", image.fds.size(), human(s.buffered_fd_bytes));
+
+  if (options.regions) {
+    fmt::print("\nregions\n  {:<33} {:>11} {:<4} {:<13} {:>8}  {}\n", "RANGE", "SIZE", "PROT", "KIND", "PAGES", "PATH");
+    for (const RegionEntry& region : image.regions) {
+      const RegionRecord& r = region.record;
+      fmt::print("  {:016x}-{:016x} {:>11} {:<4} {:<13} {:>8}  {}\n", r.start, r.end, human(r.end - r.start),
+                 prot_string(r), region_name(r.kind), r.pages_saved, region.path);
+    }
+  }
+  if (options.fds) {
+    fmt::print("\ndescriptors\n  {:>5} {:<12} {:<26} {:>12}  {}\n", "FD", "KIND", "FLAGS", "OFFSET", "PATH");
+    for (const FdEntry& fd : image.fds) {
+      const FdRecord& f = fd.record;
+      std::string offset = f.offset < 0 ? "-" : fmt::format("{}", f.offset);
+      fmt::print("  {:>5} {:<12} {:<26} {:>12}  {}\n", f.fd, fd_name(f.kind), join(fd_flags(f), ","), offset, fd.path);
+    }
+  }
+}
+
+nlohmann::ordered_json to_json(const Image& image, const Summary& s, const Options& options) {
+  using json = nlohmann::ordered_json;
+  const ProcessRecord& p = image.process;
+  json out;
+  out["image"] = {{"path", image.path},
+                  {"size", image.file_size},
+                  {"version", image.header.version},
+                  {"id", hex_id(image.header.image_id)},
+                  {"created_ns", image.header.created_ns},
+                  {"created", local_time(image.header.created_ns, true)},
+                  {"records", image.end.record_count + 1}};
+  out["process"] = {{"exe", image.exe},
+                    {"cmdline", image.cmdline},
+                    {"cwd", image.cwd},
+                    {"pid", p.pid},
+                    {"ppid", p.ppid},
+                    {"pgid", p.pgid},
+                    {"sid", p.sid},
+                    {"uid", p.uid},
+                    {"gid", p.gid},
+                    {"euid", p.euid},
+                    {"egid", p.egid},
+                    {"hostname", image.hostname},
+                    {"kernel", image.kernel},
+                    {"checkpoint_serial", p.checkpoint_serial},
+                    {"environment_count", image.environment.size()}};
+  json threads = json::array();
+  for (const ThreadRecord& thread : image.threads) {
+    threads.push_back({{"tid", thread.tid}, {"flags", thread_flags(thread)}, {"name", thread_name(thread)}});
+  }
+  out["threads"] = threads;
+  json by_kind = json::object();
+  for (const auto& [kind, totals] : s.by_kind) {
+    by_kind[region_name(kind)] = {{"regions", totals.regions}, {"mapped", totals.mapped}, {"saved", totals.saved}};
+  }
+  out["memory"] = {{"regions", image.regions.size()},
+                   {"mapped", s.mapped},
+                   {"saved", s.saved},
+                   {"stored", s.stored},
+                   {"pages_records", image.pages.size()},
+                   {"compressed_records", s.compressed_records},
+                   {"by_kind", by_kind}};
+  out["descriptors"] = {{"count", image.fds.size()}, {"buffered_bytes", s.buffered_fd_bytes}};
+  if (options.regions) {
+    json regions = json::array();
+    for (const RegionEntry& region : image.regions) {
+      const RegionRecord& r = region.record;
+      regions.push_back({{"start", r.start},
+                         {"end", r.end},
+                         {"size", r.end - r.start},
+                         {"prot", prot_string(r)},
+                         {"kind", region_name(r.kind)},
+                         {"pages_saved", r.pages_saved},
+                         {"file_offset", r.file_offset},
+                         {"inode", r.inode},
+                         {"path", region.path}});
+    }
+    out["regions"] = regions;
+  }
+  if (options.fds) {
+    json fds = json::array();
+    for (const FdEntry& fd : image.fds) {
+      const FdRecord& f = fd.record;
+      fds.push_back({{"fd", f.fd},
+                     {"kind", fd_name(f.kind)},
+                     {"flags", fd_flags(f)},
+                     {"offset", f.offset},
+                     {"inode", f.inode},
+                     {"path", fd.path}});
+    }
+    out["fds"] = fds;
+  }
+  return out;
+}
+
+int run(const Options& options) {
+  try {
+    ImageReader reader(options.path);
+    Image image = reader.load();
+    Summary summary = summarize(image);
+    if (options.json) {
+      // Paths and command lines are not guaranteed UTF-8: replace invalid bytes rather than fail.
+      std::cout
+          << to_json(image, summary, options).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+          << "\n";
+    } else {
+      print_text(image, summary, options);
+    }
+  } catch (const ImageError& e) {
+    fmt::print(stderr, "cr_info: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+int parse_and_run(int argc, char** argv) {
+  Options options;
+  CLI::App app{
+      "Show what a crcore checkpoint image holds. The image is validated first; a damaged image "
+      "is reported and cr_info exits 1.",
+      "cr_info"};
+  app.add_flag("--json", options.json, "Print JSON for tools (sizes in bytes)");
+  app.add_flag("--regions", options.regions, "List every memory region");
+  app.add_flag("--fds", options.fds, "List every file descriptor");
+  app.add_option("IMAGE", options.path, "The image file")->required();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return run(options);
+}
+
+}  // namespace
+}  // namespace crcore::image
+
+int main(int argc, char** argv) {
+  try {
+    return crcore::image::parse_and_run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cr_info: %s\n", e.what());
+    return 1;
+  }
+}

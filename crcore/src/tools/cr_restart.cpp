@@ -1,0 +1,68 @@
+// cr_restart: turns an image back into the running process (BLCR's command and flags).
+// cr_restart becomes the restored process: same pid as this command, the program's own exit status.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "image/image_reader.h"
+#include "restart/restorer.h"
+#include "runtime/restart_block.h"
+
+int main(int argc, char** argv) {
+  crcore::restart::RestartOptions options;
+  CLI::App app{"Restart a process from its crcore image (written by cr_checkpoint)."};
+  std::vector<std::string> relocate;
+  bool stop = false, kill = false, term = false, cont = false, restore_pid = false, no_restore_pid = false;
+  std::string run_on_success, run_on_failure;
+  app.add_option("image", options.image_path, "the image file")->required();
+  app.add_option("--relocate", relocate, "OLD=NEW: a file or directory that moved since the checkpoint");
+  app.add_flag("--stop", stop, "stop the restored process (SIGSTOP) before it runs");
+  app.add_flag("--kill", kill, "kill the restored process at once (checks that the image restores)");
+  app.add_flag("--term", term, "send SIGTERM to the restored process");
+  app.add_flag("--cont", cont, "let the restored process run (the default)");
+  app.add_flag("--no-restore-pid", no_restore_pid, "give the restored process a new pid (the default)");
+  app.add_flag("--restore-pid", restore_pid, "restore the original pid and tids");
+  app.add_option("--run-on-success", run_on_success, "run this command once the process is restored");
+  app.add_option("--run-on-failure", run_on_failure, "run this command if the restart fails");
+  app.add_flag("-q,--quiet", options.quiet, "print warnings only");
+  CLI11_PARSE(app, argc, argv);
+
+  auto fail = [&](const std::string& message) {
+    fprintf(stderr, "cr_restart: %s\n", message.c_str());
+    if (!run_on_failure.empty()) {
+      if (std::system(run_on_failure.c_str()) != 0) {
+        fprintf(stderr, "cr_restart: --run-on-failure command failed\n");
+      }
+    }
+    return 1;
+  };
+  if (restore_pid) {
+    return fail("--restore-pid is not supported yet: the restored process gets a new pid, and its threads "
+                "see their new tids");
+  }
+  for (const auto& r : relocate) {
+    auto eq = r.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == r.size()) {
+      return fail("--relocate takes OLD=NEW, not '" + r + "'");
+    }
+    options.relocations.emplace_back(r.substr(0, eq), r.substr(eq + 1));
+  }
+  options.after_flags = kill   ? crcore::runtime::kRestartKill
+                        : term ? crcore::runtime::kRestartTerm
+                        : stop ? crcore::runtime::kRestartStop
+                               : 0;
+  try {
+    crcore::image::ImageReader reader(options.image_path);
+    crcore::image::Image image = reader.load();
+    if (!run_on_success.empty()) {
+      // Everything checkable has been checked: what remains happens in the restored process.
+      if (std::system(run_on_success.c_str()) != 0) {
+        fprintf(stderr, "cr_restart: --run-on-success command failed\n");
+      }
+    }
+    crcore::restart::restore(image, options);
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+}

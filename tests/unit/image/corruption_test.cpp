@@ -1,0 +1,249 @@
+// Damage of every kind is detected by load(): every single-byte change, every truncation, wrong
+// headers, absurd sizes (rejected before anything of that size is allocated).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <gtest/gtest.h>
+
+#include "allocation_probe.h"
+#include "image/checksum.h"
+#include "image/image_reader.h"
+#include "test_image.h"
+
+namespace crcore::image::testing {
+namespace {
+
+// load()'s message for bytes, or "" when it accepts them.
+std::string load_error(const TempDir& dir, const Bytes& bytes) {
+  std::string path = dir.file("probe.ctx");
+  write_file(path, bytes);
+  try {
+    ImageReader reader(path);
+    reader.load();
+  } catch (const ImageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+Bytes small_image(const TempDir& dir, ZstdWorkspace* zstd) {
+  EXPECT_EQ(write_image(small_spec(), dir.file("small.ctx"), zstd), 0);
+  return read_file(dir.file("small.ctx"));
+}
+
+// load()'s message for the file at path, or "" when it accepts it.
+std::string load_error(const std::string& path) {
+  try {
+    ImageReader reader(path);
+    reader.load();
+  } catch (const ImageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Changes the file in place (no truncate-and-rewrite, which some file systems flush to disk).
+void patch(int fd, size_t offset, std::byte value) { ASSERT_EQ(pwrite(fd, &value, 1, static_cast<off_t>(offset)), 1); }
+
+void expect_every_flip_detected(const Bytes& good, const TempDir& dir) {
+  std::string path = dir.file("flip.ctx");
+  write_file(path, good);
+  ASSERT_EQ(load_error(path), "");
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  size_t undetected = 0;
+  for (size_t offset = 0; offset < good.size() && undetected <= 10; ++offset) {
+    for (uint8_t mask : {0x01, 0x80, 0xff}) {
+      patch(fd, offset, good[offset] ^ static_cast<std::byte>(mask));
+      if (load_error(path).empty()) {
+        ADD_FAILURE() << "flipping " << int{mask} << " at offset " << offset << " was not detected";
+        ++undetected;
+      }
+    }
+    patch(fd, offset, good[offset]);
+  }
+  ::close(fd);
+  EXPECT_EQ(load_error(path), "");
+}
+
+TEST(Corruption, EveryByteFlipIsDetected) {
+  TempDir dir;
+  Bytes good = small_image(dir, nullptr);
+  EXPECT_LT(good.size(), 20u * 1024);  // 3 pages and the fixed records
+  expect_every_flip_detected(good, dir);
+}
+
+TEST(Corruption, EveryByteFlipIsDetectedWithZstd) {
+  ZstdWorkspace zstd;
+  if (!zstd.available()) {
+    GTEST_SKIP() << zstd.error();
+  }
+  TempDir dir;
+  Bytes good = small_image(dir, &zstd);
+  expect_every_flip_detected(good, dir);
+}
+
+TEST(Corruption, EveryTruncationIsDetected) {
+  TempDir dir;
+  Bytes good = small_image(dir, nullptr);
+  std::string path = dir.file("truncated.ctx");
+  write_file(path, good);
+  for (size_t length = good.size(); length-- > 0;) {
+    ASSERT_EQ(truncate(path.c_str(), static_cast<off_t>(length)), 0);
+    std::string error = load_error(path);
+    ASSERT_NE(error, "") << "truncation to " << length << " bytes was not detected";
+    if (length >= sizeof(FileHeader)) {
+      EXPECT_NE(error.find("truncated"), std::string::npos) << error;
+    }
+  }
+}
+
+TEST(Corruption, TruncationAtARecordBoundarySaysNoEnd) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  Bytes bytes = assemble(spec.header, raw_records(spec), false);
+  std::string error = load_error(dir, bytes);
+  EXPECT_NE(error.find("truncated: no End record"), std::string::npos) << error;
+}
+
+TEST(Corruption, BytesAfterEndAreRejected) {
+  TempDir dir;
+  Bytes bytes = small_image(dir, nullptr);
+  bytes.push_back(std::byte{0});
+  EXPECT_NE(load_error(dir, bytes).find("1 bytes after the End record"), std::string::npos);
+}
+
+TEST(Corruption, PayloadChecksumMessageNamesTheRecord) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  Bytes bytes = assemble(spec.header, raw_records(spec));
+  // The first Thread record: header, Process, Mm, SigActions, Rlimits come before it.
+  size_t offset = sizeof(FileHeader);
+  for (const RawRecord& r : raw_records(spec)) {
+    if (r.kind == RecordKind::Thread) {
+      break;
+    }
+    offset += sizeof(RecordHeader) + r.payload.size();
+  }
+  bytes[offset + sizeof(RecordHeader) + 8] ^= std::byte{1};
+  std::string error = load_error(dir, bytes);
+  EXPECT_NE(
+      error.find("probe.ctx: record 4 (Thread) at offset " + std::to_string(offset) + ": payload checksum mismatch"),
+      std::string::npos)
+      << error;
+}
+
+TEST(Header, WrongMagic) {
+  TempDir dir;
+  Bytes bytes = small_image(dir, nullptr);
+  bytes[0] = std::byte{'X'};
+  EXPECT_NE(load_error(dir, bytes).find("not a crcore image (bad magic)"), std::string::npos);
+  EXPECT_NE(load_error(dir, Bytes{std::byte{'#'}, std::byte{'!'}, std::byte{'/'}, std::byte{'b'}, std::byte{'i'},
+                                  std::byte{'n'}, std::byte{'/'}, std::byte{'s'}, std::byte{'h'}})
+                .find("bad magic"),
+            std::string::npos);
+}
+
+TEST(Header, WrongVersion) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  spec.header.version = 3;
+  spec.header.header_check = file_header_check(spec.header);
+  std::string error = load_error(dir, assemble(spec.header, raw_records(spec)));
+  EXPECT_NE(error.find("version 3 is not supported (this crcore reads version 1)"), std::string::npos) << error;
+}
+
+TEST(Header, WrongArch) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  spec.header.arch = 183;
+  spec.header.header_check = file_header_check(spec.header);
+  std::string error = load_error(dir, assemble(spec.header, raw_records(spec)));
+  EXPECT_NE(error.find("architecture 183 is not x86-64"), std::string::npos) << error;
+}
+
+TEST(Header, IncrementalIsNotSupportedYet) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  spec.header.flags = kFileIncremental;
+  spec.header.parent_id[0] = 1;
+  spec.header.header_check = file_header_check(spec.header);
+  std::string error = load_error(dir, assemble(spec.header, raw_records(spec)));
+  EXPECT_NE(error.find("incremental"), std::string::npos) << error;
+}
+
+TEST(Header, MissingFile) {
+  try {
+    ImageReader reader("/nonexistent/image.ctx");
+    FAIL() << "no error";
+  } catch (const ImageError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot open"), std::string::npos);
+  }
+}
+
+// A record header that claims `size` bytes of payload, with a correct header_check and nothing after.
+Bytes claiming(RecordKind kind, uint64_t size) {
+  RecordHeader h{};
+  h.magic = kRecordMagic;
+  h.kind = static_cast<uint16_t>(kind);
+  h.stored_size = size;
+  h.raw_size = size;
+  h.header_check = record_header_check(h);
+  return as_bytes(h);
+}
+
+TEST(Sizes, AbsurdRecordSizeIsRejectedWithoutAllocating) {
+  TempDir dir;
+  for (RecordKind kind : {RecordKind::Process, RecordKind::FdData, RecordKind::Pages}) {
+    Bytes bytes = as_bytes(valid_header());
+    Bytes record = claiming(kind, uint64_t{1} << 60);
+    bytes.insert(bytes.end(), record.begin(), record.end());
+    std::string error;
+    {
+      AllocationProbe probe;
+      error = load_error(dir, bytes);
+      EXPECT_LT(probe.largest(), 64u * 1024);
+    }
+    EXPECT_NE(error.find("above the limit"), std::string::npos) << error;
+  }
+}
+
+TEST(Sizes, RecordLargerThanTheFileIsRejectedWithoutAllocating) {
+  TempDir dir;
+  Bytes bytes = as_bytes(valid_header());
+  Bytes record = claiming(RecordKind::Process, kMaxMetaPayload);
+  bytes.insert(bytes.end(), record.begin(), record.end());
+  bytes.resize(bytes.size() + 1000);
+  AllocationProbe probe;
+  std::string error = load_error(dir, bytes);
+  EXPECT_LT(probe.largest(), 64u * 1024);
+  EXPECT_NE(error.find("truncated"), std::string::npos) << error;
+}
+
+TEST(Sizes, AbsurdCountsAreRejected) {
+  TempDir dir;
+  for (int which = 0; which < 3; ++which) {
+    ImageSpec spec = small_spec();
+    (which == 0   ? spec.process.thread_count
+     : which == 1 ? spec.process.region_count
+                  : spec.process.fd_count) = 0x80000000u;
+    AllocationProbe probe;
+    std::string error = load_error(dir, assemble(spec.header, raw_records(spec)));
+    EXPECT_LT(probe.largest(), 64u * 1024);
+    EXPECT_NE(error.find("record 0 (Process)"), std::string::npos) << error;
+  }
+}
+
+TEST(Sizes, ZstdFlagOnlyOnPages) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  std::vector<RawRecord> records = raw_records(spec);
+  records[4].flags = kRecordZstd;  // a Thread record
+  std::string error = load_error(dir, assemble(spec.header, records));
+  EXPECT_NE(error.find("record 4 (Thread)"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace crcore::image::testing

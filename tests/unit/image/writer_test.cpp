@@ -1,0 +1,240 @@
+// RecordWriter's contract: errors come back as -errno (ENOSPC included), misuse is refused without
+// writing anything, and short writes and EINTR lose no byte.
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "image/image_reader.h"
+#include "image/record_writer.h"
+#include "test_image.h"
+
+namespace crcore::image::testing {
+namespace {
+
+class WriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fd_ = ::open(dir_.file("w.ctx").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(fd_, 0);
+  }
+  void TearDown() override { ::close(fd_); }
+  // Writes Process..Rlimits of the small spec.
+  void write_singletons(RecordWriter& writer) {
+    for (const RawRecord& r : raw_records(small_spec())) {
+      if (r.kind == RecordKind::Thread) {
+        break;
+      }
+      ASSERT_EQ(writer.record(r.kind, {{r.payload.data(), r.payload.size()}}), 0);
+    }
+  }
+
+  TempDir dir_;
+  int fd_ = -1;
+  Bytes scratch_ = Bytes(RecordWriter::kMinScratch);
+};
+
+TEST(WriterEnospc, FullDeviceSurfacesAsEnospc) {
+  int fd = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  Bytes scratch(RecordWriter::kMinScratch);
+  RecordWriter writer(fd, scratch, nullptr);
+  ASSERT_EQ(writer.begin(FileHeader{}), 0);  // buffered: nothing written yet
+  for (const RawRecord& r : raw_records(small_spec())) {
+    if (r.kind != RecordKind::Pages) {
+      ASSERT_EQ(writer.record(r.kind, {{r.payload.data(), r.payload.size()}}), 0);
+    }
+  }
+  Bytes memory(1u << 20);
+  EXPECT_EQ(writer.pages(0x600000, memory.data(), memory.size()), -ENOSPC);
+  // The error sticks: every later call reports it.
+  EXPECT_EQ(writer.pages(0x800000, memory.data(), 4096), -ENOSPC);
+  EXPECT_EQ(writer.end(), -ENOSPC);
+  ::close(fd);
+}
+
+TEST(WriterEnospc, EndAloneSurfacesEnospc) {
+  int fd = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  Bytes scratch(RecordWriter::kMinScratch);
+  RecordWriter writer(fd, scratch, nullptr);
+  ASSERT_EQ(writer.begin(FileHeader{}), 0);
+  for (const RawRecord& r : raw_records(small_spec())) {
+    if (r.kind != RecordKind::Pages) {
+      ASSERT_EQ(writer.record(r.kind, {{r.payload.data(), r.payload.size()}}), 0);
+    }
+  }
+  EXPECT_EQ(writer.end(), -ENOSPC);
+  ::close(fd);
+}
+
+TEST_F(WriterTest, RefusesASmallScratch) {
+  Bytes small(RecordWriter::kMinScratch - 1);
+  RecordWriter writer(fd_, small, nullptr);
+  EXPECT_EQ(writer.begin(FileHeader{}), -EINVAL);
+}
+
+TEST_F(WriterTest, RefusesIncrementalAndOddPageSizes) {
+  FileHeader header{};
+  header.flags = kFileIncremental;
+  EXPECT_EQ(RecordWriter(fd_, scratch_, nullptr).begin(header), -ENOTSUP);
+  header.flags = 0;
+  header.page_size = 65536;
+  EXPECT_EQ(RecordWriter(fd_, scratch_, nullptr).begin(header), -EINVAL);
+}
+
+TEST_F(WriterTest, RefusesRecordsBeforeBeginAndAfterEnd) {
+  RecordWriter writer(fd_, scratch_, nullptr);
+  uint64_t x = 0;
+  EXPECT_EQ(writer.record(RecordKind::Process, {{&x, sizeof x}}), -EINVAL);
+  ASSERT_EQ(writer.begin(FileHeader{}), 0);
+  EXPECT_EQ(writer.begin(FileHeader{}), -EINVAL);
+}
+
+TEST_F(WriterTest, RefusesOutOfOrderRecords) {
+  RecordWriter writer(fd_, scratch_, nullptr);
+  ASSERT_EQ(writer.begin(FileHeader{}), 0);
+  uint64_t x = 0;
+  EXPECT_EQ(writer.record(RecordKind::Mm, {{&x, sizeof x}}), -EINVAL);  // Process first
+  EXPECT_EQ(writer.end(), -EINVAL);                                     // nothing written yet
+  write_singletons(writer);
+  EXPECT_EQ(writer.record(RecordKind::Process, {{&x, sizeof x}}), -EINVAL);  // a second Process
+  EXPECT_EQ(writer.record(RecordKind::Pages, {{&x, sizeof x}}), -EINVAL);    // pages() writes Pages
+  EXPECT_EQ(writer.record(RecordKind::End, {{&x, sizeof x}}), -EINVAL);      // end() writes End
+  EXPECT_EQ(writer.record(static_cast<RecordKind>(77), {{&x, sizeof x}}), -EINVAL);
+  ASSERT_EQ(writer.record(RecordKind::Fd, {{&x, sizeof x}}), 0);
+  EXPECT_EQ(writer.record(RecordKind::Thread, {{&x, sizeof x}}), -EINVAL);  // back to Thread
+  ASSERT_EQ(writer.end(), 0);
+  EXPECT_EQ(writer.record(RecordKind::FdData, {{&x, sizeof x}}), -EINVAL);
+}
+
+TEST_F(WriterTest, RefusesOversizedRecordsAndUnalignedPages) {
+  RecordWriter writer(fd_, scratch_, nullptr);
+  ASSERT_EQ(writer.begin(FileHeader{}), 0);
+  Bytes big(kMaxMetaPayload + 1);
+  EXPECT_EQ(writer.record(RecordKind::Process, {{big.data(), big.size()}}), -EMSGSIZE);
+  EXPECT_EQ(writer.record(RecordKind::Process, {{big.data(), 8}, {big.data(), kMaxMetaPayload}}), -EMSGSIZE);
+  write_singletons(writer);
+  Bytes page(8192);
+  EXPECT_EQ(writer.pages(0x600001, page.data(), 4096), -EINVAL);
+  EXPECT_EQ(writer.pages(0x600000, page.data(), 4095), -EINVAL);
+  EXPECT_EQ(writer.pages(0x600000, page.data(), 0), 0);
+  EXPECT_EQ(writer.records(), 4u);
+}
+
+TEST_F(WriterTest, LargeMetadataRecordsBypassTheScratch) {
+  // A Process record larger than the scratch is written directly (writev of header and pieces).
+  ImageSpec spec = small_spec();
+  spec.environ_block.assign(600 * 1024, 'x');
+  spec.finish();
+  std::string path = dir_.file("big-env.ctx");
+  ASSERT_EQ(write_image(spec, path), 0);
+  ImageReader reader(path);
+  Image image = reader.load();
+  ASSERT_EQ(image.environment.size(), 1u);
+  EXPECT_EQ(image.environment[0].size(), 600u * 1024);
+}
+
+void ignore_signal(int) {}
+
+// A blocking pipe, a slow reader and a stream of signals without SA_RESTART: the writer sees short
+// writes and EINTR, and the bytes must still come out exactly as written to a file.
+TEST(WriterInterrupted, ShortWritesAndEintrLoseNothing) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  Bytes big(2u << 20);
+  for (size_t i = 0; i < big.size(); ++i) {
+    big[i] = static_cast<std::byte>(i * 7 + i / 4096);
+  }
+  spec.regions[1].first.end = 0x600000 + big.size();
+  spec.pages = {{0x600000, big}};
+  spec.finish();
+  ASSERT_EQ(write_image(spec, dir.file("reference.ctx")), 0);
+  Bytes expected = read_file(dir.file("reference.ctx"));
+
+  struct sigaction action {};
+  action.sa_handler = ignore_signal;  // no SA_RESTART: blocked writes return early
+  struct sigaction old {};
+  ASSERT_EQ(sigaction(SIGUSR1, &action, &old), 0);
+
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  Bytes received;
+  std::thread reader([&] {
+    std::byte buffer[3000];
+    for (;;) {
+      ssize_t n = read(pipe_fds[0], buffer, sizeof buffer);
+      if (n <= 0) {
+        break;
+      }
+      received.insert(received.end(), buffer, buffer + n);
+      usleep(20);
+    }
+  });
+  std::atomic<bool> done{false};
+  pthread_t writer_thread = pthread_self();
+  std::thread interrupter([&] {
+    while (!done) {
+      pthread_kill(writer_thread, SIGUSR1);
+      usleep(50);
+    }
+  });
+
+  Bytes scratch(RecordWriter::kMinScratch);
+  RecordWriter writer(pipe_fds[1], scratch, nullptr);
+  int rc = writer.begin(spec.header);
+  for (const RawRecord& r : raw_records(spec)) {
+    if (rc == 0 && r.kind != RecordKind::Pages) {
+      rc = writer.record(r.kind, {{r.payload.data(), r.payload.size()}});
+    }
+  }
+  if (rc == 0) {
+    rc = writer.pages(0x600000, big.data(), big.size());
+  }
+  if (rc == 0) {
+    rc = writer.end();  // fsync on a pipe: EINVAL, ignored
+  }
+  done = true;
+  interrupter.join();
+  ::close(pipe_fds[1]);
+  reader.join();
+  ::close(pipe_fds[0]);
+  sigaction(SIGUSR1, &old, nullptr);
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(received.size(), expected.size());
+  EXPECT_TRUE(received == expected);
+}
+
+TEST(ZstdWorkspace, LevelsAndAvailability) {
+  ZstdWorkspace fast;
+#if CRCORE_HAVE_ZSTD
+  EXPECT_TRUE(fast.available()) << fast.error();
+  EXPECT_EQ(fast.level(), 1);
+  EXPECT_GT(fast.memory_size(), 0u);
+  ZstdWorkspace strong(9);
+  EXPECT_TRUE(strong.available());
+  EXPECT_GT(strong.memory_size(), fast.memory_size());
+  ZstdWorkspace bad(1000);
+  EXPECT_FALSE(bad.available());
+  EXPECT_NE(bad.error(), nullptr);
+  Bytes zeros(65536);
+  Bytes out(65536);
+  size_t n = fast.compress(out.data(), out.size(), zeros.data(), zeros.size());
+  EXPECT_GT(n, 0u);
+  EXPECT_LT(n, 100u);
+  EXPECT_EQ(fast.compress(out.data(), 4, zeros.data(), zeros.size()), 0u);  // does not fit
+#else
+  EXPECT_FALSE(fast.available());
+  EXPECT_NE(fast.error(), nullptr);
+#endif
+}
+
+}  // namespace
+}  // namespace crcore::image::testing
