@@ -216,7 +216,8 @@ int scan_pages(CaptureArena& arena, MemoryCapture& out, char* why, size_t why_si
           }
           made_readable = true;
         }
-        if (is_zero_page(reinterpret_cast<const void*>(address))) {
+        // A zero page can be left out only where the restart maps zeros: not over a file.
+        if (!file_private && is_zero_page(reinterpret_cast<const void*>(address))) {
           continue;
         }
         PageRun* last = r.run_count > 0 ? &arena.runs[out.run_count - 1] : nullptr;
