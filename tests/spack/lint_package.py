@@ -15,7 +15,8 @@ options declared in this repository:
     self.define_from_variant("CMAKE_OPTION", "variant") call in cmake_args(), and that option
     is declared by our CMake files;
   * every CMake option we declare is reachable: mapped from a variant, set with
-    self.define("NAME", ...) in cmake_args(), or listed in INTERNAL_CMAKE_OPTIONS;
+    self.define("NAME", ...) in cmake_args(), or listed in INTERNAL_CMAKE_OPTIONS
+    (CMAKE_* variables such as CMAKE_BUILD_TYPE belong to CMake/Spack and are skipped);
   * required dependencies are present (cmake@3.25: for build, googletest for test).
 
 "Options we declare" are option(NAME ...), cmake_dependent_option(NAME ...) and

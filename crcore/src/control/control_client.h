@@ -25,11 +25,13 @@ class Connection {
   std::string wait_response(Response& response, int timeout_ms);
   std::string send_commit(bool committed);
   int fd() const { return fd_; }
+  // Forgets the descriptor without closing it (it does not exist in a restored process).
+  void release() { fd_ = -1; }
 
  private:
   int fd_ = -1;
 };
 
-Request make_request(After after, uint32_t timeout_ms, bool compress);
+Request make_request(After after, uint32_t timeout_ms, bool compress, bool close_unsupported = false);
 
 }  // namespace crcore::control

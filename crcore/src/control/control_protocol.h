@@ -30,7 +30,8 @@ enum class After : uint32_t {
 };
 
 enum RequestFlag : uint32_t {
-  kRequestCompress = 1u << 0,  // zstd-compress page data
+  kRequestCompress = 1u << 0,        // zstd-compress page data
+  kRequestCloseUnsupported = 1u << 1,  // descriptors crcore cannot restore come back as /dev/null
 };
 
 struct Request {

@@ -14,7 +14,7 @@ struct FdCapture {
 
 // Descriptors the runtime owns (control socket, the image being written, ...) are skipped.
 struct FdExclusions {
-  int fds[8];
+  int fds[8 + 64];
   int count;
 };
 

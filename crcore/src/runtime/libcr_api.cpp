@@ -190,8 +190,10 @@ int cr_request_checkpoint(cr_checkpoint_args_t* args, cr_checkpoint_handle_t* ha
     errno = kill(target, 0) == 0 || errno == EPERM ? CR_ENOSUPPORT : ESRCH;
     return -1;
   }
+  crcore::runtime::own_fd(r.connection.fd());  // before the request: the image must not contain it
   auto request = crcore::control::make_request(after_for_signal(args->cr_signal), args->cr_timeout * 1000u, false);
   if (!r.connection.send_request(request, args->cr_fd).empty()) {
+    crcore::runtime::disown_fd(r.connection.fd());
     r.connection = crcore::control::Connection{};
     errno = EIO;
     return -1;
@@ -221,6 +223,10 @@ int cr_poll_checkpoint_msg(cr_checkpoint_handle_t* handle, struct timeval* timeo
     std::string err = r->connection.wait_response(r->response, ms);
     if (err == "timed out waiting for the checkpoint") {
       return 0;
+    }
+    if (!err.empty() && r->requester_pid != getpid()) {
+      errno = CR_ERESTARTED;  // we were restored while waiting: the answer went to the original
+      return CR_POLL_CHKPT_ERR_POST;
     }
     if (!err.empty()) {
       errno = EIO;
@@ -284,7 +290,12 @@ int cr_reap_checkpoint(cr_checkpoint_handle_t* handle) {
     errno = EINVAL;
     return -1;
   }
-  r->connection = crcore::control::Connection{};
+  if (r->requester_pid == getpid()) {
+    crcore::runtime::disown_fd(r->connection.fd());
+    r->connection = crcore::control::Connection{};
+  } else {
+    r->connection.release();  // a restored copy: that descriptor was never restored
+  }
   r->in_use = false;
   *handle = 0;
   return 0;

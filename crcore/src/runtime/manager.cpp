@@ -88,11 +88,17 @@ __attribute__((noinline)) int save_and_dump(Checkpoint& c) {
   DumpRequest dump;
   dump.image_fd = c.image_fd;
   dump.zstd = (c.request.flags & control::kRequestCompress) != 0 ? g_zstd.get() : nullptr;
-  dump.allow_unsupported_fds = false;
+  dump.allow_unsupported_fds = (c.request.flags & control::kRequestCloseUnsupported) != 0;
   dump.exclude.count = 0;
   for (int fd : {g_runtime.control_fd, c.connection_fd, c.image_fd}) {
     if (fd >= 0) {
       dump.exclude.fds[dump.exclude.count++] = fd;
+    }
+  }
+  for (const auto& owned : g_runtime.owned_fds) {
+    int value = owned.load();
+    if (value > 0) {
+      dump.exclude.fds[dump.exclude.count++] = value - 1;
     }
   }
   dump.pipe_probe[0] = c.pipe_probe[0];

@@ -20,6 +20,24 @@ namespace crcore::runtime {
 // Constant-initialised: the constructor below must find it ready, whatever the init order.
 constinit Runtime g_runtime;
 
+void own_fd(int fd) {
+  for (auto& slot : g_runtime.owned_fds) {
+    int expected = 0;
+    if (slot.compare_exchange_strong(expected, fd + 1)) {
+      return;
+    }
+  }
+}
+
+void disown_fd(int fd) {
+  for (auto& slot : g_runtime.owned_fds) {
+    int expected = fd + 1;
+    if (slot.compare_exchange_strong(expected, 0)) {
+      return;
+    }
+  }
+}
+
 namespace {
 
 int choose_signal() {

@@ -60,7 +60,16 @@ struct Runtime {
   ThreadSlot manager_slot;                 // the manager's own record
 
   RestartBlock restart_block{};            // written by the restart stage
+
+  // Descriptors the runtime holds for itself (requests this process made with
+  // cr_request_checkpoint): left out of images. Stored as fd + 1; 0 marks a free entry.
+  static constexpr int kMaxOwnedFds = 64;
+  std::atomic<int> owned_fds[kMaxOwnedFds] = {};
 };
+
+// Marks a descriptor as the runtime's own (or no longer). Async-signal-safe.
+void own_fd(int fd);
+void disown_fd(int fd);
 
 enum class Phase : uint32_t {
   Idle = 0,

@@ -28,6 +28,7 @@ struct Options {
   bool clobber = false;
   bool quiet = false;
   bool compress = false;
+  std::string unsupported_fds = "fail";
 };
 
 int fail(const std::string& message) {
@@ -75,6 +76,10 @@ int main(int argc, char** argv) {
   app.add_option("--time", o.time, "give up after SECONDS (the process continues)")->check(CLI::NonNegativeNumber);
   app.add_flag("--clobber", o.clobber, "replace an existing image file");
   app.add_flag("--compress", o.compress, "compress the memory with zstd");
+  app.add_option("--unsupported-fds", o.unsupported_fds,
+                 "a descriptor crcore cannot restore (a socket to elsewhere, an eventfd...): 'fail' the "
+                 "checkpoint (default) or 'close' it: the restarted process finds /dev/null there")
+      ->check(CLI::IsMember({"fail", "close"}));
   app.add_flag("-q,--quiet", o.quiet, "print nothing on success");
   CLI11_PARSE(app, argc, argv);
 
@@ -114,7 +119,8 @@ int main(int argc, char** argv) {
     return fail("cannot create " + temp + ": " + strerror(errno));
   }
   After after = o.kill ? After::Kill : o.term ? After::Term : o.stop ? After::Stop : After::Continue;
-  auto request = crcore::control::make_request(after, static_cast<uint32_t>(o.time * 1000), o.compress);
+  auto request = crcore::control::make_request(after, static_cast<uint32_t>(o.time * 1000), o.compress,
+                                               o.unsupported_fds == "close");
   std::string err = connection.send_request(request, fd);
   close(fd);
   crcore::control::Response response{};
