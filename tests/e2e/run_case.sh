@@ -12,6 +12,7 @@
 #   --timeout S        deadline for the program's whole run, default 240
 # The uninterrupted reference run goes alongside. The program's stdout goes to a file; a restored
 # process gets its descriptor back (same file, same offset), so the file simply continues.
+# An argument @WORKDIR@ becomes a fresh directory of each run's own (the two runs go side by side).
 # Tools: see lib.sh (CRCORE_CR_* or CRCORE_BIN).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -50,15 +51,25 @@ e2e_name="${e2e_name}:$mode:$(basename "$prog")"
 fresh_dir "$work"
 say "$* ($mode; scratch $work)"
 
+# with_workdir DIR ARGS...: sets cmd to ARGS with @WORKDIR@ replaced by DIR (created empty).
+with_workdir() {
+  local dir="$1"
+  shift
+  fresh_dir "$dir"
+  cmd=("${@//@WORKDIR@/$dir}")
+}
+
 # (a) the reference: uninterrupted, at the same time as the run under test.
-"$@" >"$work/reference.out" 2>"$work/reference.err" </dev/null &
+with_workdir "$work/reference.dir" "$@"
+"${cmd[@]}" >"$work/reference.out" 2>"$work/reference.err" </dev/null &
 ref_pid=$!
 track "$ref_pid"
 
 # (b)/(c) the run under test.
 out="$work/program.out"
 err="$work/program.err"
-"$CR_RUN" "$@" >"$out" 2>"$err" </dev/null &
+with_workdir "$work/program.dir" "$@"
+"$CR_RUN" "${cmd[@]}" >"$out" 2>"$err" </dev/null &
 run_pid=$!
 track "$run_pid"
 wait_lines "$out" "$ready" 1 60 "$run_pid"

@@ -30,7 +30,7 @@ enum class After : uint32_t {
 };
 
 enum RequestFlag : uint32_t {
-  kRequestCompress = 1u << 0,        // zstd-compress page data
+  kRequestCompress = 1u << 0,          // zstd-compress page data
   kRequestCloseUnsupported = 1u << 1,  // descriptors crcore cannot restore come back as /dev/null
 };
 
@@ -61,8 +61,8 @@ struct Response {
   int32_t error;    // errno where it applies
   uint64_t image_bytes;
   uint64_t page_bytes;
-  uint64_t pause_ns;   // how long the application threads were stopped
-  uint64_t total_ns;   // request received to response sent
+  uint64_t pause_ns;  // how long the application threads were stopped
+  uint64_t total_ns;  // request received to response sent
   uint32_t threads;
   uint32_t regions;
   char message[512];

@@ -72,7 +72,7 @@ struct RecordHeader {
 static_assert(sizeof(RecordHeader) == 40);
 
 // Upper bounds a reader enforces before allocating (an absurd size is a damaged image).
-inline constexpr uint64_t kMaxMetaPayload = 1u << 20;       // every record but Pages/FdData
+inline constexpr uint64_t kMaxMetaPayload = 4u << 20;       // every record but Pages/FdData
 inline constexpr uint64_t kMaxPagesPayload = 64ull << 20;   // PagesHeader.length of one Pages record
 inline constexpr uint64_t kMaxFdDataPayload = 64ull << 20;  // FdDataHeader.length of one FdData record
 inline constexpr uint32_t kMaxThreads = 4096;

@@ -7,7 +7,6 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <memory>
 #include <vector>
 
 #include <fmt/format.h>
@@ -15,6 +14,7 @@
 #include "image/checksum.h"
 #include "image/file_stream.h"
 #include "image/kind_names.h"
+#include "image/pages_stream.h"
 #include "image/record_decode.h"
 #include "image/record_order.h"
 
@@ -27,33 +27,11 @@ namespace {
 
 constexpr uint64_t kPageSize = 4096;
 
-// Which record a message is about.
-struct RecordAt {
-  uint64_t index;
-  uint16_t kind;
-  uint64_t offset;
-};
-
-std::string describe(const RecordAt& at) {
-  auto kind = static_cast<RecordKind>(at.kind);
-  if (known(kind)) {
-    return fmt::format("record {} ({}) at offset {}", at.index, record_kind_name(kind), at.offset);
-  }
-  return fmt::format("record {} at offset {}", at.index, at.offset);
-}
-
 [[noreturn]] void fail(const std::string& path, const RecordAt& at, std::string_view message) {
-  throw ImageError(fmt::format("{}: {}: {}", path, describe(at), message));
+  throw image_error(path, at, message);
 }
 
-// The Pages record of ref (its header is right before the payload).
-RecordAt pages_at(const PagesRef& ref) {
-  return {ref.record_index, static_cast<uint16_t>(RecordKind::Pages), ref.payload_offset - sizeof(RecordHeader)};
-}
-
-[[noreturn]] void fail(const std::string& path, std::string_view message) {
-  throw ImageError(fmt::format("{}: {}", path, message));
-}
+[[noreturn]] void fail(const std::string& path, std::string_view message) { throw image_error(path, message); }
 
 bool all_zero(const uint8_t* bytes, size_t n) {
   return std::all_of(bytes, bytes + n, [](uint8_t b) { return b == 0; });
@@ -370,112 +348,10 @@ Image ImageReader::load() {
 }
 
 void ImageReader::for_each_pages(const Image& image, const PagesFn& fn) const {
-  FileStream stream(fd_.get(), path_, image.file_size);
+  PagesStream stream(fd_.get(), path_, image.file_size);
   for (const PagesRef& ref : image.pages) {
-    stream.seek(ref.payload_offset);
-    if ((ref.flags & kRecordZstd) != 0) {
-      stream_zstd_pages(stream, ref, fn);
-    } else {
-      stream_raw_pages(stream, ref, fn);
-    }
+    stream.deliver(ref, fn);
   }
 }
-
-namespace {
-
-// Reads a Pages record's PagesHeader and checks it against what load() saw.
-void start_pages(FileStream& stream, const PagesRef& ref, PayloadHash& hash, const std::string& path) {
-  PagesHeader pages;
-  stream.read(&pages, sizeof pages);
-  hash.update(&pages, sizeof pages);
-  if (pages.address != ref.address || pages.length != ref.length) {
-    fail(path, pages_at(ref), "the PagesHeader changed since the image was loaded");
-  }
-}
-
-void finish_pages(const PayloadHash& hash, const PagesRef& ref, const std::string& path) {
-  if (hash.digest() != ref.payload_hash) {
-    fail(path, pages_at(ref), "payload checksum mismatch (the file changed since it was loaded)");
-  }
-}
-
-}  // namespace
-
-void ImageReader::stream_raw_pages(FileStream& stream, const PagesRef& ref, const PagesFn& fn) const {
-  PayloadHash hash;
-  start_pages(stream, ref, hash, path_);
-  uint64_t address = ref.address;
-  stream.consume(ref.length, [&](std::span<const std::byte> piece) {
-    hash.update(piece.data(), piece.size());
-    fn(address, piece);
-    address += piece.size();
-  });
-  finish_pages(hash, ref, path_);
-}
-
-#if CRCORE_HAVE_ZSTD
-
-void ImageReader::stream_zstd_pages(FileStream& stream, const PagesRef& ref, const PagesFn& fn) const {
-  RecordAt at = pages_at(ref);
-  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> context(ZSTD_createDCtx(), &ZSTD_freeDCtx);
-  if (!context) {
-    throw std::bad_alloc();
-  }
-  PayloadHash hash;
-  start_pages(stream, ref, hash, path_);
-  std::vector<std::byte> out(static_cast<size_t>(std::min<uint64_t>(ref.length, 1u << 20)));
-  uint64_t address = ref.address;
-  uint64_t produced = 0;
-  size_t last = 1;  // ZSTD_decompressStream's result: 0 once the frame is complete
-  stream.consume(ref.stored_size - sizeof(PagesHeader), [&](std::span<const std::byte> piece) {
-    hash.update(piece.data(), piece.size());
-    ZSTD_inBuffer in{piece.data(), piece.size(), 0};
-    while (in.pos < in.size) {
-      if (last == 0) {
-        fail(path_, at, "data after the end of the zstd frame");
-      }
-      ZSTD_outBuffer output{out.data(), out.size(), 0};
-      last = ZSTD_decompressStream(context.get(), &output, &in);
-      if (ZSTD_isError(last)) {
-        fail(path_, at, fmt::format("zstd: {}", ZSTD_getErrorName(last)));
-      }
-      if (produced + output.pos > ref.length) {
-        fail(path_, at, "the zstd frame holds more than the record's length");
-      }
-      if (output.pos > 0) {
-        fn(address, std::span<const std::byte>(out.data(), output.pos));
-        address += output.pos;
-        produced += output.pos;
-      }
-    }
-  });
-  // Flush what the decoder still holds.
-  while (last != 0 && !ZSTD_isError(last)) {
-    ZSTD_inBuffer in{nullptr, 0, 0};
-    ZSTD_outBuffer output{out.data(), out.size(), 0};
-    last = ZSTD_decompressStream(context.get(), &output, &in);
-    if (ZSTD_isError(last) || output.pos == 0) {
-      break;
-    }
-    if (produced + output.pos > ref.length) {
-      fail(path_, at, "the zstd frame holds more than the record's length");
-    }
-    fn(address, std::span<const std::byte>(out.data(), output.pos));
-    address += output.pos;
-    produced += output.pos;
-  }
-  finish_pages(hash, ref, path_);
-  if (last != 0 || produced != ref.length) {
-    fail(path_, at, fmt::format("the zstd frame is incomplete ({} of {} bytes)", produced, ref.length));
-  }
-}
-
-#else
-
-void ImageReader::stream_zstd_pages(FileStream&, const PagesRef& ref, const PagesFn&) const {
-  fail(path_, pages_at(ref), "compressed with zstd, but this crcore was built without zstd");
-}
-
-#endif
 
 }  // namespace crcore::image

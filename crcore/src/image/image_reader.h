@@ -18,8 +18,6 @@
 
 namespace crcore::image {
 
-class FileStream;
-
 class ImageReader {
  public:
   using PagesFn = std::function<void(uint64_t address, std::span<const std::byte> bytes)>;
@@ -39,9 +37,6 @@ class ImageReader {
   void for_each_pages(const Image& image, const PagesFn& fn) const;
 
  private:
-  void stream_raw_pages(FileStream& stream, const PagesRef& ref, const PagesFn& fn) const;
-  void stream_zstd_pages(FileStream& stream, const PagesRef& ref, const PagesFn& fn) const;
-
   std::string path_;
   ScopedFd fd_;
 };

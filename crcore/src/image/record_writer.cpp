@@ -262,7 +262,7 @@ int RecordWriter::pages_compressed(uint64_t address, const void* memory, size_t 
   return 0;
 }
 
-int RecordWriter::end() noexcept {
+int RecordWriter::end(Sync sync) noexcept {
   if (int rc = check_order(RecordKind::End); rc != 0) {
     return rc;
   }
@@ -275,7 +275,7 @@ int RecordWriter::end() noexcept {
     return rc;
   }
   // EINVAL/EROFS: the descriptor (a pipe, a socket) cannot be synchronised; nothing to do then.
-  if (fsync(fd_) != 0 && errno != EINVAL && errno != EROFS) {
+  if (sync == Sync::Now && fsync(fd_) != 0 && errno != EINVAL && errno != EROFS) {
     return failed(-errno);
   }
   state_ = State::Ended;

@@ -57,7 +57,9 @@ class RecordWriter {
   int pages(uint64_t address, const void* memory, size_t length) noexcept;
 
   // The End record, then every buffered byte, then fsync. 0 or -errno.
-  int end() noexcept;
+  // With Sync::Later the caller fsyncs the descriptor itself (after letting the application go on).
+  enum class Sync { Now, Later };
+  int end(Sync sync = Sync::Now) noexcept;
 
   uint64_t records() const noexcept { return records_; }        // records written, End included
   uint64_t bytes_written() const noexcept { return offset_; }   // image bytes so far (some buffered until end())

@@ -71,8 +71,8 @@ FdRestore::FdRestore(const image::Image& image, const RestartOptions& options) {
         int flags = static_cast<int>(r.open_flags) & ~(O_CREAT | O_EXCL | O_TRUNC);
         fd = open(path.c_str(), flags | O_CLOEXEC);
         if (fd < 0) {
-          throw RestartError("descriptor " + std::to_string(r.fd) + ": cannot open " + path + ": " +
-                             strerror(errno) + (options.relocations.empty() ? " (moved? use --relocate OLD=NEW)" : ""));
+          throw RestartError("descriptor " + std::to_string(r.fd) + ": cannot open " + path + ": " + strerror(errno) +
+                             (options.relocations.empty() ? " (moved? use --relocate OLD=NEW)" : ""));
         }
         if (kind == image::FdKind::RegularFile && r.offset >= 0 && lseek(fd, r.offset, SEEK_SET) < 0) {
           throw RestartError("descriptor " + std::to_string(r.fd) + ": cannot seek " + path + ": " + strerror(errno));

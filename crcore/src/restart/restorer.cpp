@@ -160,7 +160,9 @@ void restore_process_state(const image::Image& img, const RestartOptions& option
     if (getrlimit(r, &now) != 0) {
       continue;
     }
-    struct rlimit want{img.rlimits.cur[r], img.rlimits.max[r]};
+    struct rlimit want {
+      img.rlimits.cur[r], img.rlimits.max[r]
+    };
     if (want.rlim_cur == now.rlim_cur && want.rlim_max == now.rlim_max) {
       continue;
     }
@@ -272,7 +274,8 @@ void restore(const image::Image& img, const RestartOptions& options) {
       if (static_cast<uint64_t>(st.st_size) != r.record.file_size && kind == image::RegionKind::FilePrivate &&
           (r.record.prot & image::kProtExec) != 0) {
         close(fd);
-        throw RestartError(path + " changed since the checkpoint (its size differs): the program's code is not the same");
+        throw RestartError(path +
+                           " changed since the checkpoint (its size differs): the program's code is not the same");
       }
       fd = fcntl(fd, F_DUPFD_CLOEXEC, floor);
       s.fd = fd;
@@ -324,9 +327,20 @@ void restore(const image::Image& img, const RestartOptions& options) {
   args.task_size = kTaskSize;
   args.region_count = static_cast<uint32_t>(regions.size());
   args.thread_count = static_cast<uint32_t>(img.threads.size());
-  args.mm = {img.mm.start_code, img.mm.end_code, img.mm.start_data, img.mm.end_data, img.mm.start_brk,
-             img.mm.brk,        img.mm.start_stack, img.mm.arg_start, img.mm.arg_end, img.mm.env_start,
-             img.mm.env_end,    0,                  0,                static_cast<uint32_t>(-1)};
+  args.mm = {img.mm.start_code,
+             img.mm.end_code,
+             img.mm.start_data,
+             img.mm.end_data,
+             img.mm.start_brk,
+             img.mm.brk,
+             img.mm.start_stack,
+             img.mm.arg_start,
+             img.mm.arg_end,
+             img.mm.env_start,
+             img.mm.env_end,
+             0,
+             0,
+             static_cast<uint32_t>(-1)};
   memcpy(args.auxv, img.mm.auxv, sizeof args.auxv);
   args.mm.auxv_size = img.mm.auxv_count * 16;
   args.restart_block_address = img.process.runtime_restart_block;

@@ -21,7 +21,7 @@ class RestartError : public std::runtime_error {
 struct RestartOptions {
   std::string image_path;
   std::vector<std::pair<std::string, std::string>> relocations;  // --relocate OLD=NEW
-  uint32_t after_flags = 0;  // runtime::RestartFlag
+  uint32_t after_flags = 0;                                      // runtime::RestartFlag
   bool quiet = false;
 };
 

@@ -21,7 +21,6 @@ namespace crcore::runtime {
 
 inline constexpr int kMaxCallbacks = 256;
 
-
 // The innermost stage of a chain: returns cr_checkpoint()'s value for every callback.
 using ChainStage = int (*)(void* arg);
 

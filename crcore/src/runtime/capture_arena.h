@@ -12,7 +12,7 @@ namespace crcore::runtime {
 
 struct CapturedRegion {
   image::RegionRecord record;
-  const char* path;  // points into the maps text
+  const char* path;    // points into the maps text
   uint32_t first_run;  // index of its first page run
   uint32_t run_count;
 };
@@ -24,7 +24,7 @@ struct PageRun {
 
 struct CapturedFd {
   image::FdRecord record;
-  const char* path;  // points into the string pool
+  const char* path;      // points into the string pool
   uint64_t data_offset;  // pipe data in the data pool
   uint64_t data_length;
   bool has_data;

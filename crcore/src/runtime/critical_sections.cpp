@@ -12,7 +12,7 @@ namespace {
 
 std::mutex g_mutex;
 std::condition_variable g_changed;
-int g_inside = 0;      // threads inside a critical section (nesting counted once per thread)
+int g_inside = 0;        // threads inside a critical section (nesting counted once per thread)
 bool g_blocked = false;  // a checkpoint is pending
 __attribute__((tls_model("initial-exec"))) thread_local int t_depth = 0;
 

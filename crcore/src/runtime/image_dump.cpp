@@ -127,10 +127,10 @@ int write_process(image::RecordWriter& w, CaptureArena& arena, uint32_t threads,
   p.environ_len = environ_text.length;
   p.hostname_len = host.length;
   p.kernel_len = kernel.length;
-  return w.record(RecordKind::Process, {Piece{&p, sizeof p}, Piece{cwd.data, cwd.length}, Piece{exe.data, exe.length},
-                                        Piece{cmdline.data, cmdline.length},
-                                        Piece{environ_text.data, environ_text.length}, Piece{host.data, host.length},
-                                        Piece{kernel.data, kernel.length}});
+  return w.record(RecordKind::Process,
+                  {Piece{&p, sizeof p}, Piece{cwd.data, cwd.length}, Piece{exe.data, exe.length},
+                   Piece{cmdline.data, cmdline.length}, Piece{environ_text.data, environ_text.length},
+                   Piece{host.data, host.length}, Piece{kernel.data, kernel.length}});
 }
 
 int write_mm(image::RecordWriter& w, CaptureArena& arena, const MemoryCapture& memory) {
@@ -296,8 +296,8 @@ int write_pages(image::RecordWriter& w, CaptureArena& arena, const MemoryCapture
                 : w.pages(run.address, reinterpret_cast<const void*>(run.address), run.length);
     }
     if (!readable) {
-      int prot = ((r.record.prot & image::kProtWrite) ? PROT_WRITE : 0) |
-                 ((r.record.prot & image::kProtExec) ? PROT_EXEC : 0);
+      int prot =
+          ((r.record.prot & image::kProtWrite) ? PROT_WRITE : 0) | ((r.record.prot & image::kProtExec) ? PROT_EXEC : 0);
       mprotect(reinterpret_cast<void*>(r.record.start), r.record.end - r.record.start, prot);
     }
     if (rc != 0) {
@@ -365,7 +365,7 @@ int dump_image(CaptureArena& arena, const DumpRequest& request, DumpResult& resu
     rc = write_pages(w, arena, memory, volatile_ranges, volatile_count);
   }
   if (rc == 0) {
-    rc = w.end();
+    rc = w.end(image::RecordWriter::Sync::Later);  // the manager flushes once the threads run again
   }
   if (rc != 0) {
     set_why(why, why_size, rc == -ENOSPC ? "no space left on the image's file system" : "writing the image failed");

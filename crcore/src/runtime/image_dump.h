@@ -26,6 +26,7 @@ struct DumpResult {
 
 // Writes the whole image: every parked thread's record and the manager's own (its context must
 // already be saved), memory, descriptors, signal state. 0 or -errno; why says what failed.
+// The image is complete in the page cache on return; the caller fsyncs it.
 int dump_image(CaptureArena& arena, const DumpRequest& request, DumpResult& result, char* why, size_t why_size);
 
 }  // namespace crcore::runtime

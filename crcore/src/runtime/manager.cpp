@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <string>
 
 #include "image/zstd_workspace.h"
 #include "libcr.h"
@@ -188,12 +189,20 @@ int phase2(void* arg) {
     return rc;
   }
   c.status = control::Status::Ok;
+  c.pause_ns = monotonic_ns() - c.pause_start_ns;
   if (static_cast<control::After>(c.request.after) != control::After::Kill) {
-    c.pause_ns = monotonic_ns() - c.pause_start_ns;
     release_threads(Outcome::Continue);
     unblock_critical_sections();
-  } else {
-    c.pause_ns = monotonic_ns() - c.pause_start_ns;  // stays stopped until killed
+  }  // else: stays stopped until killed
+  // The image is complete in the page cache; make it durable while the application runs.
+  if (fsync(c.image_fd) != 0 && errno != EINVAL && errno != EROFS) {
+    int error = errno;
+    set_status(c, control::Status::WriteFailed, error, "flushing the image to storage failed");
+    if (static_cast<control::After>(c.request.after) == control::After::Kill) {
+      release_threads(Outcome::Continue);  // no good image: the process must not stay stopped
+      unblock_critical_sections();
+    }
+    return -error;
   }
   return 0;
 }
@@ -392,9 +401,10 @@ int checkpoint_this_process(const control::Request& request, int image_fd, int c
     g_runtime.restart_block.restarted = 0;
     rc = run_thread_context_chain(phase2, &c);
     if (rc < 0 && c.status == control::Status::Ok) {
-      set_status(c, rc == -CR_EOMITTED   ? control::Status::Omitted
-                    : rc == -CR_EPERMFAIL ? control::Status::PermFailure
-                                          : control::Status::TempFailure,
+      set_status(c,
+                 rc == -CR_EOMITTED    ? control::Status::Omitted
+                 : rc == -CR_EPERMFAIL ? control::Status::PermFailure
+                                       : control::Status::TempFailure,
                  0, "a thread-context callback refused the checkpoint");
     }
     if (g_runtime.phase.load() != static_cast<uint32_t>(Phase::Idle)) {
@@ -417,8 +427,11 @@ int checkpoint_this_process(const control::Request& request, int image_fd, int c
   response.threads = c.dump.threads;
   response.regions = c.dump.regions;
   if (c.status != control::Status::Ok) {
-    snprintf(response.message, sizeof response.message, "%s%s%s", c.why,
-             c.error != 0 ? ": " : "", c.error != 0 ? strerror(c.error) : "");
+    std::string message = c.why;
+    if (c.error != 0) {
+      message += std::string(": ") + strerror(c.error);
+    }
+    snprintf(response.message, sizeof response.message, "%s", message.c_str());
   }
   return rc;
 }

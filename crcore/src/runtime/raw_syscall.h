@@ -16,9 +16,7 @@ namespace crcore::runtime {
 
 inline pid_t raw_gettid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
-inline int raw_tgkill(pid_t tgid, pid_t tid, int sig) {
-  return static_cast<int>(syscall(SYS_tgkill, tgid, tid, sig));
-}
+inline int raw_tgkill(pid_t tgid, pid_t tid, int sig) { return static_cast<int>(syscall(SYS_tgkill, tgid, tid, sig)); }
 
 inline uint64_t raw_get_fs_base() {
   unsigned long base = 0;

@@ -47,8 +47,8 @@ int choose_signal() {
     if (sig >= SIGRTMIN && sig <= SIGRTMAX) {
       return sig;
     }
-    fprintf(stderr, "crcore: CRCORE_SIGNAL=%s is not a real-time signal (%d..%d); using %d\n", env, SIGRTMIN,
-            SIGRTMAX, CR_SIGNUM);
+    fprintf(stderr, "crcore: CRCORE_SIGNAL=%s is not a real-time signal (%d..%d); using %d\n", env, SIGRTMIN, SIGRTMAX,
+            CR_SIGNUM);
   }
   return CR_SIGNUM;
 }

@@ -5,9 +5,9 @@
 // in a documented order, never protected by a lock.
 #pragma once
 
+#include <sys/types.h>
 #include <atomic>
 #include <cstdint>
-#include <sys/types.h>
 
 #include "image/format.h"
 #include "runtime/restart_block.h"
@@ -32,34 +32,34 @@ enum class Outcome : uint32_t {
 };
 
 struct ThreadSlot {
-  std::atomic<int32_t> tid;        // [signal]
-  std::atomic<uint32_t> state;     // [signal] SlotState
-  int32_t abort_code = 0;          // [signal] negative CR_E* code when state == Aborted
-  image::ThreadRecord record{};    // [signal] filled by the thread itself while it parks
+  std::atomic<int32_t> tid;      // [signal]
+  std::atomic<uint32_t> state;   // [signal] SlotState
+  int32_t abort_code = 0;        // [signal] negative CR_E* code when state == Aborted
+  image::ThreadRecord record{};  // [signal] filled by the thread itself while it parks
 };
 
 struct Runtime {
   // Set once at start-up (and again after a restart).
-  int signal = 0;               // the phase-2 signal
+  int signal = 0;  // the phase-2 signal
   pid_t pid = 0;
   std::atomic<pid_t> manager_tid{0};
-  uint32_t tid_offset = 0;      // glibc: offset of the cached tid from the thread pointer
-  int control_fd = -1;          // the listening control socket
+  uint32_t tid_offset = 0;  // glibc: offset of the cached tid from the thread pointer
+  int control_fd = -1;      // the listening control socket
 
   // One checkpoint at a time.
-  std::atomic<uint32_t> phase{0};          // [signal] Phase
-  std::atomic<uint32_t> parked{0};         // [signal] futex: threads parked (or aborted, or gone)
-  std::atomic<uint32_t> resumed{0};        // [signal] futex: threads resumed after a restart
-  std::atomic<uint32_t> release{0};        // [signal] futex: 0 while threads must stay parked
-  std::atomic<uint32_t> outcome{0};        // [signal] Outcome once released
-  std::atomic<int32_t> abort_code{0};      // [signal] first refusal's code
-  uint32_t slot_count = 0;                 // [signal] slots in use (written by the manager only)
+  std::atomic<uint32_t> phase{0};      // [signal] Phase
+  std::atomic<uint32_t> parked{0};     // [signal] futex: threads parked (or aborted, or gone)
+  std::atomic<uint32_t> resumed{0};    // [signal] futex: threads resumed after a restart
+  std::atomic<uint32_t> release{0};    // [signal] futex: 0 while threads must stay parked
+  std::atomic<uint32_t> outcome{0};    // [signal] Outcome once released
+  std::atomic<int32_t> abort_code{0};  // [signal] first refusal's code
+  uint32_t slot_count = 0;             // [signal] slots in use (written by the manager only)
   uint64_t checkpoint_serial = 0;
 
-  ThreadSlot slots[image::kMaxThreads];    // [signal]
-  ThreadSlot manager_slot;                 // the manager's own record
+  ThreadSlot slots[image::kMaxThreads];  // [signal]
+  ThreadSlot manager_slot;               // the manager's own record
 
-  RestartBlock restart_block{};            // written by the restart stage
+  RestartBlock restart_block{};  // written by the restart stage
 
   // Descriptors the runtime holds for itself (requests this process made with
   // cr_request_checkpoint): left out of images. Stored as fd + 1; 0 marks a free entry.

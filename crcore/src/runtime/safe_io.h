@@ -2,9 +2,9 @@
 // application thread is stopped (see the rules at the top of thread_stop.cpp).
 #pragma once
 
+#include <sys/types.h>
 #include <cstddef>
 #include <cstdint>
-#include <sys/types.h>
 
 namespace crcore::runtime {
 

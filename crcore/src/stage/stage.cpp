@@ -233,8 +233,8 @@ void protect_regions(const StageArgs& a) {
   for (uint32_t i = 0; i < a.region_count; ++i) {
     const StageRegion& r = regions[i];
     if ((r.flags & kMapHasData) != 0 && r.prot != static_cast<uint32_t>(kProtRead | kProtWrite)) {
-      long rc = sys(kSysMprotect, static_cast<long>(r.start), static_cast<long>(r.end - r.start),
-                    static_cast<long>(r.prot));
+      long rc =
+          sys(kSysMprotect, static_cast<long>(r.start), static_cast<long>(r.end - r.start), static_cast<long>(r.prot));
       if (failed(rc)) {
         die("cannot set a region's protection", rc, r.start);
       }

@@ -23,9 +23,9 @@ struct StageRegion {
   uint64_t start;
   uint64_t end;
   uint64_t file_offset;
-  int32_t fd;         // file to map, or -1
-  uint32_t prot;      // PROT_* of the final mapping
-  uint32_t flags;     // StageMapFlag
+  int32_t fd;      // file to map, or -1
+  uint32_t prot;   // PROT_* of the final mapping
+  uint32_t flags;  // StageMapFlag
   uint32_t reserved;
 };
 
@@ -47,22 +47,22 @@ struct MmMap {
 
 struct StageArgs {
   uint64_t magic;
-  uint64_t stage_start;   // the stage's own mapping: kept while everything else is unmapped
+  uint64_t stage_start;  // the stage's own mapping: kept while everything else is unmapped
   uint64_t stage_length;
-  uint64_t temp_start;    // a spare part of the stage mapping, to park the vdso while moving it
+  uint64_t temp_start;  // a spare part of the stage mapping, to park the vdso while moving it
   uint64_t temp_length;
-  uint64_t task_size;     // top of user address space
+  uint64_t task_size;  // top of user address space
 
   StageSpecial current_special[image::kMaxSpecialMaps];  // cr_restart's vvar/vdso now
   uint32_t current_special_count;
   uint32_t image_special_count;
-  StageSpecial image_special[image::kMaxSpecialMaps];    // where the image expects them
+  StageSpecial image_special[image::kMaxSpecialMaps];  // where the image expects them
 
   uint64_t old_rseq_area;  // cr_restart's own rseq registration, dropped first
   uint32_t old_rseq_len;
   uint32_t old_rseq_signature;
 
-  int32_t feeder_fd;   // read end of the page pipe
+  int32_t feeder_fd;  // read end of the page pipe
   int32_t feeder_pid;
   int32_t close_fds[64];  // descriptors of cr_restart's to close before resuming
   uint32_t close_count;
@@ -74,11 +74,11 @@ struct StageArgs {
   uint64_t restart_block_address;  // runtime::RestartBlock in the image, 0 if none
   runtime::RestartBlock restart_block;
 
-  uint64_t regions;       // address of StageRegion[region_count]
+  uint64_t regions;  // address of StageRegion[region_count]
   uint32_t region_count;
   uint32_t thread_count;
-  uint64_t threads;       // address of image::ThreadRecord[thread_count]; the main thread first
-  uint64_t thread_stacks; // thread_count stacks of thread_stack_size bytes each
+  uint64_t threads;        // address of image::ThreadRecord[thread_count]; the main thread first
+  uint64_t thread_stacks;  // thread_count stacks of thread_stack_size bytes each
   uint64_t thread_stack_size;
 };
 

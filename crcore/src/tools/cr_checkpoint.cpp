@@ -84,8 +84,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (o.tree || o.pgid || o.sid) {
-    return fail("--tree, --pgid and --sid (checkpointing several processes together) are not supported yet; "
-                "checkpoint one process at a time");
+    return fail(
+        "--tree, --pgid and --sid (checkpointing several processes together) are not supported yet; "
+        "checkpoint one process at a time");
   }
   if (o.pid <= 0) {
     return fail("which process? give its pid (cr_checkpoint PID)");
@@ -98,10 +99,11 @@ int main(int argc, char** argv) {
   }
   uid_t owner = owner_of(o.pid);
   if (geteuid() != 0 && owner != geteuid()) {
-    return fail("process " + std::to_string(o.pid) + " belongs to another user: only its owner or root may checkpoint it");
+    return fail("process " + std::to_string(o.pid) +
+                " belongs to another user: only its owner or root may checkpoint it");
   }
-  std::string path = !o.file.empty() ? o.file : (o.dir.empty() ? std::string(".") : o.dir) + "/context." +
-                                                    std::to_string(o.pid);
+  std::string path =
+      !o.file.empty() ? o.file : (o.dir.empty() ? std::string(".") : o.dir) + "/context." + std::to_string(o.pid);
   struct stat st;
   if (!o.clobber && lstat(path.c_str(), &st) == 0) {
     return fail(path + " exists (use --clobber to replace it)");

@@ -38,8 +38,9 @@ int main(int argc, char** argv) {
     return 1;
   };
   if (restore_pid) {
-    return fail("--restore-pid is not supported yet: the restored process gets a new pid, and its threads "
-                "see their new tids");
+    return fail(
+        "--restore-pid is not supported yet: the restored process gets a new pid, and its threads "
+        "see their new tids");
   }
   for (const auto& r : relocate) {
     auto eq = r.find('=');

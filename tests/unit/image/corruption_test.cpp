@@ -135,6 +135,39 @@ TEST(Corruption, PayloadChecksumMessageNamesTheRecord) {
       << error;
 }
 
+// A file changed after load(): for_each_pages notices while streaming.
+void expect_change_caught(ZstdWorkspace* zstd, size_t page_index) {
+  TempDir dir;
+  std::string path = dir.file("changing.ctx");
+  ASSERT_EQ(write_image(small_spec(), path, zstd), 0);
+  ImageReader reader(path);
+  Image image = reader.load();
+  const PagesRef& ref = image.pages[page_index];
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  size_t offset = ref.payload_offset + ref.stored_size - 3;
+  Bytes bytes = read_file(path);
+  patch(fd, offset, bytes[offset] ^ std::byte{0x10});
+  ::close(fd);
+  try {
+    reader.for_each_pages(image, [](uint64_t, std::span<const std::byte>) {});
+    FAIL() << "the change was not caught";
+  } catch (const ImageError& e) {
+    EXPECT_NE(std::string(e.what()).find("record " + std::to_string(ref.record_index) + " (Pages)"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Corruption, ChangeAfterLoadIsCaughtByForEachPages) { expect_change_caught(nullptr, 0); }
+
+TEST(Corruption, ChangeAfterLoadIsCaughtInACompressedRecord) {
+  ZstdWorkspace zstd;
+  if (!zstd.available()) {
+    GTEST_SKIP() << zstd.error();
+  }
+  expect_change_caught(&zstd, 1);
+}
+
 TEST(Header, WrongMagic) {
   TempDir dir;
   Bytes bytes = small_image(dir, nullptr);
