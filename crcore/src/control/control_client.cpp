@@ -129,12 +129,13 @@ std::string Connection::send_commit(bool committed) {
   return "";
 }
 
-Request make_request(After after, uint32_t timeout_ms, bool compress, bool close_unsupported) {
+Request make_request(After after, uint32_t timeout_ms, bool compress, bool close_unsupported, bool in_place) {
   Request r{};
   r.magic = kRequestMagic;
   r.version = kControlVersion;
   r.after = static_cast<uint32_t>(after);
-  r.flags = (compress ? kRequestCompress : 0u) | (close_unsupported ? kRequestCloseUnsupported : 0u);
+  r.flags = (compress ? kRequestCompress : 0u) | (close_unsupported ? kRequestCloseUnsupported : 0u) |
+            (in_place ? kRequestInPlace : 0u);
   r.timeout_ms = timeout_ms;
   r.compress_level = 1;
   return r;

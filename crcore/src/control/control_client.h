@@ -32,6 +32,7 @@ class Connection {
   int fd_ = -1;
 };
 
-Request make_request(After after, uint32_t timeout_ms, bool compress, bool close_unsupported = false);
+Request make_request(After after, uint32_t timeout_ms, bool compress, bool close_unsupported = false,
+                     bool in_place = false);
 
 }  // namespace crcore::control

@@ -36,15 +36,22 @@ int CaptureArena::reserve(size_t maps_bytes_now, size_t resident_pages_hint) {
   for (size_t s : sizes) {
     total += s;
   }
-  void* p = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  // Guard pages on both sides keep the arena a VMA of its own: the kernel never merges it with
+  // the application's memory. The whole mapping, guards included, is left out of images. It is
+  // inherited by fork: the copy-on-write writer (a forked child) works in it.
+  constexpr size_t kGuard = 4096;
+  void* p = mmap(nullptr, total + 2 * kGuard, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
     return -errno;
   }
   base = p;
-  size = total;
-  // A distinct VMA: never merged with the application's memory, and not inherited by fork.
-  madvise(p, total, MADV_DONTFORK);
-  auto* cursor = static_cast<char*>(p);
+  size = total + 2 * kGuard;
+  if (mprotect(static_cast<char*>(p) + kGuard, total, PROT_READ | PROT_WRITE) != 0) {
+    int e = errno;
+    release();
+    return -e;
+  }
+  auto* cursor = static_cast<char*>(p) + kGuard;
   maps_text = cursor;
   cursor += sizes[0];
   regions = reinterpret_cast<CapturedRegion*>(cursor);

@@ -31,7 +31,7 @@ struct CapturedFd {
 };
 
 struct CaptureArena {
-  void* base = nullptr;
+  void* base = nullptr;  // the whole mapping, guard pages included
   size_t size = 0;
 
   char* maps_text = nullptr;  // /proc/self/maps

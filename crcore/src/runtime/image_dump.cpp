@@ -82,15 +82,16 @@ uint64_t stat_field(const char* stat, int n) {
   return parse_number(&p, 10);
 }
 
-int write_process(image::RecordWriter& w, CaptureArena& arena, uint32_t threads, uint32_t regions, uint32_t fds) {
+int write_process(image::RecordWriter& w, CaptureArena& arena, const ProcessIdentity& who, uint32_t threads,
+                  uint32_t regions, uint32_t fds) {
   char* pool = arena.strings;
   size_t left = arena.strings_capacity / 2;
   image::ProcessRecord p;
   memset(&p, 0, sizeof p);
-  p.pid = getpid();
-  p.ppid = getppid();
-  p.pgid = getpgid(0);
-  p.sid = getsid(0);
+  p.pid = who.pid;
+  p.ppid = who.ppid;
+  p.pgid = who.pgid;
+  p.sid = who.sid;
   uid_t r, e, s;
   getresuid(&r, &e, &s);
   p.uid = r;
@@ -335,7 +336,7 @@ int dump_image(CaptureArena& arena, const DumpRequest& request, DumpResult& resu
   uint32_t threads = parked_threads() + 1;
   rc = w.begin(header);
   if (rc == 0) {
-    rc = write_process(w, arena, threads, memory.region_count, fds.count);
+    rc = write_process(w, arena, request.identity, threads, memory.region_count, fds.count);
   }
   if (rc == 0) {
     rc = write_mm(w, arena, memory);

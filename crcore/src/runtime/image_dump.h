@@ -1,6 +1,8 @@
 // Writing the image of the stopped process. RESTRICTED CODE: see thread_stop.cpp.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 
 #include "image/zstd_workspace.h"
@@ -9,7 +11,16 @@
 
 namespace crcore::runtime {
 
+// Who the process is: taken by the process itself, since the writer may be a forked child.
+struct ProcessIdentity {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  pid_t pgid = 0;
+  pid_t sid = 0;
+};
+
 struct DumpRequest {
+  ProcessIdentity identity;
   int image_fd = -1;
   image::ZstdWorkspace* zstd = nullptr;  // nullptr: pages stored raw
   bool allow_unsupported_fds = false;

@@ -423,6 +423,9 @@ int cr_hold_ctrl(int, int flags) {
 int cr_inc_persist(void) { return ++g_persist; }
 int cr_dec_persist(void) { return --g_persist; }
 
+// The deprecated BLCR calls are still offered; calling one from another is not a use of them.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 void cr_request(void) {
   char name[64];
   snprintf(name, sizeof name, "context.%d", getpid());
@@ -438,6 +441,7 @@ void cr_request_file(const char* filename) {
 }
 
 void cr_request_fd(int fd) { request_self_to_fd(fd); }
+#pragma GCC diagnostic pop
 
 const char* crcore_version(void) { return CRCORE_VERSION_STRING; }
 

@@ -7,7 +7,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,6 +35,7 @@ namespace crcore::runtime {
 namespace {
 
 constexpr int kRestarted = 1;
+constexpr int kForked = 2;
 
 CaptureArena g_arena;
 std::unique_ptr<image::ZstdWorkspace> g_zstd;
@@ -45,6 +48,9 @@ struct Checkpoint {
   int image_fd;
   int connection_fd;
   int pipe_probe[2];
+  int result_pipe[2];  // from the copy-on-write writer
+  bool copy_on_write;
+  pid_t writer_pid;
   uint64_t deadline_ns;
   uint64_t pause_start_ns;
   uint64_t pause_ns;
@@ -81,17 +87,14 @@ int create_control_socket() {
 
 // Saves the manager's context, then writes the image. Returns kRestarted when the restart stage
 // resumes the manager here. Nothing below may rely on locals written after cr_save_context.
-__attribute__((noinline)) int save_and_dump(Checkpoint& c) {
-  ThreadSlot& self = g_runtime.manager_slot;
-  if (cr_save_context(&self.record.context) != 0) {
-    return kRestarted;
-  }
+DumpRequest make_dump_request(const Checkpoint& c) {
   DumpRequest dump;
+  dump.identity = {getpid(), getppid(), getpgid(0), getsid(0)};
   dump.image_fd = c.image_fd;
   dump.zstd = (c.request.flags & control::kRequestCompress) != 0 ? g_zstd.get() : nullptr;
   dump.allow_unsupported_fds = (c.request.flags & control::kRequestCloseUnsupported) != 0;
   dump.exclude.count = 0;
-  for (int fd : {g_runtime.control_fd, c.connection_fd, c.image_fd}) {
+  for (int fd : {g_runtime.control_fd, c.connection_fd, c.image_fd, c.result_pipe[0], c.result_pipe[1]}) {
     if (fd >= 0) {
       dump.exclude.fds[dump.exclude.count++] = fd;
     }
@@ -104,8 +107,73 @@ __attribute__((noinline)) int save_and_dump(Checkpoint& c) {
   }
   dump.pipe_probe[0] = c.pipe_probe[0];
   dump.pipe_probe[1] = c.pipe_probe[1];
+  return dump;
+}
+
+// What the copy-on-write writer (a forked child) reports through the result pipe.
+struct WriterResult {
+  int rc;
+  DumpResult dump;
+  char why[512];
+};
+
+// Saves the manager's context, then writes the image: in place, or (copy-on-write) in a forked
+// child that has a frozen copy of the whole address space, so that the application can run on.
+// Returns kRestarted when the restart stage resumes the manager here, kForked when a child
+// writes. Nothing below may rely on locals written after cr_save_context.
+__attribute__((noinline)) int save_and_dump(Checkpoint& c) {
+  ThreadSlot& self = g_runtime.manager_slot;
+  if (cr_save_context(&self.record.context) != 0) {
+    return kRestarted;
+  }
+  DumpRequest dump = make_dump_request(c);
+  if (c.copy_on_write) {
+    // A raw clone: no atfork handlers (a stopped thread may hold their locks), and no exit
+    // signal, so that the application's wait(-1) never reaps our writer.
+    long pid = syscall(SYS_clone, 0L, nullptr, nullptr, nullptr, 0L);
+    if (pid == 0) {
+      // RESTRICTED CODE: the child of a multithreaded process; syscalls only (dump_image is).
+      WriterResult result{};
+      result.rc = dump_image(g_arena, dump, result.dump, result.why, sizeof result.why);
+      write_all(c.result_pipe[1], &result, sizeof result);
+      syscall(SYS_exit_group, result.rc == 0 ? 0 : 1);
+    }
+    if (pid > 0) {
+      c.writer_pid = static_cast<pid_t>(pid);
+      return kForked;
+    }
+    // No fork (memory limits?): write in place.
+  }
   int rc = dump_image(g_arena, dump, c.dump, c.why, sizeof c.why);
   return rc < 0 ? rc : 0;
+}
+
+// Collects the copy-on-write writer's result. 0 or -errno.
+int wait_for_writer(Checkpoint& c) {
+  WriterResult result{};
+  size_t got = 0;
+  while (got < sizeof result) {
+    ssize_t n = read(c.result_pipe[0], reinterpret_cast<char*>(&result) + got, sizeof result - got);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    got += static_cast<size_t>(n);
+  }
+  int status = 0;
+  while (waitpid(c.writer_pid, &status, __WCLONE) < 0 && errno == EINTR) {
+  }
+  if (got != sizeof result) {
+    snprintf(c.why, sizeof c.why, "the image writer (process %d) died", c.writer_pid);
+    return -EIO;
+  }
+  c.dump = result.dump;
+  if (result.rc != 0) {
+    snprintf(c.why, sizeof c.why, "%s", result.why);
+  }
+  return result.rc;
 }
 
 void apply_restart_flags() {
@@ -133,6 +201,7 @@ int come_back(Checkpoint& c) {
   c.image_fd = -1;
   c.connection_fd = -1;
   c.pipe_probe[0] = c.pipe_probe[1] = -1;
+  c.result_pipe[0] = c.result_pipe[1] = -1;
   g_runtime.control_fd = -1;
   release_threads(Outcome::Restart);
   unblock_critical_sections();
@@ -143,6 +212,17 @@ int come_back(Checkpoint& c) {
     fprintf(stderr, "crcore: restarted process %d cannot open its control socket: %s\n", getpid(), strerror(-fd));
   }
   return kRestarted;
+}
+
+// The image is complete in the page cache; make it durable (the application may already run).
+int sync_image(Checkpoint& c) {
+  if (fsync(c.image_fd) != 0 && errno != EINVAL && errno != EROFS) {
+    int error = errno;
+    set_status(c, control::Status::WriteFailed, error, "flushing the image to storage failed");
+    return -error;
+  }
+  c.status = control::Status::Ok;
+  return 0;
 }
 
 // The innermost stage of the thread-context chain: phase 2.
@@ -182,29 +262,35 @@ int phase2(void* arg) {
   if (rc == kRestarted) {
     return come_back(c);
   }
+  if (rc == kForked) {
+    // The child has its frozen copy: the application goes on while it writes.
+    c.pause_ns = monotonic_ns() - c.pause_start_ns;
+    release_threads(Outcome::Continue);
+    unblock_critical_sections();
+    rc = wait_for_writer(c);
+    if (rc < 0) {
+      set_status(c, rc == -ENOTSUP ? control::Status::CaptureFailed : control::Status::WriteFailed, -rc, nullptr);
+      return rc;
+    }
+    return sync_image(c);
+  }
   if (rc < 0) {
     release_threads(Outcome::Aborted);
     unblock_critical_sections();
     set_status(c, rc == -ENOTSUP ? control::Status::CaptureFailed : control::Status::WriteFailed, -rc, nullptr);
     return rc;
   }
-  c.status = control::Status::Ok;
   c.pause_ns = monotonic_ns() - c.pause_start_ns;
   if (static_cast<control::After>(c.request.after) != control::After::Kill) {
     release_threads(Outcome::Continue);
     unblock_critical_sections();
   }  // else: stays stopped until killed
-  // The image is complete in the page cache; make it durable while the application runs.
-  if (fsync(c.image_fd) != 0 && errno != EINVAL && errno != EROFS) {
-    int error = errno;
-    set_status(c, control::Status::WriteFailed, error, "flushing the image to storage failed");
-    if (static_cast<control::After>(c.request.after) == control::After::Kill) {
-      release_threads(Outcome::Continue);  // no good image: the process must not stay stopped
-      unblock_critical_sections();
-    }
-    return -error;
+  int synced = sync_image(c);
+  if (synced < 0 && static_cast<control::After>(c.request.after) == control::After::Kill) {
+    release_threads(Outcome::Continue);  // no good image: the process must not stay stopped
+    unblock_critical_sections();
   }
-  return 0;
+  return synced;
 }
 
 int prepare(Checkpoint& c) {
@@ -232,7 +318,7 @@ int prepare(Checkpoint& c) {
       return -ENOTSUP;
     }
   }
-  if (pipe2(c.pipe_probe, O_CLOEXEC | O_NONBLOCK) != 0) {
+  if (pipe2(c.pipe_probe, O_CLOEXEC | O_NONBLOCK) != 0 || pipe2(c.result_pipe, O_CLOEXEC) != 0) {
     set_status(c, control::Status::TempFailure, errno, "cannot create a pipe");
     return -errno;
   }
@@ -240,9 +326,10 @@ int prepare(Checkpoint& c) {
 }
 
 void finish(Checkpoint& c) {
-  if (c.pipe_probe[0] >= 0) {
-    close(c.pipe_probe[0]);
-    close(c.pipe_probe[1]);
+  for (int fd : {c.pipe_probe[0], c.pipe_probe[1], c.result_pipe[0], c.result_pipe[1]}) {
+    if (fd >= 0) {
+      close(fd);
+    }
   }
   g_arena.release();
 }
@@ -372,6 +459,9 @@ int checkpoint_this_process(const control::Request& request, int image_fd, int c
   c.image_fd = image_fd;
   c.connection_fd = connection_fd;
   c.pipe_probe[0] = c.pipe_probe[1] = -1;
+  c.result_pipe[0] = c.result_pipe[1] = -1;
+  c.copy_on_write = (request.flags & control::kRequestInPlace) == 0 &&
+                    static_cast<control::After>(request.after) != control::After::Kill;
   c.status = control::Status::Ok;
   uint64_t start = monotonic_ns();
   c.deadline_ns = request.timeout_ms != 0 ? start + uint64_t{request.timeout_ms} * 1000000ull : 0;

@@ -135,8 +135,9 @@ int capture_regions(CaptureArena& arena, MemoryCapture& out, char* why, size_t w
       r.record.file_offset = offset + (piece[0] - start);
       r.record.inode = inode;
       r.record.dev = makedev(major, minor);
-      r.record.prot = (perms[0] == 'r' ? image::kProtRead : 0) | (perms[1] == 'w' ? image::kProtWrite : 0) |
-                      (perms[2] == 'x' ? image::kProtExec : 0);
+      r.record.prot = (perms[0] == 'r' ? uint32_t{image::kProtRead} : 0u) |
+                      (perms[1] == 'w' ? uint32_t{image::kProtWrite} : 0u) |
+                      (perms[2] == 'x' ? uint32_t{image::kProtExec} : 0u);
       bool shared = perms[3] == 's';
       r.path = path;
       r.record.path_len = static_cast<uint32_t>(path_len);

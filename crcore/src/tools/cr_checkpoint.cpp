@@ -28,6 +28,7 @@ struct Options {
   bool clobber = false;
   bool quiet = false;
   bool compress = false;
+  bool no_cow = false;
   std::string unsupported_fds = "fail";
 };
 
@@ -76,6 +77,9 @@ int main(int argc, char** argv) {
   app.add_option("--time", o.time, "give up after SECONDS (the process continues)")->check(CLI::NonNegativeNumber);
   app.add_flag("--clobber", o.clobber, "replace an existing image file");
   app.add_flag("--compress", o.compress, "compress the memory with zstd");
+  app.add_flag("--no-cow", o.no_cow,
+               "keep the process stopped while its image is written (default: it runs on while a "
+               "copy-on-write child writes; --kill always writes with the process stopped)");
   app.add_option("--unsupported-fds", o.unsupported_fds,
                  "a descriptor crcore cannot restore (a socket to elsewhere, an eventfd...): 'fail' the "
                  "checkpoint (default) or 'close' it: the restarted process finds /dev/null there")
@@ -122,7 +126,7 @@ int main(int argc, char** argv) {
   }
   After after = o.kill ? After::Kill : o.term ? After::Term : o.stop ? After::Stop : After::Continue;
   auto request = crcore::control::make_request(after, static_cast<uint32_t>(o.time * 1000), o.compress,
-                                               o.unsupported_fds == "close");
+                                               o.unsupported_fds == "close", o.no_cow);
   std::string err = connection.send_request(request, fd);
   close(fd);
   crcore::control::Response response{};
