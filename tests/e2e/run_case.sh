@@ -10,6 +10,7 @@
 #   --ready REGEX      a line of the program's output that shows it is working, default '^progress step'
 #   --work DIR         scratch directory (emptied first), default build/e2e-work/<mode>
 #   --timeout S        deadline for the program's whole run, default 240
+#   --with "ARGS"      more cr_checkpoint options for every checkpoint (e.g. "--compress", "--no-cow")
 # The uninterrupted reference run goes alongside. The program's stdout goes to a file; a restored
 # process gets its descriptor back (same file, same offset), so the file simply continues.
 # An argument @WORKDIR@ becomes a fresh directory of each run's own (the two runs go side by side).
@@ -18,7 +19,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,16s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,17s/^# \{0,1\}//p' "$0"; }
 
 mode=""
 checkpoints=10
@@ -27,6 +28,7 @@ interval=0.5
 ready='^progress step'
 work=""
 run_timeout=240
+extra=()
 while (($# > 0)); do
   case "$1" in
     --mode) mode="$2"; shift 2 ;;
@@ -36,6 +38,7 @@ while (($# > 0)); do
     --ready) ready="$2"; shift 2 ;;
     --work) work="$2"; shift 2 ;;
     --timeout) run_timeout="$2"; shift 2 ;;
+    --with) read -r -a extra <<<"$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     --) shift; break ;;
     *) usage >&2; fail "unknown argument '$1'" ;;
@@ -91,7 +94,7 @@ if [[ "$mode" == continue ]]; then
       "$(show "$out")"
     say "checkpoint $i/$checkpoints (--cont)"
     image="$work/cont.$i.ctx"
-    checkpoint_parent="$run_pid" checkpoint "$image" "$pid" --cont
+    checkpoint_parent="$run_pid" checkpoint "$image" "$pid" --cont "${extra[@]}"
     alive "$pid" || fail "the process ended after checkpoint $i (--cont must let it run)" "$(show "$out")" "$(show "$err")"
     if [[ -x "$CR_INFO" ]] && ((i == 1)); then
       status="$(run_tool "$image.info" "$image.info.err" "$CR_INFO" "$image")"
@@ -109,7 +112,7 @@ else
     alive "$pid" || fail "the program finished after $((i - 1)) of $cycles cycles: give it a longer run" "$(show "$out")"
     image="$work/restart.$i.ctx"
     say "cycle $i/$cycles: cr_checkpoint --kill"
-    checkpoint_parent="$bg_pid" checkpoint "$image" "$pid" --kill
+    checkpoint_parent="$bg_pid" checkpoint "$image" "$pid" --kill "${extra[@]}"
     wait_gone "$pid" 30 || fail "cr_checkpoint --kill returned but process $pid is still alive"
     reap "$bg_pid"
     lines_at_kill="$(count_lines "$out" "$ready")"
