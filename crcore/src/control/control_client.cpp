@@ -3,12 +3,15 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 namespace crcore::control {
@@ -53,14 +56,48 @@ Connection::~Connection() {
   }
 }
 
+namespace {
+
+// The target's pid as its own PID namespace numbers it (the last NSpid entry), and that
+// namespace's inode: what the target's runtime named its socket after.
+bool target_identity(int pid, unsigned long* ns_inode, int* inner_pid) {
+  struct stat ns;
+  std::string base = "/proc/" + std::to_string(pid);
+  if (stat((base + "/ns/pid").c_str(), &ns) != 0) {
+    return false;
+  }
+  *ns_inode = ns.st_ino;
+  *inner_pid = pid;
+  std::ifstream status(base + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("NSpid:", 0) == 0) {
+      std::istringstream in(line.substr(6));
+      int value;
+      while (in >> value) {
+        *inner_pid = value;
+      }
+      break;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string Connection::connect_to(int pid) {
+  unsigned long ns_inode = 0;
+  int inner_pid = pid;
+  if (!target_identity(pid, &ns_inode, &inner_pid)) {
+    return "no process " + std::to_string(pid) + " (or its /proc entry is not readable)";
+  }
   fd_ = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (fd_ < 0) {
     return std::string("socket: ") + strerror(errno);
   }
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  int n = control_socket_name(pid, addr.sun_path, sizeof addr.sun_path);
+  int n = control_socket_name(ns_inode, inner_pid, addr.sun_path, sizeof addr.sun_path);
   socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n);
   if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
     int e = errno;

@@ -76,9 +76,11 @@ struct Commit {
   uint32_t reserved;
 };
 
-// "\0crcore.<pid>": abstract socket names need no file and vanish with the process.
-inline int control_socket_name(int pid, char* out, unsigned size) {
-  int n = snprintf(out, size, "#crcore.%d", pid);
+// "\0crcore.<pid namespace inode>.<pid in that namespace>": abstract socket names need no file
+// and vanish with the process; the namespace makes the name unique when a restored process has
+// its original pid inside a PID namespace of its own (cr_restart --restore-pid).
+inline int control_socket_name(unsigned long pid_namespace, int pid, char* out, unsigned size) {
+  int n = snprintf(out, size, "#crcore.%lu.%d", pid_namespace, pid);
   out[0] = '\0';
   return n;
 }

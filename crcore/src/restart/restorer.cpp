@@ -314,6 +314,7 @@ void restore(const image::Image& img, const RestartOptions& options) {
   cursor += thread_bytes;
   args.thread_stacks = cursor;
   args.thread_stack_size = kThreadStackSize;
+  args.restore_tids = options.restore_tids ? 1 : 0;
   cursor += stacks_bytes;
   uint64_t main_stack_top = cursor + kMainStackSize;
   cursor += kMainStackSize;

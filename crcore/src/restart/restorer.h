@@ -23,6 +23,7 @@ struct RestartOptions {
   std::vector<std::pair<std::string, std::string>> relocations;  // --relocate OLD=NEW
   uint32_t after_flags = 0;                                      // runtime::RestartFlag
   bool quiet = false;
+  bool restore_tids = false;  // threads get their original tids (set by --restore-pid)
 };
 
 // Never returns on success: this process becomes the restored one.

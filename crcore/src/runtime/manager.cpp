@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -75,7 +76,13 @@ int create_control_socket() {
   }
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  int n = control::control_socket_name(getpid(), addr.sun_path, sizeof addr.sun_path);
+  struct stat ns;
+  if (stat("/proc/self/ns/pid", &ns) != 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  int n = control::control_socket_name(ns.st_ino, getpid(), addr.sun_path, sizeof addr.sun_path);
   socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n);
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 || listen(fd, 16) != 0) {
     int e = errno;

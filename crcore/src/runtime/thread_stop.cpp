@@ -221,7 +221,7 @@ void describe_current_thread(image::ThreadRecord& record, uint64_t sigmask, cons
                              uint64_t altstack_size, int altstack_flags) {
   const GlibcLayout& layout = glibc_layout();
   record.tid = raw_gettid();
-  record.flags = record.tid == g_runtime.pid ? image::kThreadMain : 0;
+  record.flags = record.tid == g_runtime.pid ? uint32_t{image::kThreadMain} : 0u;
   record.fs_base = raw_get_fs_base();
   record.gs_base = raw_get_gs_base();
   record.sigmask = sigmask;

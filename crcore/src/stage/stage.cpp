@@ -280,11 +280,31 @@ void restore_mm(StageArgs& a) {
   stage_resume_context(&t.context);
 }
 
-struct ThreadStart {
-  const image::ThreadRecord* record;
+void thread_main(void* arg) { resume_thread(*static_cast<const image::ThreadRecord*>(arg), false); }
+
+// struct clone_args of <linux/sched.h>.
+struct CloneArgs {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
 };
 
-void thread_main(void* arg) { resume_thread(*static_cast<const image::ThreadRecord*>(arg), false); }
+// A thread with its original tid: clone3 with set_tid (needs CAP_CHECKPOINT_RESTORE or root).
+long clone_with_tid(const StageArgs& a, uint32_t i, unsigned long flags, const image::ThreadRecord& t) {
+  uint64_t base = a.thread_stacks + (i + 1) * a.thread_stack_size - a.thread_stack_size;
+  uint64_t top = base + a.thread_stack_size;
+  auto* slots = reinterpret_cast<uint64_t*>(top - 16);
+  slots[0] = reinterpret_cast<uint64_t>(&thread_main);
+  slots[1] = reinterpret_cast<uint64_t>(&t);
+  int32_t tid = t.tid;
+  CloneArgs args{};
+  args.flags = flags & ~static_cast<unsigned long>(0xff);
+  args.child_tid = t.clear_child_tid;
+  args.stack = base;
+  args.stack_size = a.thread_stack_size - 16;
+  args.tls = t.fs_base;
+  args.set_tid = reinterpret_cast<uint64_t>(&tid);
+  args.set_tid_size = 1;
+  return stage_clone3(&args, sizeof args);
+}
 
 }  // namespace
 }  // namespace crcore::stage
@@ -320,8 +340,13 @@ extern "C" [[noreturn]] void stage_main(StageArgs* args) {
       flags |= kCloneChildSettid | kCloneChildCleartid;
     }
     void* stack = reinterpret_cast<void*>(a.thread_stacks + (i + 1) * a.thread_stack_size);
-    long rc = stage_clone(flags, stack, nullptr, reinterpret_cast<int*>(t.clear_child_tid), t.fs_base, thread_main,
-                          const_cast<crcore::image::ThreadRecord*>(&t));
+    long rc;
+    if (a.restore_tids != 0) {
+      rc = clone_with_tid(a, i, flags, t);
+    } else {
+      rc = stage_clone(flags, stack, nullptr, reinterpret_cast<int*>(t.clear_child_tid), t.fs_base, thread_main,
+                       const_cast<crcore::image::ThreadRecord*>(&t));
+    }
     if (failed(rc)) {
       die("cannot create a thread", rc);
     }

@@ -10,7 +10,7 @@
 
 namespace crcore::stage {
 
-inline constexpr uint64_t kStageArgsMagic = 0x0153474154534352ull;  // "RCSTAGS" + version 1
+inline constexpr uint64_t kStageArgsMagic = 0x0253474154534352ull;  // "RCSTAGS" + version 2
 
 enum StageMapFlag : uint32_t {
   kMapShared = 1u << 0,
@@ -80,6 +80,8 @@ struct StageArgs {
   uint64_t threads;        // address of image::ThreadRecord[thread_count]; the main thread first
   uint64_t thread_stacks;  // thread_count stacks of thread_stack_size bytes each
   uint64_t thread_stack_size;
+  uint32_t restore_tids;  // 1: every thread gets its original tid (clone3 set_tid)
+  uint32_t reserved1;
 };
 
 }  // namespace crcore::stage

@@ -37,6 +37,27 @@ stage_clone:
         ud2
 1:      ret
 
+        .globl  stage_clone3
+        .type   stage_clone3, @function
+        .hidden stage_clone3
+/* long stage_clone3(struct clone_args* rdi, size rsi): the caller put fn and arg at the top of the
+ * child's stack (stack + stack_size points at them). */
+stage_clone3:
+        movl    $435, %eax
+        syscall
+        testq   %rax, %rax
+        jnz     2f
+        xorl    %ebp, %ebp
+        popq    %rax
+        popq    %rdi
+        andq    $-16, %rsp
+        call    *%rax
+        movl    $60, %eax
+        xorl    %edi, %edi
+        syscall
+        ud2
+2:      ret
+
         .globl  stage_resume_context
         .type   stage_resume_context, @function
         .hidden stage_resume_context

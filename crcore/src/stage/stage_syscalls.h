@@ -25,6 +25,7 @@ enum Sys : long {
   kSysExitGroup = 231,
   kSysSetRobustList = 273,
   kSysRseq = 334,
+  kSysClone3 = 435,
 };
 
 inline long sys(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0, long f = 0) {
@@ -46,4 +47,6 @@ extern "C" {
 long stage_clone(unsigned long flags, void* stack, int* parent_tid, int* child_tid, unsigned long tls,
                  void (*fn)(void*), void* arg);
 [[noreturn]] void stage_resume_context(const crcore::image::SavedContext* context);
+// clone3(args, size); the child pops fn and arg from the top of its stack and calls fn(arg).
+long stage_clone3(void* args, unsigned long size);
 }

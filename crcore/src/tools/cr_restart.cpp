@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "image/image_reader.h"
+#include "restart/pid_restore.h"
 #include "restart/restorer.h"
 #include "runtime/restart_block.h"
 
@@ -37,10 +38,8 @@ int main(int argc, char** argv) {
     }
     return 1;
   };
-  if (restore_pid) {
-    return fail(
-        "--restore-pid is not supported yet: the restored process gets a new pid, and its threads "
-        "see their new tids");
+  if (restore_pid && no_restore_pid) {
+    return fail("--restore-pid and --no-restore-pid exclude each other");
   }
   for (const auto& r : relocate) {
     auto eq = r.find('=');
@@ -49,10 +48,10 @@ int main(int argc, char** argv) {
     }
     options.relocations.emplace_back(r.substr(0, eq), r.substr(eq + 1));
   }
-  options.after_flags = kill   ? crcore::runtime::kRestartKill
-                        : term ? crcore::runtime::kRestartTerm
-                        : stop ? crcore::runtime::kRestartStop
-                               : 0;
+  options.after_flags = kill   ? uint32_t{crcore::runtime::kRestartKill}
+                        : term ? uint32_t{crcore::runtime::kRestartTerm}
+                        : stop ? uint32_t{crcore::runtime::kRestartStop}
+                               : 0u;
   try {
     crcore::image::ImageReader reader(options.image_path);
     crcore::image::Image image = reader.load();
@@ -61,6 +60,9 @@ int main(int argc, char** argv) {
       if (std::system(run_on_success.c_str()) != 0) {
         fprintf(stderr, "cr_restart: --run-on-success command failed\n");
       }
+    }
+    if (restore_pid) {
+      crcore::restart::restore_with_original_pid(image, options);
     }
     crcore::restart::restore(image, options);
   } catch (const std::exception& e) {
