@@ -115,15 +115,27 @@ wait_lines() {
 # resolve_pid PID PROGRAM: sets target_pid to the process to checkpoint. cr_run and cr_restart become the
 # program (same pid); if a launcher ever forks instead, its child running PROGRAM is the one.
 resolve_pid() {
-  local pid="$1" prog child
+  local pid="$1" prog deadline candidate child queue
   prog="$(readlink -f "$2")"
   target_pid="$pid"
-  for child in $(pgrep -P "$pid" 2>/dev/null || true); do
-    if [[ "$(readlink -f "/proc/$child/exe" 2>/dev/null)" == "$prog" ]]; then
-      target_pid="$child"
-      track "$child"
-      return
-    fi
+  deadline=$((SECONDS + 10))
+  # The program is $pid itself (cr_run and cr_restart become it) or, with cr_restart --restore-pid,
+  # a descendant (cr_restart supervises; in a PID namespace an init stands between).
+  while ((SECONDS < deadline)); do
+    queue=("$pid")
+    while ((${#queue[@]} > 0)); do
+      candidate="${queue[0]}"
+      queue=("${queue[@]:1}")
+      if [[ "$(readlink -f "/proc/$candidate/exe" 2>/dev/null)" == "$prog" ]]; then
+        target_pid="$candidate"
+        [[ "$candidate" == "$pid" ]] || track "$candidate"
+        return
+      fi
+      for child in $(pgrep -P "$candidate" 2>/dev/null || true); do
+        queue+=("$child")
+      done
+    done
+    sleep 0.05
   done
 }
 

@@ -11,6 +11,7 @@
 #   --work DIR         scratch directory (emptied first), default build/e2e-work/<mode>
 #   --timeout S        deadline for the program's whole run, default 240
 #   --with "ARGS"      more cr_checkpoint options for every checkpoint (e.g. "--compress", "--no-cow")
+#   --restart-with "ARGS"  more cr_restart options (e.g. "--restore-pid")
 # The uninterrupted reference run goes alongside. The program's stdout goes to a file; a restored
 # process gets its descriptor back (same file, same offset), so the file simply continues.
 # An argument @WORKDIR@ becomes a fresh directory of each run's own (the two runs go side by side).
@@ -19,7 +20,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,17s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,18s/^# \{0,1\}//p' "$0"; }
 
 mode=""
 checkpoints=10
@@ -29,6 +30,7 @@ ready='^progress step'
 work=""
 run_timeout=240
 extra=()
+restart_extra=()
 while (($# > 0)); do
   case "$1" in
     --mode) mode="$2"; shift 2 ;;
@@ -39,6 +41,7 @@ while (($# > 0)); do
     --work) work="$2"; shift 2 ;;
     --timeout) run_timeout="$2"; shift 2 ;;
     --with) read -r -a extra <<<"$2"; shift 2 ;;
+    --restart-with) read -r -a restart_extra <<<"$2"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     --) shift; break ;;
     *) usage >&2; fail "unknown argument '$1'" ;;
@@ -118,7 +121,7 @@ else
     lines_at_kill="$(count_lines "$out" "$ready")"
     say "cycle $i/$cycles: cr_restart $image"
     log="$work/restart.$i.log"
-    "$CR_RESTART" "$image" >"$log" 2>&1 </dev/null &
+    "$CR_RESTART" "${restart_extra[@]}" "$image" >"$log" 2>&1 </dev/null &
     bg_pid=$!
     track "$bg_pid"
     resolve_pid "$bg_pid" "$prog"

@@ -2,6 +2,7 @@
 #include "restart/fd_restore.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +40,117 @@ void write_all(int fd, const std::vector<std::byte>& bytes) {
   }
 }
 
+std::string descriptor(const image::FdRecord& r) { return "descriptor " + std::to_string(r.fd); }
+
+// Sends all of bytes from `from` without waiting: the peer's queue must take them all now.
+void send_all(int from, const std::byte* bytes, size_t size, bool message, const image::FdRecord& receiver) {
+  size_t done = 0;
+  do {
+    ssize_t n = send(from, bytes + done, size - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0 || (message && static_cast<size_t>(n) != size)) {
+      throw RestartError(descriptor(receiver) + ": cannot refill its socket's queue: " +
+                         (n < 0 ? std::string(strerror(errno)) : "a message was cut"));
+    }
+    done += static_cast<size_t>(n);
+  } while (done < size);
+}
+
+// Sets SO_SNDBUF or SO_RCVBUF to what the image recorded (getsockopt's doubled value).
+void set_buffer(int fd, int option, int force_option, uint32_t recorded, const image::FdRecord& r) {
+  if (recorded == 0) {
+    return;
+  }
+  int value = static_cast<int>(recorded / 2);  // the kernel doubles what it is given
+  setsockopt(fd, SOL_SOCKET, option, &value, sizeof value);
+  int now = 0;
+  socklen_t len = sizeof now;
+  getsockopt(fd, SOL_SOCKET, option, &now, &len);
+  if (static_cast<uint32_t>(now) < recorded && setsockopt(fd, SOL_SOCKET, force_option, &value, sizeof value) != 0) {
+    fprintf(stderr, "cr_restart: warning: descriptor %d: its socket's %s buffer is %d bytes instead of %u\n", r.fd,
+            option == SO_SNDBUF ? "send" : "receive", now, recorded);
+  }
+}
+
+// The socketpairs of the image, each created on first use: one new socketpair per pair of ends,
+// each end's queue refilled by sending its bytes or messages from the other end (in order, with
+// their boundaries), then the ends' buffer sizes and shutdown state as recorded.
+class SocketPairs {
+ public:
+  SocketPairs(const image::Image& image, int floor) : image_(image), floor_(floor) {
+    for (const auto& f : image.fds) {
+      if (static_cast<image::FdKind>(f.record.kind) == image::FdKind::UnixPair) {
+        records_.emplace(f.record.inode, &f.record);
+      }
+    }
+  }
+  SocketPairs(const SocketPairs&) = delete;
+  SocketPairs& operator=(const SocketPairs&) = delete;
+  ~SocketPairs() {
+    for (const auto& [inode, fd] : ends_) {
+      close(fd);
+    }
+  }
+
+  // The new socket standing for r's end (the reader checked that its peer is in the image).
+  int end(const image::FdRecord& r) {
+    auto it = ends_.find(r.inode);
+    if (it == ends_.end()) {
+      create(r, *records_.at(r.peer_inode));
+      it = ends_.find(r.inode);
+    }
+    return it->second;
+  }
+
+ private:
+  void create(const image::FdRecord& a, const image::FdRecord& b) {
+    int pair[2];
+    if (socketpair(AF_UNIX, static_cast<int>(a.socket_type) | SOCK_CLOEXEC, 0, pair) != 0) {
+      throw RestartError(descriptor(a) + ": cannot create a socketpair: " + strerror(errno));
+    }
+    ends_[a.inode] = pair[0];
+    ends_[b.inode] = pair[1];
+    ends_[a.inode] = lift(pair[0], floor_);
+    ends_[b.inode] = lift(pair[1], floor_);
+    for (const image::FdRecord* r : {&a, &b}) {
+      set_buffer(ends_[r->inode], SO_SNDBUF, SO_SNDBUFFORCE, r->send_buffer, *r);
+      set_buffer(ends_[r->inode], SO_RCVBUF, SO_RCVBUFFORCE, r->receive_buffer, *r);
+    }
+    refill(a, ends_[b.inode]);
+    refill(b, ends_[a.inode]);
+    for (const image::FdRecord* r : {&a, &b}) {
+      bool read = (r->shutdown & image::kShutdownRead) != 0;
+      bool write = (r->shutdown & image::kShutdownWrite) != 0;
+      if ((read || write) && shutdown(ends_[r->inode], read && write ? SHUT_RDWR : read ? SHUT_RD : SHUT_WR) != 0) {
+        throw RestartError(descriptor(*r) + ": cannot shut its socket down: " + strerror(errno));
+      }
+    }
+  }
+
+  // Puts back the queue of `receiver` by sending it from its peer's new socket.
+  void refill(const image::FdRecord& receiver, int from) {
+    for (const auto& d : image_.fd_data) {
+      if (d.inode != receiver.inode) {
+        continue;
+      }
+      if (receiver.socket_type == image::kSocketStream) {
+        send_all(from, d.bytes.data(), d.bytes.size(), false, receiver);
+      } else {
+        for (const auto& m : d.messages) {
+          send_all(from, m.data(), m.size(), true, receiver);
+        }
+      }
+    }
+  }
+
+  const image::Image& image_;
+  int floor_;
+  std::map<uint64_t, const image::FdRecord*> records_;  // inode -> one of its descriptors
+  std::map<uint64_t, int> ends_;                        // inode -> the new socket, above floor_
+};
+
 }  // namespace
 
 FdRestore::FdRestore(const image::Image& image, const RestartOptions& options) {
@@ -46,6 +158,7 @@ FdRestore::FdRestore(const image::Image& image, const RestartOptions& options) {
     highest_ = std::max(highest_, f.record.fd);
   }
   int floor = highest_ + 16;
+  SocketPairs sockets(image, floor);
   // Pipes: one new pipe per pipe of the image that has both ends inside the process.
   std::map<uint64_t, std::pair<int, int>> pipes;  // inode -> (read, write)
   std::map<uint64_t, int> ends;                   // inode -> which ends seen (1 read, 2 write)
@@ -112,6 +225,12 @@ FdRestore::FdRestore(const image::Image& image, const RestartOptions& options) {
         fcntl(fd, F_SETFL, static_cast<int>(r.open_flags) & (O_NONBLOCK | O_APPEND));
         break;
       }
+      case image::FdKind::UnixPair:
+        fd = fcntl(sockets.end(r), F_DUPFD_CLOEXEC, floor);
+        if (fd >= 0) {
+          fcntl(fd, F_SETFL, static_cast<int>(r.open_flags) & O_NONBLOCK);
+        }
+        break;
       default:
         fd = open("/dev/null", O_RDWR | O_CLOEXEC);
         fprintf(stderr, "cr_restart: warning: descriptor %d (%s) is restored as /dev/null\n", r.fd, f.path.c_str());

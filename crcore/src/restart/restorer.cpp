@@ -370,6 +370,14 @@ void restore(const image::Image& img, const RestartOptions& options) {
   args.feeder_pid = feeder.pid();
   args.close_count = 0;
   args.close_fds[args.close_count++] = feeder.read_fd();
+  // /proc/PID/exe of the restored process: the program again (where the kernel lets us).
+  int exe_fd = open(relocate(img.exe, options).c_str(), O_RDONLY | O_CLOEXEC);
+  if (exe_fd >= 0) {
+    int high = fcntl(exe_fd, F_DUPFD_CLOEXEC, floor);
+    close(exe_fd);
+    args.mm.exe_fd = static_cast<uint32_t>(high);
+    args.close_fds[args.close_count++] = high;
+  }
   for (int fd : mapping_fds) {
     if (args.close_count < 64) {
       args.close_fds[args.close_count++] = fd;

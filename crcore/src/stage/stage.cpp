@@ -245,6 +245,12 @@ void protect_regions(const StageArgs& a) {
 void restore_mm(StageArgs& a) {
   a.mm.auxv = reinterpret_cast<uint64_t>(a.auxv);
   long rc = sys(kSysPrctl, kPrSetMm, kPrSetMmMap, reinterpret_cast<long>(&a.mm), sizeof(MmMap), 0);
+  if (failed(rc) && a.mm.exe_fd != static_cast<uint32_t>(-1)) {
+    // Pointing /proc/PID/exe back at the program needs CAP_CHECKPOINT_RESTORE: without it the
+    // process keeps cr_restart as its exe link, and everything else is restored.
+    a.mm.exe_fd = static_cast<uint32_t>(-1);
+    rc = sys(kSysPrctl, kPrSetMm, kPrSetMmMap, reinterpret_cast<long>(&a.mm), sizeof(MmMap), 0);
+  }
   if (failed(rc)) {
     say("cr_restart: warning: the kernel refused the image's memory layout (prctl PR_SET_MM_MAP); "
         "the heap will grow through mmap\n");
