@@ -398,9 +398,25 @@ bool serve(int fd) {
   auto after = static_cast<control::After>(request.after);
   if (response.status == static_cast<uint32_t>(control::Status::Ok)) {
     control::Commit commit{};
-    recv(fd, &commit, sizeof commit, 0);  // the requester renamed the image (or gave up)
+    ssize_t got = recv(fd, &commit, sizeof commit, 0);  // the requester renamed the image (or gave up)
+    bool committed =
+        got == static_cast<ssize_t>(sizeof commit) && commit.magic == control::kCommitMagic && commit.committed == 1;
+    if (!committed) {
+      // The requester is gone (or could not rename): remove its temporary file, if it is still ours.
+      struct stat by_name, by_fd;
+      if (g_info.dest[0] != '\0' && stat(g_info.dest, &by_name) == 0 && fstat(image_fd, &by_fd) == 0 &&
+          by_name.st_dev == by_fd.st_dev && by_name.st_ino == by_fd.st_ino) {
+        unlink(g_info.dest);
+      }
+    }
     if (after == control::After::Kill) {
-      kill(getpid(), SIGKILL);
+      if (committed) {
+        kill(getpid(), SIGKILL);  // the image is in place: this process never runs past it
+      }
+      // No commit (the requester died, or could not rename): the image may not exist under its
+      // name, so the process must not die. It continues.
+      release_threads(Outcome::Continue);
+      unblock_critical_sections();
     }
   }
   close(image_fd);
