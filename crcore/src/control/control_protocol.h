@@ -33,6 +33,7 @@ enum RequestFlag : uint32_t {
   kRequestCompress = 1u << 0,          // zstd-compress page data
   kRequestCloseUnsupported = 1u << 1,  // descriptors crcore cannot restore come back as /dev/null
   kRequestInPlace = 1u << 2,           // write with the threads stopped, not from a copy-on-write child
+  kRequestTemporaryName = 1u << 3,     // the image has a temporary name: removed if no commit comes
 };
 
 struct Request {

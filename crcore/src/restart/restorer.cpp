@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -251,7 +252,6 @@ void restore(const image::Image& img, const RestartOptions& options) {
   int floor = fds.highest() + 16;
 
   std::vector<stage::StageRegion> regions;
-  std::vector<int> mapping_fds;
   for (const auto& r : img.regions) {
     stage::StageRegion s{};
     s.start = r.record.start;
@@ -277,9 +277,9 @@ void restore(const image::Image& img, const RestartOptions& options) {
         throw RestartError(path +
                            " changed since the checkpoint (its size differs): the program's code is not the same");
       }
-      fd = fcntl(fd, F_DUPFD_CLOEXEC, floor);
-      s.fd = fd;
-      mapping_fds.push_back(fd);
+      int high = fcntl(fd, F_DUPFD_CLOEXEC, floor);
+      close(fd);
+      s.fd = high;
     }
     regions.push_back(s);
   }
@@ -361,6 +361,12 @@ void restore(const image::Image& img, const RestartOptions& options) {
     args.old_rseq_signature = RSEQ_SIG;
   }
 
+  // Everything that could be checked has been: --run-on-success says so now, while it still can
+  // (the restored process is the program, not cr_restart).
+  if (!options.run_on_success.empty() && std::system(options.run_on_success.c_str()) != 0) {
+    fprintf(stderr, "cr_restart: the --run-on-success command failed\n");
+  }
+
   // 3. From here on the old process is being recreated.
   sigset_t all;
   sigfillset(&all);
@@ -368,20 +374,13 @@ void restore(const image::Image& img, const RestartOptions& options) {
   PageFeeder feeder(img, floor);
   args.feeder_fd = feeder.read_fd();
   args.feeder_pid = feeder.pid();
-  args.close_count = 0;
-  args.close_fds[args.close_count++] = feeder.read_fd();
+  args.close_from = floor;  // the feeder's pipe, file mappings, the exe: all lifted above the floor
   // /proc/PID/exe of the restored process: the program again (where the kernel lets us).
   int exe_fd = open(relocate(img.exe, options).c_str(), O_RDONLY | O_CLOEXEC);
   if (exe_fd >= 0) {
     int high = fcntl(exe_fd, F_DUPFD_CLOEXEC, floor);
     close(exe_fd);
     args.mm.exe_fd = static_cast<uint32_t>(high);
-    args.close_fds[args.close_count++] = high;
-  }
-  for (int fd : mapping_fds) {
-    if (args.close_count < 64) {
-      args.close_fds[args.close_count++] = fd;
-    }
   }
   restore_process_state(img, options);
   fds.install(floor);

@@ -252,7 +252,11 @@ int phase2(void* arg) {
   if (rc != 0) {
     release_threads(Outcome::Aborted);
     unblock_critical_sections();
-    set_status(c, rc == -CR_EOMITTED ? control::Status::Omitted : control::Status::TempFailure, 0, nullptr);
+    set_status(c,
+               rc == -CR_EOMITTED    ? control::Status::Omitted
+               : rc == -CR_EPERMFAIL ? control::Status::PermFailure
+                                     : control::Status::TempFailure,
+               0, nullptr);
     return rc;
   }
   g_runtime.phase.store(static_cast<uint32_t>(Phase::Writing));
@@ -358,13 +362,12 @@ bool serve(int fd) {
   control::Response response{};
   response.magic = control::kResponseMagic;
   response.version = control::kControlVersion;
+  // Credentials first: a foreign caller is answered without waiting for anything it sends.
   pid_t peer = 0;
-  if (!peer_allowed(fd, &peer)) {
-    response.status = static_cast<uint32_t>(control::Status::Refused);
-    snprintf(response.message, sizeof response.message, "only the owner of process %d or root may checkpoint it",
-             getpid());
-    respond(fd, response);
-    return false;
+  bool allowed = peer_allowed(fd, &peer);
+  if (allowed) {
+    timeval limit{10, 0};  // a request or commit that does not come in 10 s is not coming
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   }
   control::Request request{};
   iovec iov{&request, sizeof request};
@@ -374,11 +377,23 @@ bool serve(int fd) {
   msg.msg_iovlen = 1;
   msg.msg_control = cbuf;
   msg.msg_controllen = sizeof cbuf;
-  ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+  // The request is read even from a foreign caller (without waiting), so that the refusal reaches
+  // it: closing a socket with unread data resets the connection and loses the answer.
+  ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | (allowed ? 0 : MSG_DONTWAIT));
   int image_fd = -1;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  cmsghdr* c = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr;
   if (c != nullptr && c->cmsg_type == SCM_RIGHTS) {
     memcpy(&image_fd, CMSG_DATA(c), sizeof image_fd);
+  }
+  if (!allowed) {
+    response.status = static_cast<uint32_t>(control::Status::Refused);
+    snprintf(response.message, sizeof response.message, "only the owner of process %d or root may checkpoint it",
+             getpid());
+    respond(fd, response);
+    if (image_fd >= 0) {
+      close(image_fd);
+    }
+    return false;
   }
   if (n != static_cast<ssize_t>(sizeof request) || request.magic != control::kRequestMagic ||
       request.version != control::kControlVersion || image_fd < 0) {
@@ -401,7 +416,7 @@ bool serve(int fd) {
     ssize_t got = recv(fd, &commit, sizeof commit, 0);  // the requester renamed the image (or gave up)
     bool committed =
         got == static_cast<ssize_t>(sizeof commit) && commit.magic == control::kCommitMagic && commit.committed == 1;
-    if (!committed) {
+    if (!committed && (request.flags & control::kRequestTemporaryName) != 0) {
       // The requester is gone (or could not rename): remove its temporary file, if it is still ours.
       struct stat by_name, by_fd;
       if (g_info.dest[0] != '\0' && stat(g_info.dest, &by_name) == 0 && fstat(image_fd, &by_fd) == 0 &&

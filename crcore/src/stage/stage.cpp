@@ -331,9 +331,7 @@ extern "C" [[noreturn]] void stage_main(StageArgs* args) {
   receive_pages(a);
   protect_regions(a);
   restore_mm(a);
-  for (uint32_t i = 0; i < a.close_count; ++i) {
-    sys(kSysClose, a.close_fds[i]);
-  }
+  sys(kSysCloseRange, a.close_from, ~0u, 0);
   if (a.restart_block_address != 0) {
     a.restart_block.new_pid = static_cast<int32_t>(sys(kSysGetpid));
     copy_bytes(reinterpret_cast<void*>(a.restart_block_address), &a.restart_block, sizeof a.restart_block);

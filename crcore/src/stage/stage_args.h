@@ -64,8 +64,8 @@ struct StageArgs {
 
   int32_t feeder_fd;  // read end of the page pipe
   int32_t feeder_pid;
-  int32_t close_fds[64];  // descriptors of cr_restart's to close before resuming
-  uint32_t close_count;
+  int32_t close_from;  // every descriptor from here up is cr_restart's: closed before resuming
+  uint32_t close_count_unused;
   uint32_t reserved0;
 
   MmMap mm;

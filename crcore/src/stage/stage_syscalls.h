@@ -26,6 +26,7 @@ enum Sys : long {
   kSysSetRobustList = 273,
   kSysRseq = 334,
   kSysClone3 = 435,
+  kSysCloseRange = 436,
 };
 
 inline long sys(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0, long f = 0) {

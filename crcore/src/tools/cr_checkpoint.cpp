@@ -127,6 +127,7 @@ int main(int argc, char** argv) {
   After after = o.kill ? After::Kill : o.term ? After::Term : o.stop ? After::Stop : After::Continue;
   auto request = crcore::control::make_request(after, static_cast<uint32_t>(o.time * 1000), o.compress,
                                                o.unsupported_fds == "close", o.no_cow);
+  request.flags |= crcore::control::kRequestTemporaryName;
   std::string err = connection.send_request(request, fd);
   close(fd);
   crcore::control::Response response{};

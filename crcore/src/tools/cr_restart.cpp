@@ -52,15 +52,10 @@ int main(int argc, char** argv) {
                         : term ? uint32_t{crcore::runtime::kRestartTerm}
                         : stop ? uint32_t{crcore::runtime::kRestartStop}
                                : 0u;
+  options.run_on_success = run_on_success;
   try {
     crcore::image::ImageReader reader(options.image_path);
     crcore::image::Image image = reader.load();
-    if (!run_on_success.empty()) {
-      // Everything checkable has been checked: what remains happens in the restored process.
-      if (std::system(run_on_success.c_str()) != 0) {
-        fprintf(stderr, "cr_restart: --run-on-success command failed\n");
-      }
-    }
     if (restore_pid) {
       crcore::restart::restore_with_original_pid(image, options);
     }
