@@ -15,7 +15,7 @@
 namespace crcore::image {
 
 inline constexpr char kFileMagic[8] = {'C', 'R', 'C', 'O', 'R', 'E', 'I', 'M'};
-inline constexpr uint32_t kImageVersion = 1;
+inline constexpr uint32_t kImageVersion = 2;
 inline constexpr uint32_t kArchX86_64 = 62;           // ELF e_machine EM_X86_64
 inline constexpr uint32_t kRecordMagic = 0x43524352;  // "RCRC" little-endian
 
@@ -45,7 +45,7 @@ enum class RecordKind : uint16_t {
   Region = 4,      // RegionRecord + path
   Pages = 5,       // PagesHeader + raw page bytes (the page bytes may be zstd-compressed)
   Fd = 6,          // FdRecord + path
-  FdData = 7,      // FdDataHeader + buffered bytes of a pipe or socket
+  FdData = 7,      // FdDataHeader + unread bytes (or messages) of a pipe or a socketpair end
   SigActions = 8,  // SigActionsRecord
   Rlimits = 9,     // RlimitsRecord
   End = 0x7fff,    // EndRecord: the image is complete
@@ -224,8 +224,22 @@ enum class FdKind : uint32_t {
   Tty = 4,         // a terminal: reattached to cr_restart's terminal
   PipeRead = 5,
   PipeWrite = 6,
-  Socket = 7,  // restored only where documented
-  Other = 8,   // eventfd, epoll, ...: not restored yet
+  Socket = 7,    // a socket crcore does not restore (restored as /dev/null)
+  Other = 8,     // eventfd, epoll, ...: not restored yet
+  UnixPair = 9,  // one end of an unnamed AF_UNIX socketpair whose two ends are both in the image
+};
+
+// FdRecord.socket_type of a UnixPair (the Linux SOCK_* values).
+enum SocketType : uint32_t {
+  kSocketStream = 1,     // SOCK_STREAM: FdData holds bytes
+  kSocketDgram = 2,      // SOCK_DGRAM: FdData holds messages (FdMessageHeader + bytes, each)
+  kSocketSeqpacket = 5,  // SOCK_SEQPACKET: FdData holds messages
+};
+
+// FdRecord.shutdown bits of a UnixPair (the kernel's sk_shutdown, as sock_diag reports it).
+enum SocketShutdown : uint32_t {
+  kShutdownRead = 1u << 0,   // RCV_SHUTDOWN: this end receives nothing more
+  kShutdownWrite = 1u << 1,  // SEND_SHUTDOWN: this end sends nothing more
 };
 
 struct FdRecord {
@@ -239,14 +253,28 @@ struct FdRecord {
   uint32_t mode;       // st_mode
   uint32_t path_len;   // then: readlink of /proc/self/fd/N
   uint64_t file_size;  // st_size
+  // UnixPair only; zero for every other kind.
+  uint64_t peer_inode;      // the other end's inode: a UnixPair Fd record of this image
+  uint32_t socket_type;     // SocketType
+  uint32_t shutdown;        // SocketShutdown bits
+  uint32_t send_buffer;     // getsockopt SO_SNDBUF (0: leave the default)
+  uint32_t receive_buffer;  // getsockopt SO_RCVBUF (0: leave the default)
 };
-static_assert(sizeof(FdRecord) == 56);
+static_assert(sizeof(FdRecord) == 80);
 
+// FdData: the header, then `length` bytes. For a pipe or a SOCK_STREAM end they are the unread
+// bytes; for a SOCK_DGRAM or SOCK_SEQPACKET end, the queued messages in order, each an
+// FdMessageHeader then its bytes (no padding), filling `length` exactly.
 struct FdDataHeader {
-  uint64_t inode;  // the pipe (FdRecord.inode) whose unread bytes follow
+  uint64_t inode;  // the pipe or socketpair end (FdRecord.inode) the data is read from
   uint64_t length;
 };
 static_assert(sizeof(FdDataHeader) == 16);
+
+struct FdMessageHeader {
+  uint32_t length;  // bytes of the message that follow (0 for an empty datagram)
+};
+static_assert(sizeof(FdMessageHeader) == 4);
 
 inline constexpr uint32_t kSignalCount = 64;
 
@@ -289,6 +317,7 @@ static_assert(__has_unique_object_representations(RegionRecord));
 static_assert(__has_unique_object_representations(PagesHeader));
 static_assert(__has_unique_object_representations(FdRecord));
 static_assert(__has_unique_object_representations(FdDataHeader));
+static_assert(__has_unique_object_representations(FdMessageHeader));
 static_assert(__has_unique_object_representations(SigActionsRecord));
 static_assert(__has_unique_object_representations(RlimitsRecord));
 static_assert(__has_unique_object_representations(EndRecord));

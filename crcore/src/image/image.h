@@ -21,10 +21,13 @@ struct FdEntry {
   std::string path;
 };
 
-// The unread bytes of a pipe or socket (an FdData record).
+// The unread data of a pipe or socketpair end (an FdData record).
 struct FdDataEntry {
   uint64_t inode;
-  std::vector<std::byte> bytes;
+  std::vector<std::byte> bytes;  // the payload after the FdDataHeader, as stored
+  // SOCK_DGRAM/SOCK_SEQPACKET ends only: the queued messages in order, split at their boundaries
+  // (bytes then holds them framed with FdMessageHeaders). Empty for pipes and stream sockets.
+  std::vector<std::vector<std::byte>> messages;
 };
 
 // Where one Pages record's contents are in the file.

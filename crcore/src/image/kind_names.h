@@ -71,6 +71,20 @@ constexpr std::string_view fd_kind_name(FdKind kind) {
       return "socket";
     case FdKind::Other:
       return "other";
+    case FdKind::UnixPair:
+      return "unix-pair";
+  }
+  return "unknown";
+}
+
+constexpr std::string_view socket_type_name(SocketType type) {
+  switch (type) {
+    case kSocketStream:
+      return "stream";
+    case kSocketDgram:
+      return "dgram";
+    case kSocketSeqpacket:
+      return "seqpacket";
   }
   return "unknown";
 }
@@ -93,5 +107,6 @@ constexpr std::string_view special_map_name(SpecialMapKind kind) {
 constexpr bool known(RecordKind kind) { return record_kind_name(kind) != "unknown"; }
 constexpr bool known(RegionKind kind) { return region_kind_name(kind) != "unknown"; }
 constexpr bool known(FdKind kind) { return fd_kind_name(kind) != "unknown"; }
+constexpr bool known(SocketType type) { return socket_type_name(type) != "unknown"; }
 
 }  // namespace crcore::image

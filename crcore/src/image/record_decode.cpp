@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -202,12 +203,35 @@ void decode_fd(Payload payload, Image& image) {
   if (f.fd < 0 || static_cast<uint32_t>(f.fd) >= kMaxFdNumber) {
     invalid(fmt::format("fd {} is outside 0..{}", f.fd, kMaxFdNumber - 1));
   }
-  if (!known(static_cast<FdKind>(f.kind))) {
+  auto kind = static_cast<FdKind>(f.kind);
+  if (!known(kind)) {
     invalid(fmt::format("fd {} has unknown kind {}", f.fd, f.kind));
   }
+  if (kind == FdKind::UnixPair) {
+    if (!known(static_cast<SocketType>(f.socket_type))) {
+      invalid(fmt::format("fd {} (unix-pair) has unknown socket type {}", f.fd, f.socket_type));
+    }
+    if ((f.shutdown & ~uint32_t{kShutdownRead | kShutdownWrite}) != 0) {
+      invalid(fmt::format("fd {} (unix-pair) has unknown shutdown bits {:#x}", f.fd, f.shutdown));
+    }
+    if (f.peer_inode == 0 || f.peer_inode == f.inode) {
+      invalid(fmt::format("fd {} (unix-pair, inode {}) has no peer (peer_inode {})", f.fd, f.inode, f.peer_inode));
+    }
+  } else if (f.peer_inode != 0 || f.socket_type != 0 || f.shutdown != 0 || f.send_buffer != 0 ||
+             f.receive_buffer != 0) {
+    invalid(fmt::format("fd {} ({}) has socket fields set but is not a unix-pair", f.fd, fd_kind_name(kind)));
+  }
   for (const FdEntry& other : image.fds) {
-    if (other.record.fd == f.fd) {
+    const FdRecord& o = other.record;
+    if (o.fd == f.fd) {
       invalid(fmt::format("fd {} appears twice", f.fd));
+    }
+    // Descriptors of one socket (dup(2)) describe it alike.
+    bool socket = kind == FdKind::UnixPair || static_cast<FdKind>(o.kind) == FdKind::UnixPair;
+    if (socket && o.inode == f.inode &&
+        (o.kind != f.kind || o.peer_inode != f.peer_inode || o.socket_type != f.socket_type ||
+         o.shutdown != f.shutdown)) {
+      invalid(fmt::format("fd {} and fd {} share inode {} but describe it differently", o.fd, f.fd, f.inode));
     }
   }
   image.fds.push_back({f, std::string(reinterpret_cast<const char*>(payload.data() + sizeof f), f.path_len)});
@@ -219,16 +243,17 @@ void decode_fd_data(Payload payload, Image& image) {
     invalid(fmt::format("length {} does not match the payload ({} bytes after the FdDataHeader)", h.length,
                         payload.size() - sizeof h));
   }
-  bool found = false;
+  const FdRecord* owner = nullptr;
   for (const FdEntry& fd : image.fds) {
     auto kind = static_cast<FdKind>(fd.record.kind);
     if (fd.record.inode == h.inode &&
-        (kind == FdKind::PipeRead || kind == FdKind::PipeWrite || kind == FdKind::Socket)) {
-      found = true;
+        (kind == FdKind::PipeRead || kind == FdKind::PipeWrite || kind == FdKind::UnixPair)) {
+      owner = &fd.record;
+      break;
     }
   }
-  if (!found) {
-    invalid(fmt::format("inode {} is not a pipe or socket of any Fd record", h.inode));
+  if (owner == nullptr) {
+    invalid(fmt::format("inode {} is not a pipe or socketpair end of any Fd record", h.inode));
   }
   for (const FdDataEntry& other : image.fd_data) {
     if (other.inode == h.inode) {
@@ -236,7 +261,25 @@ void decode_fd_data(Payload payload, Image& image) {
     }
   }
   auto bytes = payload.subspan(sizeof h);
-  image.fd_data.push_back({h.inode, std::vector<std::byte>(bytes.begin(), bytes.end())});
+  FdDataEntry entry{h.inode, std::vector<std::byte>(bytes.begin(), bytes.end()), {}};
+  bool messages = static_cast<FdKind>(owner->kind) == FdKind::UnixPair && owner->socket_type != kSocketStream;
+  for (uint64_t at = 0; messages && at < bytes.size();) {
+    FdMessageHeader m;
+    if (bytes.size() - at < sizeof m) {
+      invalid(fmt::format("message {} of inode {}: its length is cut off ({} bytes left)", entry.messages.size(),
+                          h.inode, bytes.size() - at));
+    }
+    std::memcpy(&m, bytes.data() + at, sizeof m);
+    at += sizeof m;
+    if (m.length > bytes.size() - at) {
+      invalid(fmt::format("message {} of inode {}: length {} runs past the end of the data ({} bytes left)",
+                          entry.messages.size(), h.inode, m.length, bytes.size() - at));
+    }
+    entry.messages.emplace_back(bytes.begin() + static_cast<ptrdiff_t>(at),
+                                bytes.begin() + static_cast<ptrdiff_t>(at + m.length));
+    at += m.length;
+  }
+  image.fd_data.push_back(std::move(entry));
 }
 
 void check_pages_header(const PagesHeader& pages, uint64_t raw_size, const Image& image) {
@@ -283,6 +326,31 @@ void check_image(const Image& image) {
   }
   if (mains != 1) {
     invalid(fmt::format("{} threads are marked main; exactly one must be", mains));
+  }
+
+  // Every socketpair end's peer is in the image, connected back to it, of the same type.
+  std::map<uint64_t, const FdRecord*> ends;  // inode -> one of its descriptors
+  for (const FdEntry& fd : image.fds) {
+    if (static_cast<FdKind>(fd.record.kind) == FdKind::UnixPair) {
+      ends.emplace(fd.record.inode, &fd.record);
+    }
+  }
+  for (const auto& [inode, end] : ends) {
+    auto peer = ends.find(end->peer_inode);
+    if (peer == ends.end()) {
+      invalid(fmt::format("fd {} (unix-pair, inode {}): its peer inode {} is not a unix-pair descriptor of the image",
+                          end->fd, inode, end->peer_inode));
+    }
+    const FdRecord& p = *peer->second;
+    if (p.peer_inode != inode) {
+      invalid(fmt::format("fd {} (unix-pair, inode {}): its peer fd {} (inode {}) is connected to inode {} instead",
+                          end->fd, inode, p.fd, p.inode, p.peer_inode));
+    }
+    if (p.socket_type != end->socket_type) {
+      invalid(fmt::format("fd {} (unix-pair, inode {}) is {} but its peer fd {} is {}", end->fd, inode,
+                          socket_type_name(static_cast<SocketType>(end->socket_type)), p.fd,
+                          socket_type_name(static_cast<SocketType>(p.socket_type))));
+    }
   }
 
   std::vector<const PagesRef*> sorted;

@@ -35,8 +35,9 @@ void check_pages_header(const PagesHeader& pages, uint64_t raw_size, const Image
 // The End record; record_index and offset are its own, pages_bytes what the reader counted.
 void decode_end(Payload payload, Image& image, uint64_t record_index, uint64_t offset, uint64_t pages_bytes);
 
-// Rules over the whole image, checked after End: one main thread, distinct tids, no page saved twice,
-// pages_saved of every region equal to its pages in Pages records.
+// Rules over the whole image, checked after End: one main thread, distinct tids, every socketpair
+// end's peer present and connected back, no page saved twice, pages_saved of every region equal to
+// its pages in Pages records.
 void check_image(const Image& image);
 
 }  // namespace crcore::image

@@ -9,7 +9,8 @@
 namespace crcore::restart {
 
 // Opens everything the descriptor table needs (throws RestartError naming the descriptor when
-// something is missing) and returns the plan; install() then puts each at its number.
+// something is missing) and returns the plan; install() then puts each at its number. Pipes and
+// socketpairs are created anew, one per pipe or pair of the image, and their queues refilled.
 class FdRestore {
  public:
   FdRestore(const image::Image& image, const RestartOptions& options);

@@ -22,6 +22,7 @@ int CaptureArena::reserve(size_t maps_bytes_now, size_t resident_pages_hint) {
   fd_capacity = 1u << 16;
   strings_capacity = 8u << 20;
   data_capacity = 16u << 20;
+  diag_capacity = 32u << 10;
   writer_scratch_size = 8u << 20;
 
   size_t sizes[] = {maps_capacity,
@@ -31,6 +32,7 @@ int CaptureArena::reserve(size_t maps_bytes_now, size_t resident_pages_hint) {
                     round_up(fd_capacity * sizeof(CapturedFd), 4096),
                     strings_capacity,
                     data_capacity,
+                    diag_capacity,
                     writer_scratch_size};
   size_t total = 0;
   for (size_t s : sizes) {
@@ -66,6 +68,8 @@ int CaptureArena::reserve(size_t maps_bytes_now, size_t resident_pages_hint) {
   cursor += sizes[5];
   data = cursor;
   cursor += sizes[6];
+  diag = cursor;
+  cursor += sizes[7];
   writer_scratch = reinterpret_cast<std::byte*>(cursor);
   return 0;
 }

@@ -25,7 +25,7 @@ struct PageRun {
 struct CapturedFd {
   image::FdRecord record;
   const char* path;      // points into the string pool
-  uint64_t data_offset;  // pipe data in the data pool
+  uint64_t data_offset;  // pipe or socket data in the data pool
   uint64_t data_length;
   bool has_data;
 };
@@ -46,8 +46,10 @@ struct CaptureArena {
   uint32_t fd_capacity = 0;
   char* strings = nullptr;  // fd paths, process strings
   size_t strings_capacity = 0;
-  char* data = nullptr;  // pipe contents
+  char* data = nullptr;  // unread data of pipes and socketpair ends
   size_t data_capacity = 0;
+  char* diag = nullptr;  // sock_diag netlink replies (one socket at a time)
+  size_t diag_capacity = 0;
   std::byte* writer_scratch = nullptr;
   size_t writer_scratch_size = 0;
 

@@ -9,7 +9,7 @@ namespace crcore::runtime {
 
 struct FdCapture {
   uint32_t count = 0;
-  uint32_t data_count = 0;  // pipes with unread data captured
+  uint32_t data_count = 0;  // pipes and socketpair ends with unread data captured
 };
 
 // Descriptors the runtime owns (control socket, the image being written, ...) are skipped.
@@ -18,11 +18,15 @@ struct FdExclusions {
   int count;
 };
 
-// Lists every descriptor into arena.fds. Descriptors of a kind crcore cannot restore fail the
-// capture (-ENOTSUP, with why naming the descriptor) unless allow_unsupported is set, in which
-// case they are recorded as FdKind::Other and restored as /dev/null with a warning.
+// Lists every descriptor into arena.fds, with the unread data of pipes and socketpair ends in
+// arena.data. Sockets: an unnamed AF_UNIX socketpair (stream, dgram or seqpacket) whose two ends
+// are both open here becomes two FdKind::UnixPair ends; any other socket (TCP/IP, named or
+// listening AF_UNIX, a pair whose peer is outside or closed, a queue carrying descriptors) is, like
+// every kind crcore cannot restore, refused: -ENOTSUP, with why naming the descriptor. With
+// allow_unsupported such descriptors are recorded as FdKind::Other instead (/dev/null at restart,
+// with a warning). -ENOBUFS when the queued data does not fit arena.data.
 // pipe_probe: the two ends of a spare pipe, used to copy a pipe's unread bytes without
-// consuming them (tee(2)).
+// consuming them (tee(2)). Sockets are read with MSG_PEEK (and SO_PEEK_OFF, put back after).
 int capture_fds(CaptureArena& arena, const FdExclusions& exclude, const int pipe_probe[2], bool allow_unsupported,
                 FdCapture& out, char* why, size_t why_size);
 

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -61,6 +62,50 @@ bool is_zero_page(const void* page) {
     }
   }
   return true;
+}
+
+// Appends a page to the region's runs (merging with the last run when contiguous).
+int add_page(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, uint64_t address) {
+  PageRun* last = r.run_count > 0 ? &arena.runs[out.run_count - 1] : nullptr;
+  if (last != nullptr && last->address + last->length == address && last->length < image::kMaxPagesPayload) {
+    last->length += kPage;
+  } else {
+    if (out.run_count >= arena.run_capacity) {
+      return -E2BIG;
+    }
+    arena.runs[out.run_count++] = {address, kPage};
+    ++r.run_count;
+  }
+  ++r.record.pages_saved;
+  ++out.pages_saved;
+  return 0;
+}
+
+// A private mapping of a file that no longer exists: its file cannot give the pages back at
+// restart, so every page with data is saved, touched or not. Pages are read with
+// process_vm_readv, which reports a page past the end of the file (EFAULT) where a plain read
+// would raise SIGBUS.
+int scan_deleted_file(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, char* why, size_t why_size) {
+  if ((r.record.prot & image::kProtRead) == 0) {
+    return 0;  // never readable: nothing the program could have read from it
+  }
+  alignas(64) char page[kPage];
+  pid_t self = getpid();
+  for (uint64_t address = r.record.start; address < r.record.end; address += kPage) {
+    struct iovec local = {page, kPage};
+    struct iovec remote = {reinterpret_cast<void*>(address), kPage};
+    if (process_vm_readv(self, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(kPage)) {
+      break;  // past the end of the file
+    }
+    if (is_zero_page(page)) {
+      continue;
+    }
+    if (add_page(arena, r, out, address) != 0) {
+      append_why(why, why_size, "memory too fragmented for the page-run table");
+      return -E2BIG;
+    }
+  }
+  return 0;
 }
 
 }  // namespace
@@ -181,6 +226,10 @@ int scan_pages(CaptureArena& arena, MemoryCapture& out, char* why, size_t why_si
     r.run_count = 0;
     auto kind = static_cast<image::RegionKind>(r.record.kind);
     if (!region_has_pages(kind)) {
+      continue;
+    }
+    if (kind == image::RegionKind::DeletedFile) {
+      rc = scan_deleted_file(arena, r, out, why, why_size);
       continue;
     }
     bool file_private = kind == image::RegionKind::FilePrivate;

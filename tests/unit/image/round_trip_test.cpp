@@ -67,15 +67,28 @@ void expect_matches_spec(const Image& image, const ImageSpec& spec) {
     EXPECT_TRUE(same(image.fds[i].record, spec.fds[i].first)) << "fd " << i;
     EXPECT_EQ(image.fds[i].path, spec.fds[i].second);
   }
-  ASSERT_EQ(image.fd_data.size(), 1u);
-  EXPECT_EQ(image.fd_data[0].inode, spec.fd_data[0].first);
-  EXPECT_EQ(image.fd_data[0].bytes, spec.fd_data[0].second);
+  ASSERT_EQ(image.fd_data.size(), spec.fd_data.size());
+  for (size_t i = 0; i < spec.fd_data.size(); ++i) {
+    EXPECT_EQ(image.fd_data[i].inode, spec.fd_data[i].first);
+    EXPECT_EQ(image.fd_data[i].bytes, spec.fd_data[i].second);
+  }
+  // Pipes and stream sockets hold bytes; a datagram socket's data is split into its messages.
+  EXPECT_TRUE(image.fd_data[0].messages.empty());
+  EXPECT_TRUE(image.fd_data[1].messages.empty());
+  auto text = [](const std::vector<std::byte>& bytes) {
+    return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  };
+  ASSERT_EQ(image.fd_data[2].messages.size(), 3u);
+  EXPECT_EQ(text(image.fd_data[2].messages[0]), "first");
+  EXPECT_EQ(text(image.fd_data[2].messages[1]), "");
+  EXPECT_EQ(text(image.fd_data[2].messages[2]), "third message");
   ASSERT_EQ(image.pages.size(), spec.pages.size());
   for (size_t i = 0; i < spec.pages.size(); ++i) {
     EXPECT_EQ(image.pages[i].address, spec.pages[i].address);
     EXPECT_EQ(image.pages[i].length, spec.pages[i].bytes.size());
   }
-  EXPECT_EQ(image.end.record_count, 4 + spec.threads.size() + spec.regions.size() + spec.fds.size() + 1 + 3);
+  EXPECT_EQ(image.end.record_count,
+            4 + spec.threads.size() + spec.regions.size() + spec.fds.size() + spec.fd_data.size() + 3);
   EXPECT_EQ(image.end.pages_bytes, 3u * 4096);
 }
 
@@ -309,6 +322,9 @@ TEST(Names, KindsHaveNames) {
   EXPECT_EQ(region_kind_name(RegionKind::AnonPrivate), "anon-private");
   EXPECT_EQ(region_kind_name(RegionKind::DeletedFile), "deleted-file");
   EXPECT_EQ(fd_kind_name(FdKind::PipeRead), "pipe-read");
+  EXPECT_EQ(fd_kind_name(FdKind::UnixPair), "unix-pair");
+  EXPECT_EQ(socket_type_name(kSocketSeqpacket), "seqpacket");
+  EXPECT_FALSE(known(static_cast<SocketType>(3)));
   EXPECT_EQ(special_map_name(SpecialMapKind::Vdso), "vdso");
 }
 

@@ -73,12 +73,39 @@ FdRecord fd_record(int32_t fd, FdKind kind, uint64_t inode) {
   return f;
 }
 
+FdRecord unix_pair_end(int32_t fd, uint64_t inode, uint64_t peer, SocketType type) {
+  FdRecord f = fd_record(fd, FdKind::UnixPair, inode);
+  f.open_flags = O_RDWR;
+  f.mode = 0140777;  // S_IFSOCK
+  f.peer_inode = peer;
+  f.socket_type = type;
+  f.send_buffer = 212992;
+  f.receive_buffer = 212992;
+  return f;
+}
+
+Bytes text_bytes(const std::string& text) {
+  Bytes out(text.size());
+  std::memcpy(out.data(), text.data(), text.size());
+  return out;
+}
+
 void append(Bytes& out, const void* data, size_t n) {
   const auto* p = static_cast<const std::byte*>(data);
   out.insert(out.end(), p, p + n);
 }
 
 }  // namespace
+
+Bytes framed_messages(const std::vector<std::string>& messages) {
+  Bytes out;
+  for (const std::string& m : messages) {
+    FdMessageHeader h{static_cast<uint32_t>(m.size())};
+    append(out, &h, sizeof h);
+    append(out, m.data(), m.size());
+  }
+  return out;
+}
 
 void ImageSpec::finish() {
   process.thread_count = static_cast<uint32_t>(threads.size());
@@ -198,6 +225,17 @@ ImageSpec small_spec() {
   s.fds[2].first.open_flags = O_WRONLY;
   s.fds[2].first.fd_flags = FD_CLOEXEC;
   s.fd_data.push_back({9001, Bytes{std::byte{'h'}, std::byte{'e'}, std::byte{'l'}, std::byte{'l'}, std::byte{'o'}}});
+  // A stream socketpair, shut down in one direction, with bytes queued at fd 6; a dgram socketpair
+  // with three messages (one empty) queued at fd 7.
+  s.fds.push_back({unix_pair_end(5, 9100, 9101, kSocketStream), "socket:[9100]"});
+  s.fds.push_back({unix_pair_end(6, 9101, 9100, kSocketStream), "socket:[9101]"});
+  s.fds[3].first.shutdown = kShutdownWrite;
+  s.fds[4].first.shutdown = kShutdownRead;
+  s.fds[4].first.open_flags |= O_NONBLOCK;
+  s.fds.push_back({unix_pair_end(7, 9200, 9201, kSocketDgram), "socket:[9200]"});
+  s.fds.push_back({unix_pair_end(8, 9201, 9200, kSocketDgram), "socket:[9201]"});
+  s.fd_data.push_back({9101, text_bytes("stream bytes")});
+  s.fd_data.push_back({9200, framed_messages({"first", "", "third message"})});
 
   s.pages.push_back({0x600000, random_page(1)});
   s.pages.push_back({0x602000, pattern_page(7)});

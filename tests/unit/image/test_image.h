@@ -52,8 +52,12 @@ struct ImageSpec {
 };
 
 // A few KiB: 2 threads, 4 regions (file, heap, file-shared, stack), a pipe pair with buffered data,
-// 3 Pages records (one of random bytes, two compressible), vdso/vvar recorded.
+// a stream socketpair (fds 5, 6: bytes queued at 6) and a dgram socketpair (fds 7, 8: three
+// messages queued at 7), 3 Pages records (one of random bytes, two compressible), vdso/vvar recorded.
 ImageSpec small_spec();
+
+// An FdData payload of datagram messages: each an FdMessageHeader and its bytes.
+Bytes framed_messages(const std::vector<std::string>& messages);
 
 // One page (4096 bytes): random from seed, or a compressible pattern.
 Bytes random_page(uint32_t seed);

@@ -2,6 +2,7 @@
 // bad regions, pages outside regions, wrong counts, records out of order, End records that lie.
 #include <cstring>
 #include <functional>
+#include <stdexcept>
 
 #include <gtest/gtest.h>
 
@@ -169,7 +170,108 @@ TEST(Fds, DuplicateOrOutOfRange) {
 
 TEST(Fds, DataForAnUnknownPipe) {
   EXPECT_ERROR(error_after([](ImageSpec& s) { s.fd_data[0].first = 1234; }),
-               "inode 1234 is not a pipe or socket of any Fd record");
+               "inode 1234 is not a pipe or socketpair end of any Fd record");
+}
+
+// The socketpairs of small_spec(): fds 5, 6 (stream, inodes 9100, 9101) and 7, 8 (dgram, 9200, 9201).
+FdRecord& socket_fd(ImageSpec& spec, int32_t fd) {
+  for (auto& [f, path] : spec.fds) {
+    if (f.fd == fd) {
+      return f;
+    }
+  }
+  throw std::runtime_error("no such fd");
+}
+
+TEST(Sockets, PeerMustBeInTheImage) {
+  EXPECT_ERROR(error_after([](ImageSpec& s) { socket_fd(s, 5).peer_inode = 9999; }),
+               "fd 5 (unix-pair, inode 9100): its peer inode 9999 is not a unix-pair descriptor of the image");
+  // The peer's descriptor is missing altogether.
+  EXPECT_ERROR(error_after([](ImageSpec& s) { s.fds.pop_back(); }),
+               "fd 7 (unix-pair, inode 9200): its peer inode 9201 is not a unix-pair descriptor of the image");
+  // A pipe with the peer's inode is no peer.
+  EXPECT_ERROR(error_after([](ImageSpec& s) { socket_fd(s, 5).peer_inode = 9001; }),
+               "its peer inode 9001 is not a unix-pair descriptor");
+}
+
+TEST(Sockets, PeerMustBeConnectedBack) {
+  EXPECT_ERROR(error_after([](ImageSpec& s) { socket_fd(s, 8).peer_inode = 9100; }),
+               "fd 7 (unix-pair, inode 9200): its peer fd 8 (inode 9201) is connected to inode 9100 instead");
+}
+
+TEST(Sockets, BothEndsOfOneType) {
+  EXPECT_ERROR(error_after([](ImageSpec& s) { socket_fd(s, 5).socket_type = kSocketSeqpacket; }),
+               "fd 5 (unix-pair, inode 9100) is seqpacket but its peer fd 6 is stream");
+}
+
+TEST(Sockets, FieldsAreChecked) {
+  EXPECT_ERROR(error_after([](ImageSpec& s) { socket_fd(s, 5).socket_type = 3; }), "record 13 (Fd) at offset");
+  EXPECT_ERROR(error_after([](ImageSpec& s) { socket_fd(s, 5).socket_type = 3; }),
+               "fd 5 (unix-pair) has unknown socket type 3");
+  EXPECT_ERROR(error_after([](ImageSpec& s) { socket_fd(s, 6).shutdown = 4; }),
+               "fd 6 (unix-pair) has unknown shutdown bits 0x4");
+  EXPECT_ERROR(error_after([](ImageSpec& s) { socket_fd(s, 6).peer_inode = 0; }),
+               "fd 6 (unix-pair, inode 9101) has no peer (peer_inode 0)");
+  EXPECT_ERROR(error_after([](ImageSpec& s) { socket_fd(s, 6).peer_inode = 9101; }), "has no peer");
+  // Socket fields belong to unix-pair ends only.
+  EXPECT_ERROR(error_after([](ImageSpec& s) { s.fds[1].first.peer_inode = 9100; }),
+               "fd 3 (pipe-read) has socket fields set but is not a unix-pair");
+  EXPECT_ERROR(error_after([](ImageSpec& s) { s.fds[0].first.receive_buffer = 1; }),
+               "fd 0 (tty) has socket fields set");
+}
+
+TEST(Sockets, DescriptorsOfOneSocketAgree) {
+  // fd 9 is a dup of fd 5: fine when alike, refused when it names another peer.
+  EXPECT_EQ(error_after([](ImageSpec& s) {
+              FdRecord dup = socket_fd(s, 5);
+              dup.fd = 9;
+              s.fds.push_back({dup, "socket:[9100]"});
+            }),
+            "");
+  EXPECT_ERROR(error_after([](ImageSpec& s) {
+                 FdRecord dup = socket_fd(s, 5);
+                 dup.fd = 9;
+                 dup.peer_inode = 9201;
+                 s.fds.push_back({dup, "socket:[9100]"});
+               }),
+               "fd 5 and fd 9 share inode 9100 but describe it differently");
+}
+
+TEST(Sockets, DataOnlyForPipesAndSocketpairEnds) {
+  // A socket crcore does not restore has no data.
+  EXPECT_ERROR(error_after([](ImageSpec& s) {
+                 FdRecord& f = socket_fd(s, 6);
+                 f.kind = static_cast<uint32_t>(FdKind::Socket);
+                 f.peer_inode = 0;
+                 f.socket_type = f.shutdown = f.send_buffer = f.receive_buffer = 0;
+               }),
+               "inode 9101 is not a pipe or socketpair end of any Fd record");
+}
+
+TEST(Sockets, MessageFraming) {
+  // The last message claims one byte more than is left.
+  EXPECT_ERROR(error_after([](ImageSpec& s) {
+                 Bytes& data = s.fd_data[2].second;
+                 FdMessageHeader h{14};
+                 std::memcpy(data.data() + data.size() - 13 - sizeof h, &h, sizeof h);
+               }),
+               "message 2 of inode 9200: length 14 runs past the end of the data (13 bytes left)");
+  // Bytes left over that cannot hold a length.
+  EXPECT_ERROR(error_after([](ImageSpec& s) { s.fd_data[2].second.resize(s.fd_data[2].second.size() + 2); }),
+               "message 3 of inode 9200: its length is cut off (2 bytes left)");
+  // No messages at all is fine, and a stream's bytes are not framed.
+  EXPECT_EQ(error_after([](ImageSpec& s) {
+              s.fd_data[2].second.clear();
+              s.fd_data[1].second.resize(3);
+            }),
+            "");
+}
+
+TEST(Sockets, ASecondRecordForOneEnd) {
+  EXPECT_ERROR(error_after([](ImageSpec& s) {
+                 s.fd_data.push_back({9200, framed_messages({"x"})});
+               }),
+               "inode 9200 has a second FdData record");
 }
 
 TEST(Order, ProcessFirst) {
@@ -200,7 +302,7 @@ TEST(Order, NoGoingBack) {
       }
     }
   });
-  EXPECT_ERROR(error, "before all 3 Fd records (found 2)");
+  EXPECT_ERROR(error, "before all 7 Fd records (found 6)");
 }
 
 TEST(Order, PagesAfterPagesAndFdDataAreOptional) {
