@@ -212,6 +212,12 @@ FdRestore::FdRestore(const image::Image& image, const RestartOptions& options) {
           it = pipes.emplace(r.inode, std::make_pair(lift(p[0], floor), lift(p[1], floor))).first;
           for (const auto& d : image.fd_data) {
             if (d.inode == r.inode) {
+              // A pipe that held more than the default 64 KiB had been enlarged: so is this one.
+              if (d.bytes.size() > 65536 &&
+                  fcntl(it->second.second, F_SETPIPE_SZ, static_cast<int>(d.bytes.size())) < 0) {
+                throw RestartError("descriptor " + std::to_string(r.fd) + ": cannot make a pipe large enough for its " +
+                                   std::to_string(d.bytes.size()) + " saved bytes: " + strerror(errno));
+              }
               write_all(it->second.second, d.bytes);
             }
           }

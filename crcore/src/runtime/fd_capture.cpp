@@ -83,6 +83,11 @@ image::FdKind classify(int fd, const struct stat& st, int open_flags, const char
 
 // Copies the unread bytes of a pipe whose read end is `fd` without consuming them.
 ssize_t peek_pipe(int fd, const int probe[2], char* out, size_t capacity) {
+  // The probe must hold everything the pipe holds (a pipe may have been enlarged).
+  int size = fcntl(fd, F_GETPIPE_SZ);
+  if (size > 0 && fcntl(probe[1], F_GETPIPE_SZ) < size && fcntl(probe[1], F_SETPIPE_SZ, size) < 0) {
+    return -1;
+  }
   ssize_t copied = tee(fd, probe[1], capacity, SPLICE_F_NONBLOCK);
   if (copied <= 0) {
     return copied < 0 && errno == EAGAIN ? 0 : copied;

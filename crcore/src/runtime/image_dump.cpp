@@ -317,7 +317,9 @@ int dump_image(CaptureArena& arena, const DumpRequest& request, DumpResult& resu
     rc = scan_pages(arena, memory, why, why_size);
   }
   FdCapture fds;
-  if (rc == 0) {
+  if (rc == 0 && request.descriptors != nullptr) {
+    fds = *request.descriptors;  // taken by the process itself while its threads were stopped
+  } else if (rc == 0) {
     rc = capture_fds(arena, request.exclude, request.pipe_probe, request.allow_unsupported_fds, fds, why, why_size);
   }
   if (rc != 0) {

@@ -26,6 +26,10 @@ struct DumpRequest {
   bool allow_unsupported_fds = false;
   FdExclusions exclude{};
   int pipe_probe[2] = {-1, -1};
+  // Descriptors already captured (into the same arena) by the stopped process itself: a
+  // copy-on-write writer runs after the threads go on, and file offsets and the data queued in
+  // pipes and sockets are live kernel state, not part of its frozen copy of memory.
+  const FdCapture* descriptors = nullptr;
 };
 
 struct DumpResult {

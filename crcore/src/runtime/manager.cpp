@@ -49,7 +49,8 @@ struct Checkpoint {
   int image_fd;
   int connection_fd;
   int pipe_probe[2];
-  int result_pipe[2];  // from the copy-on-write writer
+  int result_pipe[2];     // from the copy-on-write writer
+  FdCapture descriptors;  // captured before the copy-on-write writer forks
   bool copy_on_write;
   pid_t writer_pid;
   uint64_t deadline_ns;
@@ -135,6 +136,13 @@ __attribute__((noinline)) int save_and_dump(Checkpoint& c) {
   }
   DumpRequest dump = make_dump_request(c);
   if (c.copy_on_write) {
+    // Descriptors first, here, while every thread is stopped (see DumpRequest::descriptors).
+    int rc = capture_fds(g_arena, dump.exclude, dump.pipe_probe, dump.allow_unsupported_fds, c.descriptors, c.why,
+                         sizeof c.why);
+    if (rc != 0) {
+      return rc;
+    }
+    dump.descriptors = &c.descriptors;
     // A raw clone: no atfork handlers (a stopped thread may hold their locks), and no exit
     // signal, so that the application's wait(-1) never reaps our writer.
     long pid = syscall(SYS_clone, 0L, nullptr, nullptr, nullptr, 0L);
