@@ -13,7 +13,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest
   libzstd-dev zstd libxxhash-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   openmpi-bin libopenmpi-dev libpmix-dev libhwloc-dev
-  python3 file procps
+  python3 file procps util-linux passwd
+  clang libclang-rt-14-dev
 )
 # Written after every successful `apt-get update` by this script.
 UPDATE_STAMP=/var/lib/apt/crcore-update.stamp
