@@ -420,11 +420,19 @@ bool serve(int fd) {
   respond(fd, response);
   auto after = static_cast<control::After>(request.after);
   if (response.status == static_cast<uint32_t>(control::Status::Ok)) {
-    control::Commit commit{};
-    ssize_t got = recv(fd, &commit, sizeof commit, 0);  // the requester renamed the image (or gave up)
-    bool committed =
-        got == static_cast<ssize_t>(sizeof commit) && commit.magic == control::kCommitMagic && commit.committed == 1;
-    if (!committed && (request.flags & control::kRequestTemporaryName) != 0) {
+    // Only an image under a temporary name waits for its requester's commit (the rename); a
+    // libcr caller wrote to its own descriptor, and may itself be one of the stopped threads.
+    bool temporary = (request.flags & control::kRequestTemporaryName) != 0;
+    bool committed = !temporary;
+    if (temporary) {
+      timeval limit{120, 0};  // the rename and the directory flush, on a slow file system
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+      control::Commit commit{};
+      ssize_t got = recv(fd, &commit, sizeof commit, 0);
+      committed =
+          got == static_cast<ssize_t>(sizeof commit) && commit.magic == control::kCommitMagic && commit.committed == 1;
+    }
+    if (!committed) {
       // The requester is gone (or could not rename): remove its temporary file, if it is still ours.
       struct stat by_name, by_fd;
       if (g_info.dest[0] != '\0' && stat(g_info.dest, &by_name) == 0 && fstat(image_fd, &by_fd) == 0 &&
@@ -440,6 +448,10 @@ bool serve(int fd) {
       // name, so the process must not die. It continues.
       release_threads(Outcome::Continue);
       unblock_critical_sections();
+    } else if (committed && after == control::After::Term) {
+      kill(getpid(), SIGTERM);
+    } else if (committed && after == control::After::Stop) {
+      kill(getpid(), SIGSTOP);
     }
   }
   close(image_fd);

@@ -331,7 +331,11 @@ extern "C" [[noreturn]] void stage_main(StageArgs* args) {
   receive_pages(a);
   protect_regions(a);
   restore_mm(a);
-  sys(kSysCloseRange, a.close_from, ~0u, 0);
+  if (failed(sys(kSysCloseRange, a.close_from, ~0u, 0))) {
+    for (int fd = a.close_from; fd < a.close_from + 65536; ++fd) {  // kernels before 5.9
+      sys(kSysClose, fd);
+    }
+  }
   if (a.restart_block_address != 0) {
     a.restart_block.new_pid = static_cast<int32_t>(sys(kSysGetpid));
     copy_bytes(reinterpret_cast<void*>(a.restart_block_address), &a.restart_block, sizeof a.restart_block);

@@ -152,11 +152,6 @@ int main(int argc, char** argv) {
     unlink(temp.c_str());
     return fail("cannot rename the image to " + path + ": " + strerror(rename_errno));
   }
-  if (after == After::Term) {
-    kill(o.pid, SIGTERM);
-  } else if (after == After::Stop) {
-    kill(o.pid, SIGSTOP);
-  }
   if (!o.quiet) {
     printf("%s: %u threads, %u regions, %.1f MiB image (%.1f MiB of memory), paused %.1f ms, total %.1f ms\n",
            path.c_str(), response.threads, response.regions, static_cast<double>(response.image_bytes) / 1048576.0,
@@ -165,16 +160,22 @@ int main(int argc, char** argv) {
   }
   if (after == After::Kill) {
     // The process kills itself once it knows the image is in place; wait until it is gone.
-    for (int i = 0; i < 500 && kill(o.pid, 0) == 0; ++i) {
+    bool gone = false;
+    for (int i = 0; i < 3000 && !gone; ++i) {
       std::ifstream stat("/proc/" + std::to_string(o.pid) + "/stat");
       std::string s;
       std::getline(stat, s);
       auto close_paren = s.rfind(')');
-      if (close_paren != std::string::npos && close_paren + 2 < s.size() && s[close_paren + 2] == 'Z') {
-        break;
+      gone = s.empty() || (close_paren != std::string::npos && close_paren + 2 < s.size() && s[close_paren + 2] == 'Z');
+      if (!gone) {
+        usleep(10000);
       }
-      usleep(10000);
+    }
+    if (!gone) {
+      return fail("the image " + path + " is complete, but process " + std::to_string(o.pid) +
+                  " is still running 30 s later (--kill)");
     }
   }
+
   return 0;
 }
