@@ -170,4 +170,39 @@ int checkpoint_from_callback(int flags) {
 
 bool in_callback_chain() { return t_chain != nullptr; }
 
+int replace_running_callback(cr_callback_t func, void* arg, int flags) {
+  Chain* chain = t_chain;
+  if (chain == nullptr || chain->current < 0) {
+    return -1;
+  }
+  return replace_callback(chain->indices[chain->current], func, arg, flags);
+}
+
+bool thread_has_signal_callbacks() {
+  int n = g_entry_count.load(std::memory_order_acquire);
+  pthread_t self = pthread_self();
+  for (int i = 0; i < n; ++i) {
+    const Entry& e = g_entries[i];
+    if (e.func.load(std::memory_order_acquire) != nullptr &&
+        !is_thread_context(e.flags.load(std::memory_order_relaxed)) &&
+        pthread_equal(e.owner.load(std::memory_order_relaxed), self)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+std::atomic<cr_hook_fn_t> g_hooks[CR_NUM_HOOKS];
+}  // namespace
+
+cr_hook_fn_t register_hook(cr_hook_event_t event, cr_hook_fn_t fn) { return g_hooks[event].exchange(fn); }
+
+void run_hook(cr_hook_event_t event) {
+  cr_hook_fn_t fn = g_hooks[event].load(std::memory_order_acquire);
+  if (fn != nullptr) {
+    fn(event);
+  }
+}
+
 }  // namespace crcore::runtime

@@ -42,4 +42,15 @@ int checkpoint_from_callback(int flags);
 // True while the calling thread runs a chain (cr_status: CR_STATE_ACTIVE).
 bool in_callback_chain();
 
+// cr_replace_self: replaces the callback that is running on this thread. -1 outside one.
+int replace_running_callback(cr_callback_t func, void* arg, int flags);
+
+// True if the calling thread registered signal-context callbacks. Async-signal-safe.
+bool thread_has_signal_callbacks();
+
+// BLCR's hooks (cr_register_hook): one function per event, run by the thread concerned once a
+// checkpoint is over. Async-signal-safe as far as crcore goes.
+cr_hook_fn_t register_hook(cr_hook_event_t event, cr_hook_fn_t fn);
+void run_hook(cr_hook_event_t event);
+
 }  // namespace crcore::runtime

@@ -39,7 +39,6 @@ std::mutex g_requests_mutex;
 struct cr_checkpoint_info g_checkpoint_info;
 struct cr_restart_info g_restart_info;
 std::atomic<int> g_persist{0};
-cr_hook_fn_t g_hooks[CR_NUM_HOOKS];
 
 crcore::control::After after_for_signal(int sig) {
   switch (sig) {
@@ -109,9 +108,12 @@ int cr_replace_callback(cr_callback_id_t id, cr_callback_t func, void* arg, int 
   return rc;
 }
 
-int cr_replace_self(cr_callback_t, void*, int) {
-  errno = ENOSYS;
-  return -1;
+int cr_replace_self(cr_callback_t func, void* arg, int flags) {
+  int rc = crcore::runtime::replace_running_callback(func, arg, flags);
+  if (rc < 0) {
+    errno = CR_ENOTCB;
+  }
+  return rc;
 }
 
 int cr_checkpoint(int flags) {
@@ -411,9 +413,7 @@ cr_hook_fn_t cr_register_hook(cr_hook_event_t event, cr_hook_fn_t fn) {
     errno = EINVAL;
     return CR_HOOK_FN_ERROR;
   }
-  cr_hook_fn_t old = g_hooks[event];
-  g_hooks[event] = fn;
-  return old;
+  return crcore::runtime::register_hook(event, fn);
 }
 
 int cr_hold_ctrl(int, int flags) {

@@ -548,6 +548,9 @@ int checkpoint_this_process(const control::Request& request, int image_fd, int c
   if (rc == 0) {
     g_runtime.restart_block.restarted = 0;
     rc = run_thread_context_chain(phase2, &c);
+    if (rc >= 0) {
+      run_hook(rc == kRestarted ? CR_HOOK_RSTRT_THREAD_CONTEXT : CR_HOOK_CONT_THREAD_CONTEXT);
+    }
     if (rc < 0 && c.status == control::Status::Ok) {
       set_status(c,
                  rc == -CR_EOMITTED    ? control::Status::Omitted

@@ -75,7 +75,13 @@ void checkpoint_signal_handler(int, siginfo_t*, void* raw_context) {
   uint64_t mask = 0;
   memcpy(&mask, &uc->uc_sigmask, sizeof mask);
   describe_current_thread(slot->record, mask, uc->uc_stack.ss_sp, uc->uc_stack.ss_size, uc->uc_stack.ss_flags);
+  bool has_callbacks = thread_has_signal_callbacks();
   int rc = run_signal_context_chain(park, slot);
+  if (rc >= 0) {
+    // BLCR's hooks: this thread's checkpoint is over (continue, or restart).
+    run_hook(rc > 0 ? (has_callbacks ? CR_HOOK_RSTRT_SIGNAL_CONTEXT : CR_HOOK_RSTRT_NO_CALLBACKS)
+                    : (has_callbacks ? CR_HOOK_CONT_SIGNAL_CONTEXT : CR_HOOK_CONT_NO_CALLBACKS));
+  }
   if (rc < 0 && slot->state.load() == static_cast<uint32_t>(SlotState::Signalled)) {
     // A signal-context callback refused before this thread parked.
     slot->abort_code = rc;

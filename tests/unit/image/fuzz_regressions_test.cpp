@@ -226,8 +226,9 @@ TEST(HostileImages, AnotherVersion) {
 
 // ---- Fuzzer findings --------------------------------------------------------------------------
 // None yet: scripts/fuzz.sh has found no crash, sanitizer report or other exception in the reader
-// (runs in docs/reliability.md). Add each finding here as its bytes (a hex array, from the crash
-// file: xxd -i), with a test that load() throws ImageError on it.
+// (runs in docs/reliability.md). Add each finding here as its bytes (a hex array: xxd -i of the crash
+// file, or of its repaired form when the stack trace shows read_repaired, see docs/reliability.md),
+// with a test that load() throws ImageError on it (load_error(bytes) is not "").
 
 }  // namespace
 }  // namespace crcore::image::testing

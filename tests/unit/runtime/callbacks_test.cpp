@@ -166,6 +166,34 @@ TEST_F(CallbacksTest, SecondCheckpointCallInOneCallbackIsRefused) {
   EXPECT_EQ(second, -CR_ENOTCB);
 }
 
+TEST_F(CallbacksTest, ReplaceSelfSwapsTheRunningCallbackForNextTime) {
+  static Named replacement{"replacement"};
+  struct Swapper {
+    static int cb(void*) {
+      g_log.push_back("swapper");
+      EXPECT_EQ(replace_running_callback(logging_callback, &replacement, CR_THREAD_CONTEXT), 0);
+      return checkpoint_from_callback(CR_CHECKPOINT_READY) < 0 ? -1 : 0;
+    }
+  };
+  Registered r;
+  r.ids.push_back(register_callback(Swapper::cb, nullptr, CR_THREAD_CONTEXT));
+  EXPECT_EQ(run_thread_context_chain(stage, nullptr), 0);
+  g_log.clear();
+  EXPECT_EQ(run_thread_context_chain(stage, nullptr), 0);
+  EXPECT_EQ(g_log, (std::vector<std::string>{"pre:replacement", "stage", "post:replacement=0"}));
+  EXPECT_EQ(replace_running_callback(logging_callback, nullptr, CR_THREAD_CONTEXT), -1);  // outside a chain
+}
+
+TEST(Hooks, RegisteredHookRunsForItsEventOnly) {
+  static std::vector<int> seen;
+  cr_hook_fn_t hook = [](cr_hook_event_t event) { seen.push_back(event); };
+  EXPECT_EQ(register_hook(CR_HOOK_CONT_THREAD_CONTEXT, hook), nullptr);
+  run_hook(CR_HOOK_CONT_THREAD_CONTEXT);
+  run_hook(CR_HOOK_RSTRT_THREAD_CONTEXT);
+  EXPECT_EQ(seen, (std::vector<int>{CR_HOOK_CONT_THREAD_CONTEXT}));
+  EXPECT_EQ(register_hook(CR_HOOK_CONT_THREAD_CONTEXT, nullptr), hook);
+}
+
 TEST(CriticalSections, CheckpointWaitsForTheSectionAndBlocksNewOnes) {
   ASSERT_EQ(enter_critical_section(true), 0);
   std::atomic<bool> blocked{false};
