@@ -750,7 +750,7 @@ def main():
         else:
             why = criu_usable(args.criu, workdir)
             if why:
-                print(f"CRIU cannot run here: {why}. Running crcore alone.", flush=True)
+                print(f"CRIU cannot run here: {why.rstrip('.')}. Running crcore alone.", flush=True)
             else:
                 criu = Criu(shutil.which(args.criu) or args.criu)
                 v = subprocess.run([criu.exe, "--version"], capture_output=True, text=True).stdout.split()

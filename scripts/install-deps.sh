@@ -15,6 +15,7 @@ PACKAGES=(
   openmpi-bin libopenmpi-dev libpmix-dev libhwloc-dev
   python3 file procps util-linux passwd
   clang libclang-rt-14-dev
+  python3-matplotlib fio
 )
 # Written after every successful `apt-get update` by this script.
 UPDATE_STAMP=/var/lib/apt/crcore-update.stamp

@@ -41,6 +41,16 @@ constexpr int kForked = 2;
 CaptureArena g_arena;
 std::unique_ptr<image::ZstdWorkspace> g_zstd;
 CheckpointInfo g_info;
+pid_t g_unreaped_writer = 0;  // the last copy-on-write writer, once it has reported
+
+void reap_writer() {
+  if (g_unreaped_writer > 0) {
+    int status = 0;
+    while (waitpid(g_unreaped_writer, &status, __WCLONE) < 0 && errno == EINTR) {
+    }
+    g_unreaped_writer = 0;
+  }
+}
 bool g_info_valid = false;
 
 // Everything one checkpoint needs, reachable from the chain's innermost stage.
@@ -177,9 +187,9 @@ int wait_for_writer(Checkpoint& c) {
     }
     got += static_cast<size_t>(n);
   }
-  int status = 0;
-  while (waitpid(c.writer_pid, &status, __WCLONE) < 0 && errno == EINTR) {
-  }
+  // The writer is reaped after the requester has its answer (reap_writer): tearing down its copy of
+  // a large address space takes a while, and nobody needs to wait for it.
+  g_unreaped_writer = c.writer_pid;
   if (got != sizeof result) {
     snprintf(c.why, sizeof c.why, "the image writer (process %d) died", c.writer_pid);
     return -EIO;
@@ -211,8 +221,9 @@ int come_back(Checkpoint& c) {
   if (rb.stage_length != 0) {
     munmap(reinterpret_cast<void*>(rb.stage_start), rb.stage_length);
   }
-  // Descriptors and mappings the image left out are gone: forget them.
+  // Descriptors, mappings and children the image left out are gone: forget them.
   g_arena = CaptureArena{};
+  g_unreaped_writer = 0;
   c.image_fd = -1;
   c.connection_fd = -1;
   c.pipe_probe[0] = c.pipe_probe[1] = -1;
@@ -418,6 +429,7 @@ bool serve(int fd) {
     return true;  // we are a restored process: the requester belongs to the old one
   }
   respond(fd, response);
+  reap_writer();
   auto after = static_cast<control::After>(request.after);
   if (response.status == static_cast<uint32_t>(control::Status::Ok)) {
     // Only an image under a temporary name waits for its requester's commit (the rename); a
