@@ -179,3 +179,20 @@ fresh_dir() {
   rm -rf "$1"
   mkdir -p "$1"
 }
+
+# parse_work_args COUNT USAGE ARGS...: the scripts' common command line, --work DIR -- COUNT
+# arguments. Sets work and the array args; fails with USAGE otherwise.
+parse_work_args() {
+  local count="$1" usage="$2"
+  shift 2
+  work=""
+  while (($# > 0)); do
+    case "$1" in
+      --work) work="$2"; shift 2 ;;
+      --) shift; break ;;
+      *) fail "unknown option $1" ;;
+    esac
+  done
+  [[ -n "$work" ]] && (($# == count)) || fail "usage: $usage"
+  args=("$@")
+}

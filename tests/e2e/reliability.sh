@@ -13,17 +13,9 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-work=""
-while (($# > 0)); do
-  case "$1" in
-    --work) work="$2"; shift 2 ;;
-    --) shift; break ;;
-    *) fail "unknown option $1" ;;
-  esac
-done
-(($# == 2)) || fail "usage: reliability.sh --work DIR -- SLOW_CALLBACK_PROGRAM COUNTER_PROGRAM"
-slow="$1"
-counter="$2"
+parse_work_args 2 "reliability.sh --work DIR -- SLOW_CALLBACK_PROGRAM COUNTER_PROGRAM" "$@"
+slow="${args[0]}"
+counter="${args[1]}"
 require_tools "$CR_RUN" "$CR_CHECKPOINT" "$CR_RESTART" "$CR_INFO"
 fresh_dir "$work"
 cd "$work"

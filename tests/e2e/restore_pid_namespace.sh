@@ -8,17 +8,9 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-work=""
-while (($# > 0)); do
-  case "$1" in
-    --work) work="$2"; shift 2 ;;
-    --) shift; break ;;
-    *) fail "unknown option $1" ;;
-  esac
-done
-(($# == 2)) || fail "usage: restore_pid_namespace.sh --work DIR -- PROGRAM STEPS"
-prog="$1"
-steps="$2"
+parse_work_args 2 "restore_pid_namespace.sh --work DIR -- PROGRAM STEPS" "$@"
+prog="${args[0]}"
+steps="${args[1]}"
 require_tools "$CR_RUN" "$CR_CHECKPOINT" "$CR_RESTART"
 fresh_dir "$work"
 cd "$work"

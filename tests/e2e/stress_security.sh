@@ -12,16 +12,8 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-work=""
-while (($# > 0)); do
-  case "$1" in
-    --work) work="$2"; shift 2 ;;
-    --) shift; break ;;
-    *) fail "unknown option $1" ;;
-  esac
-done
-(($# == 1)) || fail "usage: stress_security.sh --work DIR -- COUNTER_PROGRAM"
-counter="$1"
+parse_work_args 1 "stress_security.sh --work DIR -- COUNTER_PROGRAM" "$@"
+counter="${args[0]}"
 require_tools "$CR_RUN" "$CR_CHECKPOINT"
 fresh_dir "$work"
 cd "$work"

@@ -25,17 +25,20 @@ stage_clone:
         movl    $56, %eax              /* clone(flags, stack, ptid, ctid, tls) */
         syscall
         testq   %rax, %rax
-        jnz     1f
-        xorl    %ebp, %ebp             /* child: fn(arg) on the new stack */
+        jz      .Lchild_start
+        ret
+
+/* Both clones' children start here: fn and arg are at the top of the new stack. */
+.Lchild_start:
+        xorl    %ebp, %ebp
         popq    %rax
         popq    %rdi
         andq    $-16, %rsp
         call    *%rax
-        movl    $60, %eax
+        movl    $60, %eax              /* exit this thread if fn ever returns */
         xorl    %edi, %edi
         syscall
         ud2
-1:      ret
 
         .globl  stage_clone3
         .type   stage_clone3, @function
@@ -46,17 +49,8 @@ stage_clone3:
         movl    $435, %eax
         syscall
         testq   %rax, %rax
-        jnz     2f
-        xorl    %ebp, %ebp
-        popq    %rax
-        popq    %rdi
-        andq    $-16, %rsp
-        call    *%rax
-        movl    $60, %eax
-        xorl    %edi, %edi
-        syscall
-        ud2
-2:      ret
+        jz      .Lchild_start
+        ret
 
         .globl  stage_resume_context
         .type   stage_resume_context, @function
