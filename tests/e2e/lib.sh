@@ -193,6 +193,8 @@ parse_work_args() {
       *) fail "unknown option $1" ;;
     esac
   done
-  [[ -n "$work" ]] && (($# == count)) || fail "usage: $usage"
+  if [[ -z "$work" ]] || (($# != count)); then
+    fail "usage: $usage"
+  fi
   args=("$@")
 }
