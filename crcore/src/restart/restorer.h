@@ -25,6 +25,7 @@ struct RestartOptions {
   bool quiet = false;
   bool restore_tids = false;   // threads get their original tids (set by --restore-pid)
   std::string run_on_success;  // run once every check has passed, just before the process is recreated
+  std::string run_on_failure;  // --restore-pid in a namespace: run by cr_restart when the restart fails inside
 };
 
 // Never returns on success: this process becomes the restored one.

@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "image/record_writer.h"
+#include "runtime/fault_injection.h"
 #include "runtime/glibc_layout.h"
 #include "runtime/memory_capture.h"
 #include "runtime/runtime_state.h"
@@ -280,6 +281,13 @@ int write_copied(image::RecordWriter& w, CaptureArena& arena, const PageRun& run
 
 int write_pages(image::RecordWriter& w, CaptureArena& arena, const MemoryCapture& memory,
                 const VolatileRange* volatile_ranges, int volatile_count) {
+  uint32_t total_runs = 0;
+  uint32_t written_runs = 0;
+  if (fault_armed(FaultPoint::WriterMidPages) || fault_armed(FaultPoint::WriteEio)) {
+    for (uint32_t i = 0; i < memory.region_count; ++i) {
+      total_runs += arena.regions[i].run_count;
+    }
+  }
   for (uint32_t i = 0; i < memory.region_count; ++i) {
     CapturedRegion& r = arena.regions[i];
     if (r.run_count == 0) {
@@ -295,6 +303,12 @@ int write_pages(image::RecordWriter& w, CaptureArena& arena, const MemoryCapture
       const PageRun& run = arena.runs[r.first_run + k];
       rc = copy ? write_copied(w, arena, run)
                 : w.pages(run.address, reinterpret_cast<const void*>(run.address), run.length);
+      if (++written_runs == total_runs / 2 + 1) {  // total_runs is 0 unless a fault is armed
+        fault_point(FaultPoint::WriterMidPages);
+        if (fault_armed(FaultPoint::WriteEio) && rc == 0) {
+          rc = -EIO;  // as a device that fails writes would answer
+        }
+      }
     }
     if (!readable) {
       int prot =

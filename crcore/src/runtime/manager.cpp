@@ -26,6 +26,7 @@
 #include "runtime/capture_arena.h"
 #include "runtime/context.h"
 #include "runtime/critical_sections.h"
+#include "runtime/fault_injection.h"
 #include "runtime/image_dump.h"
 #include "runtime/raw_syscall.h"
 #include "runtime/runtime_state.h"
@@ -159,7 +160,16 @@ __attribute__((noinline)) int save_and_dump(Checkpoint& c) {
     if (pid == 0) {
       // RESTRICTED CODE: the child of a multithreaded process; syscalls only (dump_image is).
       WriterResult result{};
+      fault_point(FaultPoint::WriterBeforeRecords);
       result.rc = dump_image(g_arena, dump, result.dump, result.why, sizeof result.why);
+      fault_point(FaultPoint::WriterBeforeFsync);
+      // The writer flushes the image itself: an error of the device (EIO) is its to report.
+      if (result.rc == 0 && fsync(dump.image_fd) != 0 && errno != EINVAL && errno != EROFS) {
+        result.rc = -errno;
+        static const char kWhy[] = "flushing the image to storage failed";
+        memcpy(result.why, kWhy, sizeof kWhy);
+      }
+      fault_point(FaultPoint::WriterAfterFsync);
       write_all(c.result_pipe[1], &result, sizeof result);
       syscall(SYS_exit_group, result.rc == 0 ? 0 : 1);
     }

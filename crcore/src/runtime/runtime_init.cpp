@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "libcr.h"
+#include "runtime/fault_injection.h"
 #include "runtime/glibc_layout.h"
 #include "runtime/manager.h"
 #include "runtime/runtime_state.h"
@@ -75,6 +76,7 @@ __attribute__((constructor)) void crcore_runtime_init() {
     return;
   }
   g_runtime.signal = choose_signal();
+  load_fault_injection();
   discover_glibc_layout();
   install_checkpoint_handler(g_runtime.signal);
   protect_checkpoint_signal(g_runtime.signal);  // after our own sigaction

@@ -212,6 +212,40 @@ void append_number(char* out, size_t size, long value) {
   append(out, size, text);
 }
 
+// "thread 1234 (name) did not stop ...": the message of a thread that kept the others waiting.
+void describe_late_thread(pid_t tid, bool time_limit, char* why, size_t why_size) {
+  append(why, why_size, "thread ");
+  append_number(why, why_size, tid);
+  char path[64] = "/proc/self/task/";
+  append_number(path, sizeof path, tid);
+  append(path, sizeof path, "/comm");
+  char name[32] = {};
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t got = read(fd, name, sizeof name - 1);
+    close(fd);
+    if (got > 0) {
+      if (name[got - 1] == '\n') {
+        name[got - 1] = '\0';
+      }
+      append(why, why_size, " (");
+      append(why, why_size, name);
+      append(why, why_size, ")");
+    }
+  }
+  if (time_limit) {
+    append(why, why_size, " did not stop in time (does it block signal ");
+    append_number(why, why_size, g_runtime.signal);
+    append(why, why_size, "?)");
+  } else {
+    append(why, why_size, " did not take the checkpoint signal ");
+    append_number(why, why_size, g_runtime.signal);
+    append(why, why_size, " within ");
+    append_number(why, why_size, static_cast<long>(kDefaultStopTimeoutNs / 1000000000ull));
+    append(why, why_size, " s: it blocks the signal (a raw rt_sigprocmask?)");
+  }
+}
+
 }  // namespace
 
 void install_checkpoint_handler(int signal) {
@@ -256,6 +290,7 @@ int stop_all_threads(uint64_t deadline_ns, char* why, size_t why_size) {
     return -CR_ETEMPFAIL;
   }
   int rc = 0;
+  uint64_t default_deadline = monotonic_ns() + kDefaultStopTimeoutNs;
   for (;;) {
     int found = signal_new_threads(task_dir);
     if (found < 0) {
@@ -282,15 +317,17 @@ int stop_all_threads(uint64_t deadline_ns, char* why, size_t why_size) {
     if (g_runtime.abort_code.load() != 0) {
       continue;  // let the others park too, so that releasing them is orderly
     }
-    if (deadline_ns != 0 && monotonic_ns() > deadline_ns) {
+    // With a time limit, any thread not parked by then fails the checkpoint; without one, only a
+    // thread that has not even entered the handler after kDefaultStopTimeoutNs (it blocks the
+    // signal): one busy in its signal-context callbacks may take as long as it needs.
+    uint64_t now = monotonic_ns();
+    bool limit_passed = deadline_ns != 0 ? now > deadline_ns : now > default_deadline;
+    if (limit_passed) {
       for (uint32_t i = 0; i < g_runtime.slot_count; ++i) {
         ThreadSlot& slot = g_runtime.slots[i];
-        if (slot.state.load() == static_cast<uint32_t>(SlotState::Signalled)) {
-          append(why, why_size, "thread ");
-          append_number(why, why_size, slot.tid.load());
-          append(why, why_size, " did not stop in time (does it block signal ");
-          append_number(why, why_size, g_runtime.signal);
-          append(why, why_size, "?)");
+        bool entered = __atomic_load_n(&slot.record.tid, __ATOMIC_ACQUIRE) != 0;
+        if (slot.state.load() == static_cast<uint32_t>(SlotState::Signalled) && (deadline_ns != 0 || !entered)) {
+          describe_late_thread(slot.tid.load(), deadline_ns != 0, why, why_size);
           rc = -CR_ETEMPFAIL;
           break;
         }

@@ -11,8 +11,16 @@ namespace crcore::runtime {
 // Installs the checkpoint signal's handler (normal context, at start-up).
 void install_checkpoint_handler(int signal);
 
-// Signals every thread but the manager and waits until each has parked, aborted or exited.
-// Returns 0, or a negative CR_E* code with `why` filled. Manager thread only.
+// How long a thread may take to enter the checkpoint signal's handler when the request has no
+// time limit (--time): a thread that blocks the signal (a raw rt_sigprocmask, which the runtime
+// cannot intercept) would otherwise keep the checkpoint, and every stopped thread, waiting forever.
+// Time a thread spends in its signal-context callbacks does not count.
+constexpr uint64_t kDefaultStopTimeoutNs = 10'000'000'000ull;
+
+// Signals every thread but the manager and waits until each has parked, aborted or exited:
+// until deadline_ns, or when it is 0, until no thread has failed to enter the handler for
+// kDefaultStopTimeoutNs. Returns 0, or a negative CR_E* code with `why` filled (naming the late
+// thread). Manager thread only.
 int stop_all_threads(uint64_t deadline_ns, char* why, size_t why_size);
 
 // Lets every parked thread return from its handler with `outcome`. Manager thread only.

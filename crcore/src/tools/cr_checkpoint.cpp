@@ -1,4 +1,5 @@
 // cr_checkpoint: checkpoints a process running under crcore (BLCR's command and flags).
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -7,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -55,6 +57,58 @@ void sync_directory(const std::string& path) {
     fsync(fd);
     close(fd);
   }
+}
+
+// Fault injection for tests/e2e/reliability.sh: CRCORE_FAULT=requester-STEP kills this command
+// (SIGKILL) at STEP, as an operator's kill -9 or a node failure would. Unset: one getenv per run.
+void fault_point(const char* step) {
+  static const char* armed = getenv("CRCORE_FAULT");
+  if (armed != nullptr && strncmp(armed, "requester-", 10) == 0 && strcmp(armed + 10, step) == 0) {
+    kill(getpid(), SIGKILL);
+  }
+}
+
+std::string host_name() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+    return "localhost";
+  }
+  for (char* p = host; *p != '\0'; ++p) {
+    if (*p == '/') {
+      *p = '_';
+    }
+  }
+  return host;
+}
+
+// Temporary images are named PATH.tmp.HOST.PID.RANDOM. A requester killed between creating its
+// temporary file and handing it to the process (the only moment nobody else knows of it) leaves
+// it behind; the next checkpoint to the same name removes it when it was made on this host by a
+// process that no longer exists. A live requester's file is never touched.
+void remove_stale_temporaries(const std::string& path, const std::string& host) {
+  auto slash = path.find_last_of('/');
+  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+  std::string prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp." + host + ".";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) {
+    return;
+  }
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name.rfind(prefix, 0) != 0) {
+      continue;
+    }
+    std::string rest = name.substr(prefix.size());  // PID.RANDOM
+    auto dot = rest.find('.');
+    if (dot == std::string::npos || dot == 0 || rest.find_first_not_of("0123456789.") != std::string::npos) {
+      continue;
+    }
+    long owner = std::strtol(rest.substr(0, dot).c_str(), nullptr, 10);
+    if (owner > 0 && kill(static_cast<pid_t>(owner), 0) != 0 && errno == ESRCH) {
+      unlinkat(dirfd(d), e->d_name, 0);
+    }
+  }
+  closedir(d);
 }
 
 }  // namespace
@@ -119,17 +173,21 @@ int main(int argc, char** argv) {
   }
   // The image is written under a temporary name and renamed once complete and flushed.
   std::random_device rd;
-  std::string temp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(rd() % 100000);
+  std::string host = host_name();
+  remove_stale_temporaries(path, host);
+  std::string temp = path + ".tmp." + host + "." + std::to_string(getpid()) + "." + std::to_string(rd() % 100000);
   int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
     return fail("cannot create " + temp + ": " + strerror(errno));
   }
+  fault_point("after-create");
   After after = o.kill ? After::Kill : o.term ? After::Term : o.stop ? After::Stop : After::Continue;
   auto request = crcore::control::make_request(after, static_cast<uint32_t>(o.time * 1000), o.compress,
                                                o.unsupported_fds == "close", o.no_cow);
   request.flags |= crcore::control::kRequestTemporaryName;
   std::string err = connection.send_request(request, fd);
   close(fd);
+  fault_point("after-request");
   crcore::control::Response response{};
   if (err.empty()) {
     err = connection.wait_response(response, o.time > 0 ? static_cast<int>(o.time * 1000) + 2000 : 0);
@@ -142,11 +200,13 @@ int main(int argc, char** argv) {
     unlink(temp.c_str());
     return fail("checkpoint of process " + std::to_string(o.pid) + " failed: " + err);
   }
+  fault_point("after-response");
   bool renamed = rename(temp.c_str(), path.c_str()) == 0;
   int rename_errno = errno;
   if (renamed) {
     sync_directory(path);
   }
+  fault_point("after-rename");
   connection.send_commit(renamed);
   if (!renamed) {
     unlink(temp.c_str());

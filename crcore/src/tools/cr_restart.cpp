@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
                         : stop ? uint32_t{crcore::runtime::kRestartStop}
                                : 0u;
   options.run_on_success = run_on_success;
+  options.run_on_failure = run_on_failure;
   try {
     crcore::image::ImageReader reader(options.image_path);
     crcore::image::Image image = reader.load();

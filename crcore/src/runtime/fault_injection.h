@@ -1,0 +1,40 @@
+// Fault injection for the reliability tests: the process kills itself (SIGKILL) or fails a write
+// at a named point of a checkpoint, so that a test can place a fault exactly where it wants it,
+// without timed signals.
+//
+// Armed only by the environment variable CRCORE_FAULT in the checkpointed process, read once when
+// the runtime starts (see docs/reliability.md for the names). Unset, every fault point costs one
+// load of a global and one comparison.
+#pragma once
+
+#include <cstdint>
+
+namespace crcore::runtime {
+
+enum class FaultPoint : uint32_t {
+  None = 0,
+  WriterBeforeRecords,  // in the copy-on-write writer: nothing written yet
+  WriterMidPages,       // in the writer: about half of the Pages records written
+  WriterBeforeFsync,    // in the writer: every record written, not yet flushed
+  WriterAfterFsync,     // in the writer: flushed, its result not yet reported
+  WriteEio,             // the image write fails with EIO (for a machine without an error device)
+};
+
+// Reads CRCORE_FAULT (runtime start only: not async-signal-safe). An unknown name is reported on
+// stderr and ignored.
+void load_fault_injection();
+
+extern FaultPoint g_fault_point;
+
+// Async-signal-safe: SIGKILLs the calling process when the armed fault is `point`.
+void fault_kill_here(FaultPoint point);
+
+inline bool fault_armed(FaultPoint point) { return g_fault_point == point; }
+
+inline void fault_point(FaultPoint point) {
+  if (g_fault_point == point) [[unlikely]] {
+    fault_kill_here(point);
+  }
+}
+
+}  // namespace crcore::runtime
