@@ -7,15 +7,21 @@
 #   3. the image's file system is full (a 1 MiB tmpfs; root only): the checkpoint fails with "No space
 #      left", the target continues, no file is left behind, and an earlier good image is untouched
 #   4. the target is killed (SIGKILL) while it is checkpointed: cr_checkpoint fails clearly, no image
+#   5. a thread blocks the checkpoint signal with a raw rt_sigprocmask and no --time is given: the
+#      checkpoint fails after the runtime's bounded wait (10 s) with a message naming the thread; the
+#      other threads are released and the program finishes with its uninterrupted answer
+#   6. cr_restart --restore-pid fails inside its PID namespace (the image's output file vanished):
+#      it exits non-zero with a clear message and runs --run-on-failure
 #
-# Usage: reliability.sh --work DIR -- SLOW_CALLBACK_PROGRAM COUNTER_PROGRAM
+# Usage: reliability.sh --work DIR -- SLOW_CALLBACK_PROGRAM COUNTER_PROGRAM BLOCKED_SIGNAL_PROGRAM
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-parse_work_args 2 "reliability.sh --work DIR -- SLOW_CALLBACK_PROGRAM COUNTER_PROGRAM" "$@"
+parse_work_args 3 "reliability.sh --work DIR -- SLOW_CALLBACK_PROGRAM COUNTER_PROGRAM BLOCKED_SIGNAL_PROGRAM" "$@"
 slow="${args[0]}"
 counter="${args[1]}"
+blocked="${args[2]}"
 require_tools "$CR_RUN" "$CR_CHECKPOINT" "$CR_RESTART" "$CR_INFO"
 fresh_dir "$work"
 cd "$work"
@@ -103,4 +109,50 @@ grep -q "ended before the checkpoint completed\|no process\|failed" case4.ckpt.e
   fail "case 4: unclear message" "$(show case4.ckpt.err)"
 [[ ! -e case4.ctx ]] || fail "case 4: an image of a dead process appeared"
 say "case 4 passed: $(head -n 1 case4.ckpt.err)"
-say "PASS: 4 fault cases"
+
+say "case 5: a thread blocks the checkpoint signal (raw rt_sigprocmask), no --time"
+"$blocked" 120 >case5.reference 2>&1 </dev/null &
+reference_pid=$!
+track "$reference_pid"
+"$blocked" 120 >case5.out 2>case5.err </dev/null &
+pid=$!
+track "$pid"
+wait_lines case5.out '^progress step' 2 60 "$pid"
+grep -q '^blocker ready' case5.out || fail "case 5: the blocking thread did not start" "$(show case5.out)"
+status="$(run_tool case5.ckpt.out case5.ckpt.err "$CR_CHECKPOINT" -f "$work/case5.ctx" "$pid")"
+[[ "$status" != 0 && "$status" != 124 ]] || fail "case 5: cr_checkpoint exited with status $status" "$(show case5.ckpt.err)"
+grep -q "thread [0-9]* (blocked_signal) did not take the checkpoint signal [0-9]* within 10 s" case5.ckpt.err ||
+  fail "case 5: the message does not name the thread" "$(show case5.ckpt.err)"
+[[ ! -e case5.ctx ]] || fail "case 5: an image was left behind"
+now="$(count_lines case5.out '^progress step')"
+wait_lines case5.out '^progress step' $((now + 2)) 60 "$pid"
+wait "$pid" || fail "case 5: the program ended with status $?" "$(show case5.err)"
+wait "$reference_pid" || fail "case 5: the reference run failed" "$(show case5.reference)"
+[[ "$(grep '^answer:' case5.out)" == "$(grep '^answer:' case5.reference)" ]] ||
+  fail "case 5: wrong answer" "$(show case5.out)"
+say "case 5 passed: $(head -n 1 case5.ckpt.err)"
+
+say "case 6: cr_restart --restore-pid fails inside its namespace; --run-on-failure runs"
+"$counter" 20 >counter.reference 2>&1 </dev/null &
+reference_pid=$!
+track "$reference_pid"
+"$CR_RUN" "$counter" 20 >case6.out 2>case6.err </dev/null &
+run_pid=$!
+track "$run_pid"
+resolve_pid "$run_pid" "$counter"
+pid="$target_pid"
+wait_lines case6.out '^progress step' 2 60 "$pid"
+checkpoint "$work/case6.ctx" "$pid"
+# The original keeps its pid (so the restart needs a namespace); its output file goes away.
+mv case6.out case6.moved.out
+status="$(run_tool case6.restart.out case6.restart.err "$CR_RESTART" --restore-pid \
+  --run-on-failure "touch '$work/case6.failure-ran'" "$work/case6.ctx")"
+[[ "$status" != 0 && "$status" != 124 ]] || fail "case 6: cr_restart exited with status $status" "$(show case6.restart.err)"
+grep -q "case6.out" case6.restart.err || fail "case 6: the message does not name the missing file" "$(show case6.restart.err)"
+[[ -e case6.failure-ran ]] || fail "case 6: --run-on-failure did not run" "$(show case6.restart.err)"
+wait "$run_pid" || fail "case 6: the original ended with status $?" "$(show case6.err)"
+wait "$reference_pid" || fail "case 6: the reference run failed" "$(show counter.reference)"
+[[ "$(grep '^answer:' case6.moved.out)" == "$(grep '^answer:' counter.reference)" ]] ||
+  fail "case 6: the original's answer is wrong" "$(show case6.moved.out)"
+say "case 6 passed: $(head -n 1 case6.restart.err)"
+say "PASS: 6 fault cases"

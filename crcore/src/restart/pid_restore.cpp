@@ -40,32 +40,16 @@ void forward_signals_to(pid_t child) {
   sigprocmask(SIG_UNBLOCK, &set, nullptr);
 }
 
-// Inside the new PID namespace, a restart that fails writes one byte here before it exits, so that
-// cr_restart outside (the supervisor) can tell it from the restored program ending with status 1
-// and run --run-on-failure itself, with its own view of the system. Read end non-blocking.
-int g_failure_pipe[2] = {-1, -1};
-
-void report_failure_to_supervisor() {
-  if (g_failure_pipe[1] >= 0) {
-    char failed = 1;
-    (void)!write(g_failure_pipe[1], &failed, 1);
-  }
-}
-
-// The supervisor, once its child has ended: runs --run-on-failure if the restart failed inside.
-void run_on_failure_if_reported(const std::string& command) {
-  char failed = 0;
-  if (g_failure_pipe[0] < 0 || read(g_failure_pipe[0], &failed, 1) != 1 || command.empty()) {
-    return;
-  }
-  if (std::system(command.c_str()) != 0) {
+// A restart that fails inside the new PID namespace runs --run-on-failure there, before it exits:
+// cr_restart outside cannot, since a PID namespace whose pid 1 has ended takes no new process.
+void run_on_failure_inside(const RestartOptions& options) {
+  if (!options.run_on_failure.empty() && std::system(options.run_on_failure.c_str()) != 0) {
     fprintf(stderr, "cr_restart: --run-on-failure command failed\n");
   }
 }
 
-// Waits for child and ends this process the way the child ended (after --run-on-failure, when
-// on_failure is given and the restart failed inside the namespace).
-[[noreturn]] void end_like(pid_t child, bool reap_others, const std::string* on_failure = nullptr) {
+// Waits for child and ends this process the way the child ended.
+[[noreturn]] void end_like(pid_t child, bool reap_others) {
   int status = 0;
   for (;;) {
     pid_t done = waitpid(reap_others ? -1 : child, &status, 0);
@@ -79,9 +63,6 @@ void run_on_failure_if_reported(const std::string& command) {
     if (done == child) {
       break;
     }
-  }
-  if (on_failure != nullptr) {
-    run_on_failure_if_reported(*on_failure);
   }
   if (WIFEXITED(status)) {
     _exit(WEXITSTATUS(status));
@@ -143,7 +124,7 @@ void enter_namespaces() {
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
       mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
     fprintf(stderr, "cr_restart: --restore-pid: cannot mount a /proc for the new PID namespace: %s\n", strerror(errno));
-    report_failure_to_supervisor();
+    run_on_failure_inside(options);
     _exit(127);
   }
   fflush(nullptr);
@@ -153,14 +134,14 @@ void enter_namespaces() {
       restore(img, options);
     } catch (const std::exception& e) {
       fprintf(stderr, "cr_restart: %s\n", e.what());
-      report_failure_to_supervisor();
+      run_on_failure_inside(options);
       _exit(1);
     }
   }
   if (child < 0) {
     fprintf(stderr, "cr_restart: --restore-pid: cannot create pid %d in the new namespace: %s\n", img.process.pid,
             strerror(errno));
-    report_failure_to_supervisor();
+    run_on_failure_inside(options);
     _exit(127);
   }
   forward_signals_to(static_cast<pid_t>(child));
@@ -193,9 +174,6 @@ void restore_with_original_pid(const image::Image& img, RestartOptions options) 
     // Not privileged here, or taken meanwhile: a namespace of our own.
   }
   enter_namespaces();
-  if (!options.run_on_failure.empty() && pipe2(g_failure_pipe, O_CLOEXEC) == 0) {
-    fcntl(g_failure_pipe[0], F_SETFL, O_NONBLOCK);
-  }
   fflush(nullptr);
   pid_t init = fork();
   if (init < 0) {
@@ -204,12 +182,8 @@ void restore_with_original_pid(const image::Image& img, RestartOptions options) 
   if (init == 0) {
     run_init(img, options);
   }
-  if (g_failure_pipe[1] >= 0) {
-    close(g_failure_pipe[1]);
-    g_failure_pipe[1] = -1;
-  }
   forward_signals_to(init);
-  end_like(init, false, &options.run_on_failure);
+  end_like(init, false);
 }
 
 }  // namespace crcore::restart

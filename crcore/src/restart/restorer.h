@@ -25,7 +25,7 @@ struct RestartOptions {
   bool quiet = false;
   bool restore_tids = false;   // threads get their original tids (set by --restore-pid)
   std::string run_on_success;  // run once every check has passed, just before the process is recreated
-  std::string run_on_failure;  // --restore-pid in a namespace: run by cr_restart when the restart fails inside
+  std::string run_on_failure;  // --restore-pid in a namespace: run there when the restart fails inside it
 };
 
 // Never returns on success: this process becomes the restored one.

@@ -15,6 +15,10 @@ FaultPoint g_fault_point = FaultPoint::None;
 
 namespace {
 
+FaultPoint g_armed = FaultPoint::None;
+unsigned long g_strike_at = 1;  // the checkpoint it strikes in
+unsigned long g_checkpoints = 0;
+
 struct FaultName {
   const char* name;
   FaultPoint point;
@@ -32,17 +36,28 @@ constexpr FaultName kFaultNames[] = {
 
 void load_fault_injection() {
   const char* env = getenv("CRCORE_FAULT");
-  if (env == nullptr || *env == '\0') {
-    return;
+  if (env == nullptr || *env == '\0' || strncmp(env, "requester-", 10) == 0) {
+    return;  // requester-*: cr_checkpoint's own fault points
+  }
+  const char* at = strchr(env, '@');
+  size_t name_length = at != nullptr ? static_cast<size_t>(at - env) : strlen(env);
+  if (at != nullptr) {
+    g_strike_at = strtoul(at + 1, nullptr, 10);
   }
   for (const FaultName& f : kFaultNames) {
-    if (strcmp(env, f.name) == 0) {
-      g_fault_point = f.point;
+    if (strlen(f.name) == name_length && strncmp(env, f.name, name_length) == 0 && g_strike_at > 0) {
+      g_armed = f.point;
       fprintf(stderr, "crcore: process %d: fault injection armed: %s\n", getpid(), env);
       return;
     }
   }
   fprintf(stderr, "crcore: CRCORE_FAULT=%s is not a fault point; ignored\n", env);
+}
+
+void fault_next_checkpoint() {
+  if (g_armed != FaultPoint::None) {
+    g_fault_point = ++g_checkpoints == g_strike_at ? g_armed : FaultPoint::None;
+  }
 }
 
 // Async-signal-safe: raw syscalls only. In the copy-on-write writer getpid() is the writer's own.

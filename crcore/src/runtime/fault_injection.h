@@ -2,9 +2,10 @@
 // at a named point of a checkpoint, so that a test can place a fault exactly where it wants it,
 // without timed signals.
 //
-// Armed only by the environment variable CRCORE_FAULT in the checkpointed process, read once when
-// the runtime starts (see docs/reliability.md for the names). Unset, every fault point costs one
-// load of a global and one comparison.
+// Armed only by the environment variable CRCORE_FAULT=NAME[@N] in the checkpointed process, read
+// once when the runtime starts (see docs/reliability.md for the names): the fault strikes during
+// the process's Nth checkpoint (default 1), so that a test can take a good image first. Unset,
+// every fault point costs one load of a global and one comparison.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +25,10 @@ enum class FaultPoint : uint32_t {
 // stderr and ignored.
 void load_fault_injection();
 
-extern FaultPoint g_fault_point;
+extern FaultPoint g_fault_point;  // None unless armed and this is the chosen checkpoint
+
+// A checkpoint begins (manager thread): arms the fault for the chosen one, disarms it otherwise.
+void fault_next_checkpoint();
 
 // Async-signal-safe: SIGKILLs the calling process when the armed fault is `point`.
 void fault_kill_here(FaultPoint point);

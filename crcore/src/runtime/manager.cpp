@@ -174,6 +174,10 @@ __attribute__((noinline)) int save_and_dump(Checkpoint& c) {
       syscall(SYS_exit_group, result.rc == 0 ? 0 : 1);
     }
     if (pid > 0) {
+      // Only the writer may hold the write end: if it dies, the manager reads end-of-file at once
+      // instead of waiting forever on a pipe it keeps open itself.
+      close(c.result_pipe[1]);
+      c.result_pipe[1] = -1;
       c.writer_pid = static_cast<pid_t>(pid);
       return kForked;
     }
@@ -183,7 +187,10 @@ __attribute__((noinline)) int save_and_dump(Checkpoint& c) {
   return rc < 0 ? rc : 0;
 }
 
-// Collects the copy-on-write writer's result. 0 or -errno.
+// wait_for_writer's value when the writer died without reporting (c.why says how).
+constexpr int kWriterDied = -ECHILD;
+
+// Collects the copy-on-write writer's result. 0, -errno, or kWriterDied.
 int wait_for_writer(Checkpoint& c) {
   WriterResult result{};
   size_t got = 0;
@@ -201,8 +208,21 @@ int wait_for_writer(Checkpoint& c) {
   // a large address space takes a while, and nobody needs to wait for it.
   g_unreaped_writer = c.writer_pid;
   if (got != sizeof result) {
-    snprintf(c.why, sizeof c.why, "the image writer (process %d) died", c.writer_pid);
-    return -EIO;
+    // Died before it reported: say how (its image is incomplete, or not flushed; never renamed).
+    int status = 0;
+    pid_t done = 0;
+    while ((done = waitpid(c.writer_pid, &status, __WCLONE)) < 0 && errno == EINTR) {
+    }
+    if (done == c.writer_pid) {
+      g_unreaped_writer = 0;
+    }
+    if (done == c.writer_pid && WIFSIGNALED(status)) {
+      snprintf(c.why, sizeof c.why, "the image writer (process %d) was killed by signal %d (%s)", c.writer_pid,
+               WTERMSIG(status), strsignal(WTERMSIG(status)));
+    } else {
+      snprintf(c.why, sizeof c.why, "the image writer (process %d) died before it reported", c.writer_pid);
+    }
+    return kWriterDied;
   }
   c.dump = result.dump;
   if (result.rc != 0) {
@@ -309,7 +329,8 @@ int phase2(void* arg) {
     unblock_critical_sections();
     rc = wait_for_writer(c);
     if (rc < 0) {
-      set_status(c, rc == -ENOTSUP ? control::Status::CaptureFailed : control::Status::WriteFailed, -rc, nullptr);
+      set_status(c, rc == -ENOTSUP ? control::Status::CaptureFailed : control::Status::WriteFailed,
+                 rc == kWriterDied ? 0 : -rc, nullptr);
       return rc;
     }
     return sync_image(c);
@@ -557,6 +578,7 @@ int checkpoint_this_process(const control::Request& request, int image_fd, int c
     snprintf(response.message, sizeof response.message, "another checkpoint of process %d is in progress", getpid());
     return -CR_ETEMPFAIL;
   }
+  fault_next_checkpoint();
   g_info.requester = requester_pid;
   g_info.signal = 0;
   char link[64];

@@ -6,6 +6,7 @@
  * times a second and at the end "answer: <hex>" (the same on every run).
  */
 #define _GNU_SOURCE
+#include <libcr.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -40,6 +41,10 @@ static void* blocker(void* arg) {
 
 int main(int argc, char** argv) {
   int steps = argc > 1 ? atoi(argv[1]) : 50;
+  if (cr_init() < 0) { /* linked with -lcr: checkpointable without cr_run */
+    fprintf(stderr, "blocked_signal: cr_init failed\n");
+    return 1;
+  }
   pthread_t thread;
   if (pthread_create(&thread, NULL, blocker, NULL) != 0) {
     fprintf(stderr, "blocked_signal: cannot start a thread\n");
