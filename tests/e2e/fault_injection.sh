@@ -27,7 +27,14 @@ require_tools "$CR_CHECKPOINT" "$CR_RESTART" "$CR_INFO"
 fresh_dir "$work"
 cd "$work"
 mnt=""
-cleanup_mount() { [[ -n "$mnt" ]] && umount "$mnt" 2>/dev/null || true; }
+# On exit: lib.sh's cleanup (kills every tracked process), then the mount (lazily: a killed
+# process may still be closing its files there).
+cleanup_mount() {
+  e2e_cleanup
+  if [[ -n "$mnt" ]]; then
+    umount -l "$mnt" 2>/dev/null || true
+  fi
+}
 trap 'cleanup_mount' EXIT
 
 steps=40
