@@ -290,13 +290,16 @@ int stop_all_threads(uint64_t deadline_ns, char* why, size_t why_size) {
     return -CR_ETEMPFAIL;
   }
   int rc = 0;
-  uint64_t default_deadline = monotonic_ns() + kDefaultStopTimeoutNs;
+  uint64_t default_deadline = 0;
   for (;;) {
     int found = signal_new_threads(task_dir);
     if (found < 0) {
       append(why, why_size, "too many threads, or /proc/self/task unreadable");
       rc = -CR_ETEMPFAIL;
       break;
+    }
+    if (found > 0) {
+      default_deadline = monotonic_ns() + kDefaultStopTimeoutNs;  // the newly signalled get their time too
     }
     uint32_t done = g_runtime.parked.load(std::memory_order_acquire);
     if (found == 0 && done == g_runtime.slot_count) {

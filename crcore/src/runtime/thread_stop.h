@@ -18,9 +18,9 @@ void install_checkpoint_handler(int signal);
 constexpr uint64_t kDefaultStopTimeoutNs = 10'000'000'000ull;
 
 // Signals every thread but the manager and waits until each has parked, aborted or exited:
-// until deadline_ns, or when it is 0, until no thread has failed to enter the handler for
-// kDefaultStopTimeoutNs. Returns 0, or a negative CR_E* code with `why` filled (naming the late
-// thread). Manager thread only.
+// until deadline_ns, or when it is 0, until a thread has not entered the handler
+// kDefaultStopTimeoutNs after the last new threads were signalled. Returns 0, or a negative
+// CR_E* code with `why` filled (naming the late thread). Manager thread only.
 int stop_all_threads(uint64_t deadline_ns, char* why, size_t why_size);
 
 // Lets every parked thread return from its handler with `outcome`. Manager thread only.
