@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -105,6 +106,9 @@ void* lower_predefined(const void* upper) {
     return nullptr;
   }
   void* found = dlsym(g_handle, name);
+  if (getenv("CRMPI_DEBUG") != nullptr) {
+    fprintf(stderr, "crmpi: %s upper %p -> lower %p (handle %p)\n", name, upper, found, g_handle);
+  }
   if (found != nullptr) {
     g_to_lower.emplace(upper, found);
     g_to_upper.emplace(found, const_cast<void*>(upper));
