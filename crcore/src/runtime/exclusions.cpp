@@ -11,8 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "crcore_ext.h"
 #include <sched.h>
+#include "crcore_ext.h"
 
 namespace crcore::runtime {
 namespace {

@@ -124,8 +124,7 @@ int MPI_Alltoallv(const void* sbuf, const int scounts[], const int sdispls[], MP
   return lower.Alltoallv(sbuf, scounts, sdispls, st, rbuf, rcounts, rdispls, rt, c->real);
 }
 
-int MPI_Reduce_scatter(const void* sbuf, void* rbuf, const int rcounts[], MPI_Datatype type, MPI_Op op,
-                       MPI_Comm comm) {
+int MPI_Reduce_scatter(const void* sbuf, void* rbuf, const int rcounts[], MPI_Datatype type, MPI_Op op, MPI_Comm comm) {
   const char* call = "MPI_Reduce_scatter";
   VComm* c = vcomm(comm, call);
   Passage passage(c);  // before any translation: a restart may happen while waiting here
