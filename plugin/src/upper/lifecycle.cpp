@@ -158,6 +158,9 @@ namespace {
 
 int checkpoint_callback(void*) {
   Life& l = life();
+  {
+    std::lock_guard starting(l.starting);  // a rank inside MPI_Init finishes it first
+  }
   if (!l.initialized || l.finalized) {
     int rc = cr_checkpoint(CR_CHECKPOINT_READY);
     if (rc > 0) {
