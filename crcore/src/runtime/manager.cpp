@@ -290,6 +290,10 @@ int sync_image(Checkpoint& c) {
 // The innermost stage of the thread-context chain: phase 2.
 int phase2(void* arg) {
   Checkpoint& c = *static_cast<Checkpoint*>(arg);
+  if (c.deadline_ns != 0 && monotonic_ns() >= c.deadline_ns) {  // phase 1 (the callbacks) used it all
+    set_status(c, control::Status::TempFailure, ETIMEDOUT, "the phase-1 callbacks outlasted the time limit");
+    return -CR_ETEMPFAIL;
+  }
   if (!block_critical_sections(c.deadline_ns)) {
     set_status(c, control::Status::TempFailure, 0, "a thread stayed inside a critical section past the time limit");
     return -CR_ETEMPFAIL;
