@@ -22,8 +22,7 @@ cluster_fail() {
   printf '[%s +%ds] FAIL: %s\n' "${case_name:-slurm}" "$SECONDS" "$1" >&2
   shift
   (($# > 0)) && printf '%s\n' "$@" >&2
-  cluster_logs >&2
-  exit 1
+  exit 1 # cluster_stop shows the daemons' logs
 }
 cluster_logs() {
   local log
@@ -201,4 +200,55 @@ cluster_stop() {
     rm -rf "$cluster_work"
   fi
   exit "$status"
+}
+
+# ---- helpers of the cases --------------------------------------------------------------------------------
+COUNTER="${CRCORE_COUNTER:-$CRCORE_BUILD/bin/counter}"
+
+# submit CMD...: runs sbatch (as given) and prints the job id from "Submitted batch job N".
+submit() {
+  local out
+  out="$("$@" 2>&1)" || cluster_fail "submission failed: $*" "$out"
+  [[ "$out" =~ Submitted\ batch\ job\ ([0-9]+) ]] || cluster_fail "no job id from: $*" "$out"
+  printf '%s' "${BASH_REMATCH[1]}"
+}
+
+# batch_script FILE CMD...: a batch script that execs CMD (one process: crcore checkpoints one process).
+batch_script() {
+  local file="$1"
+  shift
+  printf '#!/bin/sh\nexec' >"$file"
+  printf ' %q' "$@" >>"$file"
+  printf '\n' >>"$file"
+  chmod 755 "$file"
+}
+
+# has_line FILE TEXT: FILE has the line TEXT.
+has_line() { grep -qxF -- "$2" "$1" 2>/dev/null; }
+
+# expect_refusal WHAT EXPECTED CMD...: CMD must fail (exit status 1) and say EXPECTED on stderr.
+expect_refusal() {
+  local what="$1" expected="$2" out status
+  shift 2
+  out="$("$@" 2>&1)"
+  status=$?
+  ((status != 0)) || cluster_fail "$what: accepted (exit 0), expected a refusal" "$out"
+  [[ "$out" == *"$expected"* ]] || cluster_fail "$what: refused, but without '$expected'" "$out"
+  cluster_say "refused as expected ($what): $out"
+}
+
+# complete_snapshots STEPDIR: how many snapshot.N directories under STEPDIR are marked COMPLETE.
+complete_snapshots() {
+  local n=0 dir
+  for dir in "$1"/snapshot.*; do
+    [[ -f "$dir/COMPLETE" ]] && n=$((n + 1))
+  done
+  printf '%s' "$n"
+}
+
+# same_output EXPECTED ACTUAL: the files are equal, else the test fails showing the difference.
+same_output() {
+  if ! cmp -s "$1" "$2"; then
+    cluster_fail "output differs from the uninterrupted run ($2)" "$(diff "$1" "$2" | head -n 20)"
+  fi
 }
