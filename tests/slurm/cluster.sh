@@ -9,7 +9,7 @@
 #
 # Needs root, Slurm (slurmctld, slurmd, slurm-client) and munge. Tools: CRCORE_BUILD (the build tree: bin/,
 # lib/slurm/crcore_spank.so, libexec/crcore/).
-# Partitions: `low` (default, preemptable: PreemptMode=REQUEUE, GraceTime 60 s) and `high` (preempts low).
+# Partitions: `low` (default, preemptable: PreemptMode=REQUEUE, GraceTime 10 s) and `high` (preempts low).
 
 : "${CRCORE_BUILD:?set CRCORE_BUILD to the build tree}"
 TEST_USER="${CRCORE_SLURM_TEST_USER:-crslurm1}"
@@ -154,7 +154,7 @@ KillWait=5
 MinJobAge=600
 InactiveLimit=0
 NodeName=localhost CPUs=$cpus State=UNKNOWN
-PartitionName=low Nodes=localhost Default=YES MaxTime=INFINITE State=UP PriorityTier=1 PreemptMode=REQUEUE GraceTime=60
+PartitionName=low Nodes=localhost Default=YES MaxTime=INFINITE State=UP PriorityTier=1 PreemptMode=REQUEUE GraceTime=10
 PartitionName=high Nodes=localhost MaxTime=INFINITE State=UP PriorityTier=10 PreemptMode=OFF
 CONF
   chmod 644 "$w/slurm.conf" "$w/plugstack.conf"
