@@ -113,7 +113,9 @@ cluster_start() {
   ctld_port="$(free_port 0)"
   slurmd_port="$(free_port 1)"
   [[ "$slurmd_port" != "$ctld_port" ]] || slurmd_port=$((ctld_port + 1))
+  # At least 4 CPUs for the 4-rank MPI job, whatever the machine has (config_overrides).
   cpus="$(nproc)"
+  ((cpus >= 4)) || cpus=4
   cat >"$w/plugstack.conf" <<PLUGSTACK
 required $CRCORE_BUILD/lib/slurm/crcore_spank.so libexec=$CRCORE_BUILD/libexec/crcore bindir=$CRCORE_BUILD/bin statedir=$w/state
 PLUGSTACK
@@ -142,6 +144,7 @@ SelectTypeParameters=CR_Core
 MpiDefault=none
 PlugStackConfig=$w/plugstack.conf
 ReturnToService=2
+SlurmdParameters=config_overrides
 SchedulerType=sched/builtin
 JobCompType=jobcomp/none
 JobAcctGatherType=jobacct_gather/none
