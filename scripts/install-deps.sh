@@ -16,6 +16,7 @@ PACKAGES=(
   python3 file procps util-linux passwd
   clang libclang-rt-14-dev
   python3-matplotlib fio
+  slurm-wlm libslurm-dev munge
 )
 # Written after every successful `apt-get update` by this script.
 UPDATE_STAMP=/var/lib/apt/crcore-update.stamp
