@@ -45,8 +45,8 @@ int main(int argc, char** argv) {
   const struct timespec pause = {0, 250L * 1000 * 1000};
   for (long step = 1; step <= steps; ++step) {
     uint64_t incoming = 0;
-    MPI_Sendrecv(&state, 1, MPI_UINT64_T, (rank + 1) % size, 0, &incoming, 1, MPI_UINT64_T, (rank + size - 1) % size,
-                 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    MPI_Sendrecv(&state, 1, MPI_UINT64_T, (rank + 1) % size, 0, &incoming, 1, MPI_UINT64_T, (rank + size - 1) % size, 0,
+                 MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     state = mix(state, incoming + (uint64_t)step);
     uint64_t sum = 0;
     MPI_Allreduce(&state, &sum, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
