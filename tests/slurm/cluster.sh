@@ -27,7 +27,7 @@ cluster_fail() {
 cluster_logs() {
   local log
   [[ -n "$cluster_work" ]] || return 0
-  for log in "$cluster_work"/log/*.log; do
+  for log in "$cluster_work"/log/*.log "$cluster_work"/home/slurm-*.out "$cluster_work"/home/crcore.*/step.*/supervisor.*.log; do
     [[ -s "$log" ]] || continue
     echo "    --- last lines of $log:"
     tail -n 12 "$log" | sed 's/^/    | /'
