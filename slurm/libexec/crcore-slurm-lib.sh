@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables here are used by the scripts that source this file
 # crcore-slurm-lib.sh: the on-disk layout shared by the task supervisor (crcore-slurm-task, on the
 # compute node) and the `scontrol checkpoint` front end (bin/scontrol.in). Sourced, not run.
 #

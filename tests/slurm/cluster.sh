@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables here are used by the scripts that source this file
 # A one-node Slurm cluster on localhost for the slurm tests (sourced by the case scripts, not run).
 #
 #   cluster_start WORK      munged, slurmctld and slurmd of our own, every file under WORK, ports of our
