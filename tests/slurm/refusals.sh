@@ -3,7 +3,8 @@
 #   - a job not started with --cr;  - a job that does not exist;  - a user's job asked by another user;
 #   - MaxWait expiry (the program holds a libcr critical section): no snapshot marked complete, and
 #     `scontrol checkpoint error` reports it; then the program finishes normally;
-#   - `disable` (create refused, able says No) and `enable` (able says Yes again); bad keywords.
+#   - `disable` (create refused, able says No) and `enable` (able says Yes again); bad keywords;
+#   - the batch step of `sbatch --cr` running an srun step (a shell with a child), with advice.
 # And the front end passes every other command through to Slurm's scontrol unchanged.
 #
 # Usage (as root): CRCORE_BUILD=build bash tests/slurm/refusals.sh [WORKDIR]
@@ -33,6 +34,16 @@ wait_for 60 "job $plain to run" job_in_state "$plain" RUNNING
 expect_refusal "job without --cr" "scontrol_checkpoint error: Requested operation is presently disabled" \
   as_user scontrol checkpoint create "$plain"
 scancel "$plain"
+
+# `sbatch --cr` with a script running an srun step: the batch step (a shell with a child) is refused
+# with advice, its srun step (one process, --cr too) is checkpointed.
+shell_job="$(submit as_user sbatch --cr --wrap "srun sleep 300")"
+wait_for 60 "step $shell_job.0 to start" test -f "$home/crcore.$shell_job/step.0/task.0.info"
+expect_refusal "batch step with a child process" "has child processes" as_user scontrol checkpoint create "$shell_job"
+as_user scontrol checkpoint create "$shell_job.0" || cluster_fail "scontrol checkpoint create $shell_job.0 failed"
+[[ "$(complete_snapshots "$home/crcore.$shell_job/step.0")" == 1 && "$(complete_snapshots "$home/crcore.$shell_job/step.batch")" == 0 ]] ||
+  cluster_fail "not exactly one snapshot, of step 0" "$(ls -R "$home/crcore.$shell_job")"
+scancel "$shell_job"
 
 # A job that does not exist.
 expect_refusal "no such job" "scontrol_checkpoint error: Invalid job id specified" \
