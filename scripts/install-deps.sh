@@ -17,6 +17,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   python3-matplotlib fio
   libfuse3-dev fuse3
+  slurm-wlm libslurm-dev munge
 )
 # Written after every successful `apt-get update` by this script.
 UPDATE_STAMP=/var/lib/apt/crcore-update.stamp

@@ -92,6 +92,9 @@ class Crcore(CMakePackage):
             self.define_from_variant("CRCORE_WITH_PMIX", "pmix"),
             self.define_from_variant("CRCORE_WITH_HWLOC", "hwloc"),
             self.define_from_variant("CRCORE_WITH_SLURM", "slurm"),
+            # +slurm: the SPANK plugin goes to <prefix>/lib/slurm/crcore_spank.so (plugstack.conf
+            # names it by its full path), the scontrol front end to <prefix>/bin.
+            self.define("CRCORE_SLURM_PLUGIN_DIR", "lib/slurm"),
             self.define_from_variant("CRCORE_WITH_KMOD", "kmod"),
             self.define_from_variant("CRCORE_WITH_ZSTD", "zstd"),
             self.define("BUILD_TESTING", self.run_tests),
@@ -100,8 +103,9 @@ class Crcore(CMakePackage):
         ]
 
     def setup_run_environment(self, env):
-        # Our bin/ holds the mpirun front end that understands '-am ft-enable-cr', so it
-        # must come before Open MPI's own mpirun.
+        # Our bin/ holds the mpirun front end that understands '-am ft-enable-cr' and, with
+        # +slurm, the scontrol front end for 'scontrol checkpoint': both must come before the
+        # real mpirun and scontrol.
         env.prepend_path("PATH", self.prefix.bin)
         env.set("CRCORE_ROOT", self.prefix)
 
