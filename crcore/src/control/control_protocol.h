@@ -27,7 +27,7 @@ namespace crcore::control {
 inline constexpr uint32_t kRequestMagic = 0x51524352;   // "RCRQ"
 inline constexpr uint32_t kResponseMagic = 0x50524352;  // "RCRP"
 inline constexpr uint32_t kCommitMagic = 0x43524352;    // "RCRC"
-inline constexpr uint32_t kBarrierMagic = 0x42524352;  // "RCRB"
+inline constexpr uint32_t kBarrierMagic = 0x42524352;   // "RCRB"
 inline constexpr uint32_t kControlVersion = 2;
 
 enum class After : uint32_t {

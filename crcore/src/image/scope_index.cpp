@@ -152,7 +152,8 @@ bool looks_like_scope_index(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   char head[sizeof kScopeIndexMagic] = {};
   in.read(head, sizeof head - 1);
-  return in.gcount() == static_cast<std::streamsize>(sizeof head - 1) && std::memcmp(head, kScopeIndexMagic, sizeof head - 1) == 0;
+  return in.gcount() == static_cast<std::streamsize>(sizeof head - 1) &&
+         std::memcmp(head, kScopeIndexMagic, sizeof head - 1) == 0;
 }
 
 ScopeIndex read_scope_index(const std::string& path) {

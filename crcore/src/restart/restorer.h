@@ -23,8 +23,9 @@ struct RestartOptions {
   std::vector<std::pair<std::string, std::string>> relocations;  // --relocate OLD=NEW
   uint32_t after_flags = 0;                                      // runtime::RestartFlag
   bool quiet = false;
-  bool restore_tids = false;   // threads get their original tids (set by --restore-pid)
-  std::string run_on_success;  // run once every check has passed, just before the process is recreated
+  bool restore_tids = false;                   // threads get their original tids (set by --restore-pid)
+  std::string run_on_success;                  // run once every check has passed, just before the process is recreated
+  const struct ScopeFds* scope_fds = nullptr;  // a scope's shared pipes and socketpairs (scope_fds.h)
 };
 
 // Never returns on success: this process becomes the restored one.

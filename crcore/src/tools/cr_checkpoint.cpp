@@ -100,12 +100,12 @@ int main(int argc, char** argv) {
   if (o.tree || o.pgid || o.sid) {
     // A scope: one image per process beside an index at PATH (docs/image-format.md, "Scope index").
     crcore::tools::ScopeCheckpointOptions scope;
-    scope.kind = o.tree ? crcore::image::ScopeKind::Tree
+    scope.kind = o.tree   ? crcore::image::ScopeKind::Tree
                  : o.pgid ? crcore::image::ScopeKind::Pgid
                           : crcore::image::ScopeKind::Sid;
     scope.id = o.pid;
-    scope.path = !o.file.empty() ? o.file
-                                 : (o.dir.empty() ? std::string(".") : o.dir) + "/context." + std::to_string(o.pid);
+    scope.path =
+        !o.file.empty() ? o.file : (o.dir.empty() ? std::string(".") : o.dir) + "/context." + std::to_string(o.pid);
     struct stat existing;
     if (!o.clobber && lstat(scope.path.c_str(), &existing) == 0) {
       return fail(scope.path + " exists (use --clobber to replace it)");

@@ -36,9 +36,9 @@ bool read_stat(pid_t pid, ProcessInfo& p) {
   p.ppid = std::stoi(f[1]);
   p.pgid = std::stoi(f[2]);
   p.sid = std::stoi(f[3]);
-  p.start_time = std::stoull(f[19]);   // field 22
-  p.exit_signal = std::stoi(f[35]);    // field 38
-  p.exit_code = std::stoi(f[49]);      // field 52
+  p.start_time = std::stoull(f[19]);  // field 22
+  p.exit_signal = std::stoi(f[35]);   // field 38
+  p.exit_code = std::stoi(f[49]);     // field 52
   return true;
 }
 

@@ -239,10 +239,11 @@ void Round::check_peers() {
   }
   for (const auto& m : members_) {
     for (const auto& f : images_.at(m->info.pid).fds) {
-      if (static_cast<image::FdKind>(f.record.kind) == image::FdKind::UnixPair && ends.count(f.record.peer_inode) == 0) {
-        throw Failure(who(m->info) + ": descriptor " + std::to_string(f.record.fd) + " cannot be checkpointed: " +
-                      f.path + " is a socketpair end whose peer (socket:[" + std::to_string(f.record.peer_inode) +
-                      "]) is outside the scope");
+      if (static_cast<image::FdKind>(f.record.kind) == image::FdKind::UnixPair &&
+          ends.count(f.record.peer_inode) == 0) {
+        throw Failure(who(m->info) + ": descriptor " + std::to_string(f.record.fd) +
+                      " cannot be checkpointed: " + f.path + " is a socketpair end whose peer (socket:[" +
+                      std::to_string(f.record.peer_inode) + "]) is outside the scope");
       }
     }
   }
@@ -267,7 +268,8 @@ void Round::write_index(const std::vector<ProcessInfo>& scope) {
     image::ScopeEntry e;
     if (p.state == 'Z') {
       if (by_pid.count(p.ppid) == 0) {
-        fprintf(stderr, "cr_checkpoint: warning: zombie %d's parent %d is outside the scope: left out\n", p.pid, p.ppid);
+        fprintf(stderr, "cr_checkpoint: warning: zombie %d's parent %d is outside the scope: left out\n", p.pid,
+                p.ppid);
         continue;
       }
       e.zombie = true;
@@ -310,11 +312,11 @@ bool Round::run() {
     any_live = any_live || p.state != 'Z';
   }
   if (!any_live || (o_.kind == image::ScopeKind::Tree && table.at(o_.id).state == 'Z')) {
-    throw Failure(o_.kind == image::ScopeKind::Tree ? "no process " + std::to_string(o_.id)
-                                                    : std::string("no live process in ") +
-                                                          (o_.kind == image::ScopeKind::Pgid ? "process group "
-                                                                                             : "session ") +
-                                                          std::to_string(o_.id));
+    throw Failure(o_.kind == image::ScopeKind::Tree
+                      ? "no process " + std::to_string(o_.id)
+                      : std::string("no live process in ") +
+                            (o_.kind == image::ScopeKind::Pgid ? "process group " : "session ") +
+                            std::to_string(o_.id));
   }
   check_ownership(scope);
   connect_all(scope);
