@@ -26,7 +26,8 @@
 namespace crcore::tools {
 namespace {
 
-constexpr int kMaxRounds = 50;  // a scope that keeps forking or exec'ing is retried this often
+constexpr int kMaxRounds = 5;     // rounds abandoned (a process vanished at the wrong moment) before giving up
+constexpr int kMaxPasses = 200;  // scans for processes forked while the scope is being stopped
 
 struct Failure : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -39,6 +40,7 @@ struct Member {
   std::string temp;   // the image being written
   std::string final;  // its name once the scope is complete
   bool stopped = false, captured = false, responded = false, renamed = false;
+  bool dropped = false;  // its connection broke before it stopped (it exec'd or exited)
   control::Response response{};
 };
 
@@ -116,13 +118,13 @@ class Round {
   // Every process still stopped at the first barrier continues without writing anything.
   void abandon() {
     for (auto& m : members_) {
-      if (m->stopped && !m->responded) {
+      if (m->stopped && !m->responded && !m->dropped) {
         answer(*m, control::kBarrierStopped, false);
       }
     }
     for (auto& m : members_) {
       control::Barrier b{};
-      while (m->connection.fd() >= 0 && !m->responded) {
+      while (m->connection.fd() >= 0 && !m->responded && !m->dropped) {
         Message got = receive(*m, b);
         if (got == Message::Lost || got == Message::Timeout) {
           break;
@@ -319,48 +321,66 @@ bool Round::run() {
                             std::to_string(o_.id));
   }
   check_ownership(scope);
-  connect_all(scope);
 
-  // Barrier 1: every process stopped.
-  bool changed = false;
+  // Barrier 1: every process stopped. A process forked meanwhile (by one not yet stopped) is
+  // found by the next scan and stopped too; one that exec'd lost its runtime and is asked again
+  // once the new one is up; one that exited is left out (its zombie is in the scope). Only when
+  // a scan finds no live process that is not stopped is the scope frozen.
+  std::vector<ProcessInfo> scope_now = scope;
   std::string failure;
-  for (auto& m : members_) {
-    control::Barrier b{};
-    Message got = receive(*m, b);
-    if (got == Message::Barrier && b.stage == control::kBarrierStopped) {
-      m->stopped = true;
-    } else if (got == Message::Response) {
-      failure = failure.empty() ? failure_of(*m) : failure;
-    } else if (got == Message::Timeout) {
-      abandon();
-      throw Failure(who(m->info) + " did not stop within --time");
-    } else {
-      changed = true;  // it exec'd or exited meanwhile
+  for (int pass = 0;; ++pass) {
+    std::set<std::pair<pid_t, unsigned long long>> stopped;
+    for (const auto& m : members_) {
+      if (m->stopped && !m->dropped) {
+        stopped.emplace(m->info.pid, m->info.start_time);
+      }
     }
-  }
-  if (!failure.empty() || changed) {
-    abandon();
+    std::vector<ProcessInfo> fresh;
+    for (const auto& p : scope_now) {
+      if (p.state != 'Z' && stopped.count({p.pid, p.start_time}) == 0) {
+        fresh.push_back(p);
+      }
+    }
+    if (fresh.empty()) {
+      break;
+    }
+    if (pass == kMaxPasses) {
+      abandon();
+      throw Failure("the scope kept changing (processes forking or exec'ing): gave up after " +
+                    std::to_string(kMaxPasses) + " passes");
+    }
+    check_ownership(scope_now);
+    size_t first_new = members_.size();
+    try {
+      connect_all(fresh);
+    } catch (const Failure&) {
+      abandon();
+      throw;
+    }
+    for (size_t i = first_new; i < members_.size(); ++i) {
+      Member& m = *members_[i];
+      control::Barrier b{};
+      Message got = receive(m, b);
+      if (got == Message::Barrier && b.stage == control::kBarrierStopped) {
+        m.stopped = true;
+      } else if (got == Message::Response) {
+        failure = failure.empty() ? failure_of(m) : failure;
+      } else if (got == Message::Timeout) {
+        abandon();
+        throw Failure(who(m.info) + " did not stop within --time");
+      } else {
+        m.dropped = true;  // it exec'd or exited before it stopped
+        unlink(m.temp.c_str());
+        m.temp.clear();
+      }
+    }
     if (!failure.empty()) {
+      abandon();
       throw Failure(failure);
     }
-    return false;
+    scope_now = scope_members(read_process_table(), o_.kind, o_.id);
   }
-  // Every live process is stopped: the scope cannot change any more. Is it still the same?
-  auto table_now = read_process_table();
-  std::vector<ProcessInfo> scope_now = scope_members(table_now, o_.kind, o_.id);
-  std::set<std::pair<pid_t, unsigned long long>> before, after;
-  for (const auto& m : members_) {
-    before.emplace(m->info.pid, m->info.start_time);
-  }
-  for (const auto& p : scope_now) {
-    if (p.state != 'Z') {
-      after.emplace(p.pid, p.start_time);
-    }
-  }
-  if (before != after) {
-    abandon();
-    return false;  // a process forked (or ended) between the scan and its stop
-  }
+  std::erase_if(members_, [](const std::unique_ptr<Member>& m) { return m->dropped; });
   check_ownership(scope_now);
 
   // Barrier 2: every process captured (or wrote) its state before any runs on.
