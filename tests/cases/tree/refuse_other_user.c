@@ -1,0 +1,31 @@
+/* A child that became another user (nobody): the tree is not one user's, so the checkpoint is
+ * refused (its message names the process and says it belongs to another user), and the case goes
+ * on unharmed. Needs root, as CI runs. */
+#include <signal.h>
+
+#include "case_util.h"
+
+int main(void) {
+  if (geteuid() != 0) {
+    fprintf(stderr, "refuse_other_user: needs root to create a process of another user\n");
+    return 1;
+  }
+  char up[512];
+  case_marker(up, sizeof up, "nobody");
+  pid_t child = case_fork();
+  if (child == 0) {
+    if (setgid(65534) != 0 || setuid(65534) != 0) {
+      case_die("setuid");
+    }
+    case_touch(up);
+    for (;;) {
+      pause();
+    }
+  }
+  case_wait_file(up);
+  case_ready();
+  case_wait_go();
+  kill(child, SIGTERM);
+  case_print_status("other user's child", case_wait(child));
+  return 0;
+}
