@@ -113,7 +113,7 @@ run_case() {
     fi
   fi
   if [[ -z "$verdict" ]] && ! cmp -s "$base/plain/out" "$base/ckpt/out"; then
-    verdict="its output differs from the uninterrupted run's: $(diff "$base/plain/out" "$base/ckpt/out" | head -n 8 | tr '\n' '|')"
+    verdict="its output differs from the uninterrupted run's: $(diff "$base/plain/out" "$base/ckpt/out" | head -n 8 | tr '\n' '|' || true)"
   fi
   seconds=$((SECONDS - t0))
 }

@@ -62,12 +62,37 @@ void set_buffer(int fd, int option, int force_option, uint32_t recorded) {
   }
 }
 
+// Both ends of the named FIFO at path, blocking, without waiting for a peer: a read-write
+// descriptor keeps the FIFO open while the two ends are opened without blocking.
+void open_fifo(const std::string& path, int p[2]) {
+  int anchor = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (anchor < 0) {
+    throw RestartError("cannot open the FIFO " + path + ": " + strerror(errno));
+  }
+  p[0] = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  p[1] = p[0] >= 0 ? open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+  int e = errno;
+  close(anchor);
+  if (p[0] < 0 || p[1] < 0) {
+    if (p[0] >= 0) {
+      close(p[0]);
+    }
+    throw RestartError("cannot open the FIFO " + path + ": " + strerror(e));
+  }
+  fcntl(p[0], F_SETFL, 0);
+  fcntl(p[1], F_SETFL, 0);
+}
+
 void create(const std::vector<const image::Image*>& images, ScopeFds& out) {
   std::map<uint64_t, std::set<size_t>> holders;  // pipe or socket inode -> images holding it
   std::map<uint64_t, const image::FdRecord*> ends;
+  std::map<uint64_t, std::string> fifos;  // inode -> path of a named FIFO
   for (size_t i = 0; i < images.size(); ++i) {
     for (const auto& f : images[i]->fds) {
       auto kind = static_cast<FdKind>(f.record.kind);
+      if ((kind == FdKind::PipeRead || kind == FdKind::PipeWrite) && f.path.rfind("pipe:[", 0) != 0) {
+        fifos[f.record.inode] = f.path;
+      }
       if (kind == FdKind::PipeRead || kind == FdKind::PipeWrite || kind == FdKind::UnixPair) {
         holders[f.record.inode].insert(i);
       }
@@ -80,11 +105,22 @@ void create(const std::vector<const image::Image*>& images, ScopeFds& out) {
     if (ends.count(inode) != 0) {
       continue;
     }
-    if (who.size() < 2) {
-      continue;  // one process's own pipe: FdRestore makes it
+    bool write_end = false;
+    for (size_t i : who) {
+      for (const auto& f : images[i]->fds) {
+        write_end = write_end || (f.record.inode == inode && static_cast<FdKind>(f.record.kind) == FdKind::PipeWrite);
+      }
+    }
+    // A pipe several processes hold is made once for all. So is a pipe whose write end no
+    // process of the scope holds any more (its writer exited, as a pipeline's producer does)
+    // but which still has unread data: the readers get the data, then EOF.
+    if (who.size() < 2 && (write_end || data_of(images, inode) == nullptr)) {
+      continue;  // one process's own pipe, or one to outside the scope: FdRestore handles it
     }
     int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) {
+    if (fifos.count(inode) != 0) {
+      open_fifo(fifos.at(inode), p);
+    } else if (pipe2(p, O_CLOEXEC) != 0) {
       throw RestartError(std::string("cannot create a pipe: ") + strerror(errno));
     }
     out.pipes[inode] = {p[0], p[1]};

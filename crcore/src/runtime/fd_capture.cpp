@@ -72,7 +72,9 @@ image::FdKind classify(int fd, const struct stat& st, int open_flags, const char
     struct termios t;
     return ioctl(fd, TCGETS, &t) == 0 ? image::FdKind::Tty : image::FdKind::CharDevice;
   }
-  if (S_ISFIFO(st.st_mode) && strncmp(path, "pipe:[", 6) == 0) {
+  // A pipe, or a named FIFO opened for reading or for writing (a scope's restart reopens the FIFO
+  // by its path; one opened O_RDWR is refused).
+  if (S_ISFIFO(st.st_mode) && (strncmp(path, "pipe:[", 6) == 0 || (open_flags & O_ACCMODE) != O_RDWR)) {
     return (open_flags & O_ACCMODE) == O_WRONLY ? image::FdKind::PipeWrite : image::FdKind::PipeRead;
   }
   if (S_ISSOCK(st.st_mode)) {

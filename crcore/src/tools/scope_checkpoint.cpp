@@ -40,7 +40,8 @@ struct Member {
   std::string temp;   // the image being written
   std::string final;  // its name once the scope is complete
   bool stopped = false, captured = false, responded = false, renamed = false;
-  bool dropped = false;  // its connection broke before it stopped (it exec'd or exited)
+  bool dropped = false;
+  bool unanswered = false;  // exited after its capture, before its answer  // its connection broke before it stopped (it exec'd or exited)
   control::Response response{};
 };
 
@@ -155,6 +156,33 @@ class Round {
     }
   }
 
+  // Whether the process is still the one we asked (not gone, not a zombie, not another one).
+  static bool still_there(const ProcessInfo& p) {
+    ProcessInfo now;
+    return read_process(p.pid, now) && now.state != 'Z' && now.start_time == p.start_time;
+  }
+
+  // Waits until the image of a process that exited after its capture is complete (its writer
+  // finishes on its own), then flushes it.
+  void await_image(Member& m) {
+    for (;;) {
+      try {
+        image::ImageReader(m.temp).load();
+        break;
+      } catch (const std::exception& e) {
+        if (deadline_ != 0 ? now_ms() >= deadline_ : ++await_polls_ > 3000) {
+          throw Failure(who(m.info) + " exited during its checkpoint and its image was not completed: " + e.what());
+        }
+        usleep(10000);
+      }
+    }
+    int fd = open(m.temp.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      fsync(fd);
+      close(fd);
+    }
+  }
+
   void check_ownership(const std::vector<ProcessInfo>& scope);
   void connect_all(const std::vector<ProcessInfo>& scope);
   void check_peers();
@@ -166,6 +194,7 @@ class Round {
   std::map<pid_t, image::Image> images_;  // host pid -> its image, loaded back
   std::string index_temp_;
   bool committed_ = false;
+  int await_polls_ = 0;
 };
 
 void Round::check_ownership(const std::vector<ProcessInfo>& scope) {
@@ -222,10 +251,13 @@ void Round::connect_all(const std::vector<ProcessInfo>& scope) {
     request.flags |= control::kRequestTemporaryName | control::kRequestScope;
     err = m->connection.send_request(request, fd);
     close(fd);
-    members_.push_back(std::move(m));
     if (!err.empty()) {
-      throw Failure("checkpoint of " + who(p) + ": " + err);
+      // It exited or exec'd right after we connected: the next scan finds what became of it.
+      m->dropped = true;
+      unlink(m->temp.c_str());
+      m->temp.clear();
     }
+    members_.push_back(std::move(m));
   }
 }
 
@@ -359,6 +391,9 @@ bool Round::run() {
     }
     for (size_t i = first_new; i < members_.size(); ++i) {
       Member& m = *members_[i];
+      if (m.dropped) {
+        continue;
+      }
       control::Barrier b{};
       Message got = receive(m, b);
       if (got == Message::Barrier && b.stage == control::kBarrierStopped) {
@@ -384,6 +419,7 @@ bool Round::run() {
   check_ownership(scope_now);
 
   // Barrier 2: every process captured (or wrote) its state before any runs on.
+  bool vanished = false;
   for (auto& m : members_) {
     answer(*m, control::kBarrierStopped, true);
   }
@@ -394,6 +430,8 @@ bool Round::run() {
       m->captured = true;
     } else if (got == Message::Response) {
       failure = failure.empty() ? failure_of(*m) : failure;
+    } else if (!still_there(m->info)) {
+      vanished = true;  // killed while stopped: this round is void
     } else {
       failure = failure.empty() ? who(m->info) + " stopped answering during its checkpoint" : failure;
     }
@@ -405,18 +443,31 @@ bool Round::run() {
   }
   for (auto& m : members_) {
     control::Barrier b{};
-    if (!m->responded && receive(*m, b) != Message::Response) {
-      failure = failure.empty() ? who(m->info) + " did not report on its image" : failure;
+    if (m->captured && !m->responded && receive(*m, b) != Message::Response) {
+      if (still_there(m->info)) {
+        failure = failure.empty() ? who(m->info) + " did not report on its image" : failure;
+      } else {
+        // Released after its capture, it exited before answering (a short-lived process): its
+        // copy-on-write writer still completes the image, taken at the same instant as the others'.
+        m->unanswered = true;
+      }
     }
     if (m->responded && m->response.status != static_cast<uint32_t>(control::Status::Ok)) {
       failure = failure.empty() ? failure_of(*m) : failure;
     }
+  }
+  if (vanished && failure.empty()) {
+    commit_all(false);
+    return false;
   }
   try {
     if (!failure.empty()) {
       throw Failure(failure);
     }
     for (auto& m : members_) {
+      if (m->unanswered) {
+        await_image(*m);
+      }
       try {
         images_.emplace(m->info.pid, image::ImageReader(m->temp).load());
       } catch (const std::exception& e) {
