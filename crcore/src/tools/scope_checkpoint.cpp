@@ -227,14 +227,14 @@ void Round::connect_all(const std::vector<ProcessInfo>& scope) {
     // A child forked a moment ago starts its runtime in its atfork handler: give it a little time.
     for (int attempt = 0; attempt < 300; ++attempt) {
       err = m->connection.connect_to(p.pid);
-      if (err.empty() || kill(p.pid, 0) != 0) {
+      if (err.empty() || !still_there(p)) {
         break;
       }
       usleep(10000);
     }
     if (!err.empty()) {
-      if (kill(p.pid, 0) != 0) {
-        continue;  // gone: the rescan at the first barrier notices
+      if (!still_there(p)) {
+        continue;  // exited (a zombie now, or gone): the next scan sees what became of it
       }
       throw Failure(who(p) + " is not running under crcore (started outside cr_run, or its runtime failed): " + err);
     }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The done-criterion of issue 9: cr_checkpoint --tree on a shell script that forks a pipeline
+# (producer | filter | consumer, the consumer writing a file) restarts to a byte-identical file.
+# The script runs once uninterrupted; then again, checkpointed with --tree --kill while data flows
+# through the pipes, and restarted (original pids, in a PID namespace) from the scope's index.
+#
+# Usage: tree_pipeline.sh --work DIR -- RECORDS
+#   RECORDS  how many records the producer writes (one every 10 ms)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+parse_work_args 1 "tree_pipeline.sh --work DIR -- RECORDS" "$@"
+records="${args[0]}"
+require_tools "$CR_RUN" "$CR_CHECKPOINT" "$CR_RESTART"
+fresh_dir "$work"
+
+cat >"$work/job.sh" <<'JOB'
+#!/bin/bash
+# producer | filter | consumer: records, a running sum computed by awk, upper-cased into a file.
+records="$1"
+out="$2"
+producer() {
+  for ((i = 1; i <= records; i++)); do
+    echo "record $i value $((i * i % 1009))"
+    sleep 0.01
+  done
+}
+producer | awk '{ sum += $4; print $1, $2, $4, sum }' | tr a-z A-Z >"$out"
+echo "job done: $(wc -l <"$out") lines"
+JOB
+
+# run DIR: starts the job under cr_run in DIR; sets pid.
+run() {
+  (cd "$1" && exec "$CR_RUN" bash "$work/job.sh" "$records" "$1/out.txt" >"$1/stdout" 2>"$1/stderr" </dev/null) &
+  pid=$!
+  track "$pid"
+}
+
+mkdir -p "$work/plain" "$work/ckpt"
+say "uninterrupted run ($records records)"
+run "$work/plain"
+wait_gone "$pid" 300 || fail "the uninterrupted job did not finish in 300 s"
+reap "$pid"
+[[ "$status" == 0 ]] || fail "the uninterrupted job exited with $status" "$(show "$work/plain/stderr")"
+[[ "$(wc -l <"$work/plain/out.txt")" == "$records" ]] || fail "the uninterrupted job wrote $(wc -l <"$work/plain/out.txt") lines"
+
+say "checkpointed run: cr_checkpoint --tree --kill while records flow"
+run "$work/ckpt"
+job="$pid"
+# Wait until the pipeline runs (producer, awk, tr: three children of the script).
+deadline=$((SECONDS + 30))
+while (($(pgrep -P "$job" | wc -l) < 3)); do
+  ((SECONDS < deadline)) || fail "the pipeline did not start"
+  sleep 0.05
+done
+sleep 1
+status="$(run_tool "$work/checkpoint.out" "$work/checkpoint.err" "$CR_CHECKPOINT" --tree --kill -f "$work/ckpt/ctx" "$job")"
+[[ "$status" == 0 ]] || fail "cr_checkpoint --tree exited with $status" "$(show "$work/checkpoint.err")"
+say "  $(cat "$work/checkpoint.out")"
+wait_gone "$job" 30 || fail "the job survived cr_checkpoint --kill"
+reap "$job"
+grep -q '^process' "$work/ckpt/ctx" || fail "the index lists no process" "$(show "$work/ckpt/ctx")"
+say "  $(grep -c '^process' "$work/ckpt/ctx") processes, $(grep -c '^zombie' "$work/ckpt/ctx" || true) zombies in the index"
+lines_at_checkpoint="$(wc -l <"$work/ckpt/out.txt")"
+((lines_at_checkpoint < records)) || fail "the job had finished before its checkpoint: choose more records"
+
+say "restart from the index"
+(cd "$work/ckpt" && exec "$CR_RESTART" "$work/ckpt/ctx" >>"$work/ckpt/stdout" 2>>"$work/ckpt/stderr" </dev/null) &
+restart=$!
+track "$restart"
+wait_gone "$restart" 300 || fail "the restarted job did not finish in 300 s"
+reap "$restart"
+[[ "$status" == 0 ]] || fail "cr_restart exited with $status" "$(show "$work/ckpt/stderr")"
+cmp "$work/plain/out.txt" "$work/ckpt/out.txt" ||
+  fail "the restarted pipeline's file differs from the uninterrupted one" \
+    "$(diff "$work/plain/out.txt" "$work/ckpt/out.txt" | head -n 10 || true)"
+cmp -s "$work/plain/stdout" "$work/ckpt/stdout" || fail "the script's own output differs" \
+  "$(show "$work/plain/stdout")" "$(show "$work/ckpt/stdout")"
+say "PASS: byte-identical output ($records records, $lines_at_checkpoint written before the checkpoint)"
