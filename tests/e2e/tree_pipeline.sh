@@ -15,7 +15,8 @@ fresh_dir "$work"
 
 cat >"$work/job.sh" <<'JOB'
 #!/bin/bash
-# producer | filter | consumer: records, a running sum computed by awk, upper-cased into a file.
+# producer | filter | consumer: records, a running sum, upper-cased line by line
+# into a file by a bash loop.
 records="$1"
 out="$2"
 producer() {
@@ -24,7 +25,17 @@ producer() {
     sleep 0.01
   done
 }
-producer | awk '{ sum += $4; print $1, $2, $4, sum }' | tr a-z A-Z >"$out"
+consumer() {
+  while read -r line; do echo "${line^^}"; done
+}
+filter() {
+  local sum=0 word number label value
+  while read -r word number label value; do
+    sum=$((sum + value))
+    echo "$word $number $value $sum"
+  done
+}
+producer | filter | consumer >"$out"
 echo "job done: $(wc -l <"$out") lines"
 JOB
 
