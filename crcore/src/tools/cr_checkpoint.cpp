@@ -86,6 +86,9 @@ int main(int argc, char** argv) {
                  "checkpoint (default) or 'close' it: the restarted process finds /dev/null there")
       ->check(CLI::IsMember({"fail", "close"}));
   app.add_flag("-q,--quiet", o.quiet, "print nothing on success");
+  int index_fd = -1;
+  app.add_option("--index-fd", index_fd, "(libcr) write a scope's index into this inherited descriptor")
+      ->group("");
   CLI11_PARSE(app, argc, argv);
 
   if (int(o.tree) + int(o.pgid) + int(o.sid) > 1) {
@@ -106,8 +109,9 @@ int main(int argc, char** argv) {
     scope.id = o.pid;
     scope.path =
         !o.file.empty() ? o.file : (o.dir.empty() ? std::string(".") : o.dir) + "/context." + std::to_string(o.pid);
+    scope.index_fd = index_fd;
     struct stat existing;
-    if (!o.clobber && lstat(scope.path.c_str(), &existing) == 0) {
+    if (index_fd < 0 && !o.clobber && lstat(scope.path.c_str(), &existing) == 0) {
       return fail(scope.path + " exists (use --clobber to replace it)");
     }
     scope.after = o.kill ? After::Kill : o.term ? After::Term : o.stop ? After::Stop : After::Continue;

@@ -324,6 +324,15 @@ void Round::write_index(const std::vector<ProcessInfo>& scope) {
     index.entries.push_back(e);
   }
   std::string text = image::format_scope_index(index);
+  if (o_.index_fd >= 0) {
+    // libcr's caller owns this file: written in place, no rename.
+    if (ftruncate(o_.index_fd, 0) != 0 ||
+        pwrite(o_.index_fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()) ||
+        fsync(o_.index_fd) != 0) {
+      throw Failure(std::string("cannot write the scope index: ") + strerror(errno));
+    }
+    return;
+  }
   index_temp_ = o_.path + ".tmp." + std::to_string(getpid());
   int fd = open(index_temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0 || write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) || fsync(fd) != 0) {
@@ -341,6 +350,7 @@ void Round::write_index(const std::vector<ProcessInfo>& scope) {
 bool Round::run() {
   auto table = read_process_table();
   std::vector<ProcessInfo> scope = scope_members(table, o_.kind, o_.id);
+  std::erase_if(scope, [](const ProcessInfo& p) { return p.pid == getpid(); });  // libcr's caller's child
   bool any_live = false;
   for (const auto& p : scope) {
     any_live = any_live || p.state != 'Z';
@@ -414,6 +424,7 @@ bool Round::run() {
       throw Failure(failure);
     }
     scope_now = scope_members(read_process_table(), o_.kind, o_.id);
+    std::erase_if(scope_now, [](const ProcessInfo& p) { return p.pid == getpid(); });
   }
   std::erase_if(members_, [](const std::unique_ptr<Member>& m) { return m->dropped; });
   check_ownership(scope_now);
@@ -483,7 +494,7 @@ bool Round::run() {
       m->temp.clear();
     }
     write_index(scope_now);
-    if (rename(index_temp_.c_str(), o_.path.c_str()) != 0) {
+    if (o_.index_fd < 0 && rename(index_temp_.c_str(), o_.path.c_str()) != 0) {
       throw Failure("cannot rename the scope index to " + o_.path + ": " + strerror(errno));
     }
     index_temp_.clear();

@@ -29,6 +29,7 @@ struct ScopeCheckpointOptions {
   bool close_unsupported = false;
   bool no_cow = false;
   bool quiet = false;
+  int index_fd = -1;  // libcr's cr_request_checkpoint: write the index into this descriptor instead
 };
 
 // Returns the exit status of cr_checkpoint (0, or 1 with a message on stderr).
