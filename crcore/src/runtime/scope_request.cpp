@@ -67,8 +67,8 @@ pid_t start_scope_checkpoint(const cr_checkpoint_args_t& args, std::string& why)
                                         : args.cr_scope == CR_SCOPE_PGRP ? getpgrp()
                                                                          : getsid(0))
                                      : args.cr_target;
-  std::vector<std::string> argv = {tool, flag, std::to_string(target), "-f", dest, "--index-fd",
-                                   std::to_string(args.cr_fd), "--clobber", "-q"};
+  std::vector<std::string> argv = {
+      tool, flag, std::to_string(target), "-f", dest, "--index-fd", std::to_string(args.cr_fd), "--clobber", "-q"};
   if (args.cr_signal == SIGKILL) {
     argv.push_back("--kill");
   } else if (args.cr_signal == SIGTERM) {

@@ -87,8 +87,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fail", "close"}));
   app.add_flag("-q,--quiet", o.quiet, "print nothing on success");
   int index_fd = -1;
-  app.add_option("--index-fd", index_fd, "(libcr) write a scope's index into this inherited descriptor")
-      ->group("");
+  app.add_option("--index-fd", index_fd, "(libcr) write a scope's index into this inherited descriptor")->group("");
   CLI11_PARSE(app, argc, argv);
 
   if (int(o.tree) + int(o.pgid) + int(o.sid) > 1) {

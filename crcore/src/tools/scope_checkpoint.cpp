@@ -26,7 +26,7 @@
 namespace crcore::tools {
 namespace {
 
-constexpr int kMaxRounds = 5;     // rounds abandoned (a process vanished at the wrong moment) before giving up
+constexpr int kMaxRounds = 5;    // rounds abandoned (a process vanished at the wrong moment) before giving up
 constexpr int kMaxPasses = 200;  // scans for processes forked while the scope is being stopped
 
 struct Failure : std::runtime_error {
@@ -41,7 +41,8 @@ struct Member {
   std::string final;  // its name once the scope is complete
   bool stopped = false, captured = false, responded = false, renamed = false;
   bool dropped = false;
-  bool unanswered = false;  // exited after its capture, before its answer  // its connection broke before it stopped (it exec'd or exited)
+  bool unanswered = false;  // exited after its capture, before its answer  // its connection broke before it stopped
+                            // (it exec'd or exited)
   control::Response response{};
 };
 
