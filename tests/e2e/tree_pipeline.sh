@@ -4,12 +4,18 @@
 # The script runs once uninterrupted; then again, checkpointed with --tree --kill while data flows
 # through the pipes, and restarted (original pids, in a PID namespace) from the scope's index.
 #
-# Usage: tree_pipeline.sh --work DIR -- RECORDS
+# With MODE cont the checkpoint is taken without --kill: the job runs to its end, then the tree is
+# restarted from the images and must rewrite the same file over it.
+#
+# Usage: tree_pipeline.sh --work DIR -- RECORDS MODE
 #   RECORDS  how many records the producer writes (one every 10 ms)
+#   MODE     kill (cr_checkpoint --tree --kill) or cont (cr_checkpoint --tree, the job goes on)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-parse_work_args 1 "tree_pipeline.sh --work DIR -- RECORDS" "$@"
+parse_work_args 2 "tree_pipeline.sh --work DIR -- RECORDS kill|cont" "$@"
 records="${args[0]}"
+mode="${args[1]}"
+[[ "$mode" == kill || "$mode" == cont ]] || fail "MODE is kill or cont, not '$mode'"
 require_tools "$CR_RUN" "$CR_CHECKPOINT" "$CR_RESTART"
 fresh_dir "$work"
 
@@ -54,7 +60,7 @@ reap "$pid"
 [[ "$status" == 0 ]] || fail "the uninterrupted job exited with $status" "$(show "$work/plain/stderr")"
 [[ "$(wc -l <"$work/plain/out.txt")" == "$records" ]] || fail "the uninterrupted job wrote $(wc -l <"$work/plain/out.txt") lines"
 
-say "checkpointed run: cr_checkpoint --tree --kill while records flow"
+say "checkpointed run: cr_checkpoint --tree ($mode) while records flow"
 run "$work/ckpt"
 job="$pid"
 # Wait until the pipeline runs (producer, awk, tr: three children of the script).
@@ -64,14 +70,25 @@ while (($(pgrep -P "$job" | wc -l) < 3)); do
   sleep 0.05
 done
 sleep 1
-status="$(run_tool "$work/checkpoint.out" "$work/checkpoint.err" "$CR_CHECKPOINT" --tree --kill -f "$work/ckpt/ctx" "$job")"
+kill_flag=()
+[[ "$mode" == kill ]] && kill_flag=(--kill)
+status="$(run_tool "$work/checkpoint.out" "$work/checkpoint.err" "$CR_CHECKPOINT" --tree "${kill_flag[@]}" \
+  -f "$work/ckpt/ctx" "$job")"
 [[ "$status" == 0 ]] || fail "cr_checkpoint --tree exited with $status" "$(show "$work/checkpoint.err")"
 say "  $(cat "$work/checkpoint.out")"
-wait_gone "$job" 30 || fail "the job survived cr_checkpoint --kill"
-reap "$job"
+lines_at_checkpoint="$(wc -l <"$work/ckpt/out.txt")"
+if [[ "$mode" == kill ]]; then
+  wait_gone "$job" 30 || fail "the job survived cr_checkpoint --kill"
+  reap "$job"
+else
+  wait_gone "$job" 300 || fail "the checkpointed job did not finish in 300 s"
+  reap "$job"
+  [[ "$status" == 0 ]] || fail "the checkpointed job exited with $status" "$(show "$work/ckpt/stderr")"
+  cmp "$work/plain/out.txt" "$work/ckpt/out.txt" || fail "the job's file changed by its checkpoint"
+  : >"$work/ckpt/stdout"  # the restarted script prints its last line again
+fi
 grep -q '^process' "$work/ckpt/ctx" || fail "the index lists no process" "$(show "$work/ckpt/ctx")"
 say "  $(grep -c '^process' "$work/ckpt/ctx") processes, $(grep -c '^zombie' "$work/ckpt/ctx" || true) zombies in the index"
-lines_at_checkpoint="$(wc -l <"$work/ckpt/out.txt")"
 ((lines_at_checkpoint < records)) || fail "the job had finished before its checkpoint: choose more records"
 
 say "restart from the index"
