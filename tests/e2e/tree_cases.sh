@@ -53,7 +53,7 @@ start() {
   track "$pid"
 }
 
-# run_case NAME SCOPE EXPECT: echoes nothing; sets verdict ("" = pass) and seconds.
+# run_case NAME SCOPE EXPECT: sets verdict ("" = pass).
 run_case() {
   local name="$1" scope="$2" expect="$3" base="$work/$1" t0=$SECONDS
   verdict=""
@@ -115,7 +115,6 @@ run_case() {
   if [[ -z "$verdict" ]] && ! cmp -s "$base/plain/out" "$base/ckpt/out"; then
     verdict="its output differs from the uninterrupted run's: $(diff "$base/plain/out" "$base/ckpt/out" | head -n 8 | tr '\n' '|' || true)"
   fi
-  seconds=$((SECONDS - t0))
 }
 
 passed=0
