@@ -9,6 +9,13 @@
 //   runtime   -> Response (written, or why not). The image is complete and flushed when ok.
 //   requester -> Commit, after renaming the image to its final name (or failing to).
 //   runtime   -> carries out Request.after (continue, or stay stopped and die for kAfterKill).
+// A request with kRequestScope (one process of a --tree/--pgid/--sid checkpoint) adds two
+// barriers, each a Barrier from the runtime answered by a Barrier from the requester:
+//   kBarrierStopped  every thread is parked, nothing written yet; the answer's proceed = 0
+//                    abandons the checkpoint (threads released, TempFailure).
+//   kBarrierCaptured the descriptors and memory are captured (in place: written); the threads
+//                    are released only after the answer, so no process of the scope changes a
+//                    shared pipe or socket before every other one has captured it.
 // Bump kControlVersion on any change to these structs.
 #pragma once
 
@@ -20,7 +27,8 @@ namespace crcore::control {
 inline constexpr uint32_t kRequestMagic = 0x51524352;   // "RCRQ"
 inline constexpr uint32_t kResponseMagic = 0x50524352;  // "RCRP"
 inline constexpr uint32_t kCommitMagic = 0x43524352;    // "RCRC"
-inline constexpr uint32_t kControlVersion = 1;
+inline constexpr uint32_t kBarrierMagic = 0x42524352;   // "RCRB"
+inline constexpr uint32_t kControlVersion = 2;
 
 enum class After : uint32_t {
   Continue = 0,  // --cont: every thread continues
@@ -34,6 +42,19 @@ enum RequestFlag : uint32_t {
   kRequestCloseUnsupported = 1u << 1,  // descriptors crcore cannot restore come back as /dev/null
   kRequestInPlace = 1u << 2,           // write with the threads stopped, not from a copy-on-write child
   kRequestTemporaryName = 1u << 3,     // the image has a temporary name: removed if no commit comes
+  kRequestScope = 1u << 4,             // one process of a scope: barriers, peers in sibling images
+};
+
+enum BarrierStage : uint32_t {
+  kBarrierStopped = 1,
+  kBarrierCaptured = 2,
+};
+
+struct Barrier {
+  uint32_t magic;    // kBarrierMagic
+  uint32_t version;  // kControlVersion
+  uint32_t stage;    // BarrierStage
+  uint32_t proceed;  // from the requester: 1 go on, 0 abandon (kBarrierStopped only)
 };
 
 struct Request {

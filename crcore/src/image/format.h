@@ -15,7 +15,7 @@
 namespace crcore::image {
 
 inline constexpr char kFileMagic[8] = {'C', 'R', 'C', 'O', 'R', 'E', 'I', 'M'};
-inline constexpr uint32_t kImageVersion = 2;
+inline constexpr uint32_t kImageVersion = 3;
 inline constexpr uint32_t kArchX86_64 = 62;           // ELF e_machine EM_X86_64
 inline constexpr uint32_t kRecordMagic = 0x43524352;  // "RCRC" little-endian
 
@@ -36,6 +36,8 @@ static_assert(sizeof(FileHeader) == 72);
 
 enum FileFlag : uint32_t {
   kFileIncremental = 1u << 0,  // pages missing here come from the parent image
+  kFileScopeMember = 1u << 1,  // one process of a scope (--tree/--pgid/--sid): see scope_index.h;
+                               // a UnixPair end's peer may be in a sibling image of the scope
 };
 
 enum class RecordKind : uint16_t {

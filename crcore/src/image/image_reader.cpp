@@ -59,7 +59,7 @@ void check_file_header(const std::string& path, const FileHeader& h) {
   if ((h.flags & kFileIncremental) != 0) {
     fail(path, "incremental images are not supported yet");
   }
-  if (h.flags != 0) {
+  if ((h.flags & ~uint32_t{kFileScopeMember}) != 0) {
     fail(path, fmt::format("unknown file flags {:#x}", h.flags));
   }
   if (!all_zero(h.parent_id, sizeof h.parent_id)) {

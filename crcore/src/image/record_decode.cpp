@@ -337,6 +337,9 @@ void check_image(const Image& image) {
   }
   for (const auto& [inode, end] : ends) {
     auto peer = ends.find(end->peer_inode);
+    if (peer == ends.end() && (image.header.flags & kFileScopeMember) != 0) {
+      continue;  // in a sibling image of the scope: the scope's restorer checks it
+    }
     if (peer == ends.end()) {
       invalid(fmt::format("fd {} (unix-pair, inode {}): its peer inode {} is not a unix-pair descriptor of the image",
                           end->fd, inode, end->peer_inode));

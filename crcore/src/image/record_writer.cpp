@@ -75,7 +75,7 @@ int RecordWriter::begin(const FileHeader& header) noexcept {
   if (h.page_size != kPageSize) {
     return -EINVAL;
   }
-  if (h.flags != 0) {
+  if ((h.flags & ~uint32_t{kFileScopeMember}) != 0) {
     return -ENOTSUP;
   }
   h.header_check = file_header_check(h);

@@ -12,6 +12,7 @@
 #include <map>
 
 #include "image/kind_names.h"
+#include "restart/scope_fds.h"
 
 namespace crcore::restart {
 namespace {
@@ -198,6 +199,15 @@ FdRestore::FdRestore(const image::Image& image, const RestartOptions& options) {
         break;
       case image::FdKind::PipeRead:
       case image::FdKind::PipeWrite: {
+        if (options.scope_fds != nullptr && options.scope_fds->pipes.count(r.inode) != 0) {
+          // Shared with other processes of the scope: the one pipe cr_restart made for all of them.
+          const auto& shared = options.scope_fds->pipes.at(r.inode);
+          fd = fcntl(kind == image::FdKind::PipeRead ? shared.first : shared.second, F_DUPFD_CLOEXEC, floor);
+          if (fd >= 0) {
+            fcntl(fd, F_SETFL, static_cast<int>(r.open_flags) & (O_NONBLOCK | O_APPEND));
+          }
+          break;
+        }
         bool both = ends[r.inode] == 3;
         if (!both && stdio) {
           fd = fcntl(r.fd, F_DUPFD_CLOEXEC, floor);  // the peer is outside: reattach to ours
@@ -232,7 +242,11 @@ FdRestore::FdRestore(const image::Image& image, const RestartOptions& options) {
         break;
       }
       case image::FdKind::UnixPair:
-        fd = fcntl(sockets.end(r), F_DUPFD_CLOEXEC, floor);
+        if (options.scope_fds != nullptr && options.scope_fds->sockets.count(r.inode) != 0) {
+          fd = fcntl(options.scope_fds->sockets.at(r.inode), F_DUPFD_CLOEXEC, floor);  // shared in the scope
+        } else {
+          fd = fcntl(sockets.end(r), F_DUPFD_CLOEXEC, floor);
+        }
         if (fd >= 0) {
           fcntl(fd, F_SETFL, static_cast<int>(r.open_flags) & O_NONBLOCK);
         }

@@ -1,6 +1,8 @@
 // cr_restart --restore-pid (see pid_restore.h).
 #include "restart/pid_restore.h"
 
+#include "restart/pid_namespace.h"
+
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -149,6 +151,11 @@ void enter_namespaces() {
 }
 
 }  // namespace
+
+long fork_into_pid(pid_t pid) { return fork_with_pid(pid); }
+void enter_pid_namespace() { enter_namespaces(); }
+void forward_signals(pid_t child) { forward_signals_to(child); }
+void end_like_child(pid_t child, bool reap_others) { end_like(child, reap_others); }
 
 void restore_with_original_pid(const image::Image& img, RestartOptions options) {
   options.restore_tids = true;

@@ -26,6 +26,7 @@ struct RestartOptions {
   bool restore_tids = false;   // threads get their original tids (set by --restore-pid)
   std::string run_on_success;  // run once every check has passed, just before the process is recreated
   std::string run_on_failure;  // --restore-pid in a namespace: run there when the restart fails inside it
+  const struct ScopeFds* scope_fds = nullptr;  // a scope's shared pipes and socketpairs (scope_fds.h)
 };
 
 // Never returns on success: this process becomes the restored one.

@@ -74,7 +74,9 @@ image::FdKind classify(int fd, const struct stat& st, int open_flags, const char
     struct termios t;
     return ioctl(fd, TCGETS, &t) == 0 ? image::FdKind::Tty : image::FdKind::CharDevice;
   }
-  if (S_ISFIFO(st.st_mode) && strncmp(path, "pipe:[", 6) == 0) {
+  // A pipe, or a named FIFO opened for reading or for writing (a scope's restart reopens the FIFO
+  // by its path; one opened O_RDWR is refused).
+  if (S_ISFIFO(st.st_mode) && (strncmp(path, "pipe:[", 6) == 0 || (open_flags & O_ACCMODE) != O_RDWR)) {
     return (open_flags & O_ACCMODE) == O_WRONLY ? image::FdKind::PipeWrite : image::FdKind::PipeRead;
   }
   if (S_ISSOCK(st.st_mode)) {
@@ -428,7 +430,7 @@ const char* inspect_socket(CaptureArena& arena, uint32_t index, int& diag, size_
 }  // namespace
 
 int capture_fds(CaptureArena& arena, const FdExclusions& exclude, const int pipe_probe[2], bool allow_unsupported,
-                FdCapture& out, char* why, size_t why_size) {
+                FdCapture& out, char* why, size_t why_size, bool peers_in_scope) {
   int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0) {
     return -errno;
@@ -532,7 +534,8 @@ int capture_fds(CaptureArena& arena, const FdExclusions& exclude, const int pipe
   // A socketpair end is restorable when its peer is too, and connected back to it.
   for (uint32_t i = 0; rc == 0 && i < out.count; ++i) {
     CapturedFd& c = arena.fds[i];
-    if (static_cast<image::FdKind>(c.record.kind) != image::FdKind::UnixPair || peer_in_image(arena, out.count, c)) {
+    if (static_cast<image::FdKind>(c.record.kind) != image::FdKind::UnixPair || peer_in_image(arena, out.count, c) ||
+        peers_in_scope) {
       continue;
     }
     if (!allow_unsupported) {

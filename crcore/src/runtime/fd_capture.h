@@ -27,7 +27,10 @@ struct FdExclusions {
 // with a warning). -ENOBUFS when the queued data does not fit arena.data.
 // pipe_probe: the two ends of a spare pipe, used to copy a pipe's unread bytes without
 // consuming them (tee(2)). Sockets are read with MSG_PEEK (and SO_PEEK_OFF, put back after).
+// peers_in_scope (one process of a --tree/--pgid/--sid checkpoint): a socketpair end whose peer is
+// not in this process is kept as UnixPair all the same; the requester checks that the peer is in
+// another image of the scope.
 int capture_fds(CaptureArena& arena, const FdExclusions& exclude, const int pipe_probe[2], bool allow_unsupported,
-                FdCapture& out, char* why, size_t why_size);
+                FdCapture& out, char* why, size_t why_size, bool peers_in_scope = false);
 
 }  // namespace crcore::runtime

@@ -341,7 +341,8 @@ int dump_image(CaptureArena& arena, const DumpRequest& request, DumpResult& resu
   if (rc == 0 && request.descriptors != nullptr) {
     fds = *request.descriptors;  // taken by the process itself while its threads were stopped
   } else if (rc == 0) {
-    rc = capture_fds(arena, request.exclude, request.pipe_probe, request.allow_unsupported_fds, fds, why, why_size);
+    rc = capture_fds(arena, request.exclude, request.pipe_probe, request.allow_unsupported_fds, fds, why, why_size,
+                     request.scope_member);
   }
   if (rc != 0) {
     return rc;
@@ -350,6 +351,7 @@ int dump_image(CaptureArena& arena, const DumpRequest& request, DumpResult& resu
   image::FileHeader header;
   memset(&header, 0, sizeof header);
   header.page_size = 4096;
+  header.flags = request.scope_member ? image::kFileScopeMember : 0u;
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   header.created_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec);

@@ -24,6 +24,7 @@ struct DumpRequest {
   int image_fd = -1;
   image::ZstdWorkspace* zstd = nullptr;  // nullptr: pages stored raw
   bool allow_unsupported_fds = false;
+  bool scope_member = false;  // one process of a scope: kFileScopeMember, socketpair peers elsewhere
   FdExclusions exclude{};
   int pipe_probe[2] = {-1, -1};
   // Descriptors already captured (into the same arena) by the stopped process itself: a

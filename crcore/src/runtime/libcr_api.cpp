@@ -17,6 +17,7 @@
 #include "runtime/critical_sections.h"
 #include "runtime/manager.h"
 #include "runtime/runtime_state.h"
+#include "runtime/scope_request.h"
 
 using crcore::runtime::g_runtime;
 
@@ -31,6 +32,7 @@ struct PendingRequest {
   bool in_use = false;
   bool answered = false;
   crcore::control::Response response{};
+  pid_t scope_command = 0;  // CR_SCOPE_TREE/PGRP/SESS: the cr_checkpoint doing it (scope_request.h)
 };
 constexpr int kMaxRequests = 64;
 PendingRequest g_requests[kMaxRequests];
@@ -171,7 +173,23 @@ int cr_request_checkpoint(cr_checkpoint_args_t* args, cr_checkpoint_handle_t* ha
     return -1;
   }
   if (args->cr_scope != CR_SCOPE_PROC) {
-    errno = CR_ENOSUPPORT;  // process groups, sessions and trees come with the process-tree work
+    std::lock_guard lock(g_requests_mutex);
+    for (int i = 0; i < kMaxRequests; ++i) {
+      if (!g_requests[i].in_use) {
+        std::string why;
+        pid_t command = crcore::runtime::start_scope_checkpoint(*args, why);
+        if (command < 0) {
+          return -1;
+        }
+        g_requests[i] = PendingRequest{};
+        g_requests[i].in_use = true;
+        g_requests[i].requester_pid = getpid();
+        g_requests[i].scope_command = command;
+        *handle = static_cast<cr_checkpoint_handle_t>(i + 1);
+        return 0;
+      }
+    }
+    errno = EAGAIN;
     return -1;
   }
   pid_t target = args->cr_target == 0 ? getpid() : args->cr_target;
@@ -216,6 +234,18 @@ int cr_poll_checkpoint_msg(cr_checkpoint_handle_t* handle, struct timeval* timeo
   if (r->requester_pid != getpid()) {
     errno = CR_ERESTARTED;  // we are the restored copy of the process that asked
     return CR_POLL_CHKPT_ERR_POST;
+  }
+  if (r->scope_command > 0) {
+    int ms = timeout == nullptr ? -1 : static_cast<int>(timeout->tv_sec * 1000 + timeout->tv_usec / 1000);
+    int rc = crcore::runtime::poll_scope_checkpoint(r->scope_command, ms);
+    if (rc < 0 && errno == ECHILD) {
+      errno = CR_ERESTARTED;  // restored with our pid: the command belonged to the original
+      return CR_POLL_CHKPT_ERR_POST;
+    }
+    if (msg_p != nullptr) {
+      *msg_p = strdup(rc == 1 ? "" : "the scope's checkpoint failed (cr_checkpoint's message is on stderr)");
+    }
+    return rc == 1 ? 1 : rc == 0 ? 0 : CR_POLL_CHKPT_ERR_POST;
   }
   if (!r->answered) {
     int ms = timeout == nullptr ? 0 : static_cast<int>(timeout->tv_sec * 1000 + timeout->tv_usec / 1000);

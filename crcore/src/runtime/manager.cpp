@@ -33,6 +33,7 @@
 #include "runtime/raw_syscall.h"
 #include "runtime/runtime_state.h"
 #include "runtime/safe_io.h"
+#include "runtime/scope_barrier.h"
 #include "runtime/thread_stop.h"
 
 namespace crcore::runtime {
@@ -114,6 +115,7 @@ DumpRequest make_dump_request(const Checkpoint& c) {
   dump.image_fd = c.image_fd;
   dump.zstd = (c.request.flags & control::kRequestCompress) != 0 ? g_zstd.get() : nullptr;
   dump.allow_unsupported_fds = (c.request.flags & control::kRequestCloseUnsupported) != 0;
+  dump.scope_member = (c.request.flags & control::kRequestScope) != 0;
   dump.exclude.count = 0;
   for (int fd : {g_runtime.control_fd, c.connection_fd, c.image_fd, c.result_pipe[0], c.result_pipe[1]}) {
     if (fd >= 0) {
@@ -151,7 +153,7 @@ __attribute__((noinline)) int save_and_dump(Checkpoint& c) {
   if (c.copy_on_write) {
     // Descriptors first, here, while every thread is stopped (see DumpRequest::descriptors).
     int rc = capture_fds(g_arena, dump.exclude, dump.pipe_probe, dump.allow_unsupported_fds, c.descriptors, c.why,
-                         sizeof c.why);
+                         sizeof c.why, dump.scope_member);
     if (rc != 0) {
       return rc;
     }
@@ -318,6 +320,14 @@ int phase2(void* arg) {
                0, nullptr);
     return rc;
   }
+  bool scope = (c.request.flags & control::kRequestScope) != 0;
+  if (scope && scope_barrier(c.connection_fd, control::kBarrierStopped, c.deadline_ns) != BarrierAnswer::Proceed) {
+    // Another process of the scope failed, exec'd, exited or forked: nothing was written.
+    release_threads(Outcome::Aborted);
+    unblock_critical_sections();
+    set_status(c, control::Status::TempFailure, 0, "the checkpoint of the scope was abandoned by its requester");
+    return -CR_ETEMPFAIL;
+  }
   g_runtime.phase.store(static_cast<uint32_t>(Phase::Writing));
   sigset_t mask;
   pthread_sigmask(SIG_SETMASK, nullptr, &mask);
@@ -334,6 +344,9 @@ int phase2(void* arg) {
   }
   if (rc == kForked) {
     // The child has its frozen copy: the application goes on while it writes.
+    if (scope) {
+      scope_barrier(c.connection_fd, control::kBarrierCaptured, c.deadline_ns);  // every process has captured
+    }
     c.pause_ns = monotonic_ns() - c.pause_start_ns;
     release_threads(Outcome::Continue);
     unblock_critical_sections();
@@ -350,6 +363,9 @@ int phase2(void* arg) {
     unblock_critical_sections();
     set_status(c, rc == -ENOTSUP ? control::Status::CaptureFailed : control::Status::WriteFailed, -rc, nullptr);
     return rc;
+  }
+  if (scope) {
+    scope_barrier(c.connection_fd, control::kBarrierCaptured, c.deadline_ns);  // every process has written
   }
   c.pause_ns = monotonic_ns() - c.pause_start_ns;
   if (static_cast<control::After>(c.request.after) != control::After::Kill) {

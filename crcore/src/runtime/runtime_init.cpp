@@ -64,6 +64,9 @@ void start_runtime() {
 
 // A forked child has only the forking thread: it gets a runtime of its own.
 void after_fork_in_child() {
+  if (g_runtime.control_fd >= 0) {
+    close(g_runtime.control_fd);  // the parent's listening socket: this copy would end up in the child's image
+  }
   g_runtime.control_fd = -1;
   g_runtime.phase.store(static_cast<uint32_t>(Phase::Idle));
   g_runtime.slot_count = 0;

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "control/control_client.h"
+#include "tools/scope_checkpoint.h"
 
 namespace {
 
@@ -139,18 +140,40 @@ int main(int argc, char** argv) {
                  "checkpoint (default) or 'close' it: the restarted process finds /dev/null there")
       ->check(CLI::IsMember({"fail", "close"}));
   app.add_flag("-q,--quiet", o.quiet, "print nothing on success");
+  int index_fd = -1;
+  app.add_option("--index-fd", index_fd, "(libcr) write a scope's index into this inherited descriptor")->group("");
   CLI11_PARSE(app, argc, argv);
 
-  if (o.tree || o.pgid || o.sid) {
-    return fail(
-        "--tree, --pgid and --sid (checkpointing several processes together) are not supported yet; "
-        "checkpoint one process at a time");
+  if (int(o.tree) + int(o.pgid) + int(o.sid) > 1) {
+    return fail("--tree, --pgid and --sid exclude each other");
   }
   if (o.pid <= 0) {
     return fail("which process? give its pid (cr_checkpoint PID)");
   }
   if (int(o.term) + int(o.kill) + int(o.stop) + int(o.cont) > 1) {
     return fail("--term, --kill, --stop and --cont exclude each other");
+  }
+  if (o.tree || o.pgid || o.sid) {
+    // A scope: one image per process beside an index at PATH (docs/image-format.md, "Scope index").
+    crcore::tools::ScopeCheckpointOptions scope;
+    scope.kind = o.tree   ? crcore::image::ScopeKind::Tree
+                 : o.pgid ? crcore::image::ScopeKind::Pgid
+                          : crcore::image::ScopeKind::Sid;
+    scope.id = o.pid;
+    scope.path =
+        !o.file.empty() ? o.file : (o.dir.empty() ? std::string(".") : o.dir) + "/context." + std::to_string(o.pid);
+    scope.index_fd = index_fd;
+    struct stat existing;
+    if (index_fd < 0 && !o.clobber && lstat(scope.path.c_str(), &existing) == 0) {
+      return fail(scope.path + " exists (use --clobber to replace it)");
+    }
+    scope.after = o.kill ? After::Kill : o.term ? After::Term : o.stop ? After::Stop : After::Continue;
+    scope.time = o.time;
+    scope.compress = o.compress;
+    scope.close_unsupported = o.unsupported_fds == "close";
+    scope.no_cow = o.no_cow;
+    scope.quiet = o.quiet;
+    return crcore::tools::checkpoint_scope(scope);
   }
   if (kill(o.pid, 0) != 0 && errno == ESRCH) {
     return fail("no process " + std::to_string(o.pid));

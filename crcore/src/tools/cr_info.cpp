@@ -21,6 +21,7 @@
 
 #include "image/image_reader.h"
 #include "image/kind_names.h"
+#include "image/scope_index.h"
 
 namespace crcore::image {
 namespace {
@@ -304,6 +305,25 @@ int run(const Options& options) {
   return 0;
 }
 
+// The index of a --tree/--pgid/--sid checkpoint: the scope, then one line per process, each
+// image validated as it is summarised.
+int show_scope_index(const std::string& path) {
+  ScopeIndex index = read_scope_index(path);
+  std::printf("scope %s %d: %zu entries (index %s)\n", scope_kind_name(index.kind), index.id, index.entries.size(),
+              path.c_str());
+  for (const auto& e : index.entries) {
+    if (e.zombie) {
+      std::printf("  zombie  %d ppid %d pgid %d sid %d, wait status %#x\n", e.pid, e.ppid, e.pgid, e.sid,
+                  static_cast<unsigned>(e.exit_status));
+      continue;
+    }
+    Image img = ImageReader(scope_image_path(path, e)).load();
+    std::printf("  process %d ppid %d pgid %d sid %d: %s, %zu threads, %zu regions, %zu descriptors\n", e.pid, e.ppid,
+                e.pgid, e.sid, e.image.c_str(), img.threads.size(), img.regions.size(), img.fds.size());
+  }
+  return 0;
+}
+
 int parse_and_run(int argc, char** argv) {
   Options options;
   CLI::App app{
@@ -318,6 +338,9 @@ int parse_and_run(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (!options.json && looks_like_scope_index(options.path)) {
+    return show_scope_index(options.path);
   }
   return run(options);
 }

@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "image/image_reader.h"
+#include "image/scope_index.h"
 #include "restart/pid_restore.h"
 #include "restart/restorer.h"
+#include "restart/tree_restore.h"
 #include "runtime/restart_block.h"
 
 int main(int argc, char** argv) {
@@ -16,13 +18,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> relocate;
   bool stop = false, kill = false, term = false, cont = false, restore_pid = false, no_restore_pid = false;
   std::string run_on_success, run_on_failure;
-  app.add_option("image", options.image_path, "the image file")->required();
+  app.add_option("image", options.image_path, "the image file, or the index of a --tree/--pgid/--sid checkpoint")
+      ->required();
   app.add_option("--relocate", relocate, "OLD=NEW: a file or directory that moved since the checkpoint");
   app.add_flag("--stop", stop, "stop the restored process (SIGSTOP) before it runs");
   app.add_flag("--kill", kill, "kill the restored process at once (checks that the image restores)");
   app.add_flag("--term", term, "send SIGTERM to the restored process");
   app.add_flag("--cont", cont, "let the restored process run (the default)");
-  app.add_flag("--no-restore-pid", no_restore_pid, "give the restored process a new pid (the default)");
+  app.add_flag("--no-restore-pid", no_restore_pid,
+               "give the restored process a new pid (the default for one process; a scope gets its pids back "
+               "unless this is given)");
   app.add_flag("--restore-pid", restore_pid, "restore the original pid and tids");
   app.add_option("--run-on-success", run_on_success, "run this command once the process is restored");
   app.add_option("--run-on-failure", run_on_failure, "run this command if the restart fails");
@@ -55,6 +60,10 @@ int main(int argc, char** argv) {
   options.run_on_success = run_on_success;
   options.run_on_failure = run_on_failure;
   try {
+    if (crcore::image::looks_like_scope_index(options.image_path)) {
+      // A scope: its processes name each other by pid, so they get their pids back by default.
+      crcore::restart::restore_scope(options.image_path, options, !no_restore_pid);
+    }
     crcore::image::ImageReader reader(options.image_path);
     crcore::image::Image image = reader.load();
     if (restore_pid) {

@@ -1,0 +1,33 @@
+/* An enlarged pipe (1 MiB) between two processes holding 300000 unread bytes. */
+#include "case_util.h"
+
+int main(void) {
+  int p[2];
+  if (pipe(p) != 0 || fcntl(p[1], F_SETPIPE_SZ, 1 << 20) < 0) {
+    case_die("pipe");
+  }
+  char up[512];
+  case_marker(up, sizeof up, "reader");
+  pid_t child = case_fork();
+  if (child == 0) {
+    close(p[1]);
+    case_touch(up);
+    case_wait_go();
+    static char buf[1 << 20];
+    size_t n = case_read_all(p[0], buf, sizeof buf);
+    printf("child read %zu bytes, checksum %lx\n", n, case_checksum(buf, n));
+    return 0;
+  }
+  close(p[0]);
+  static char data[300000];
+  for (size_t i = 0; i < sizeof data; ++i) {
+    data[i] = (char)(i * 7 + i / 1000);
+  }
+  case_write_all(p[1], data, sizeof data);
+  case_wait_file(up);
+  case_ready();
+  case_wait_go();
+  close(p[1]);
+  case_print_status("child", case_wait(child));
+  return 0;
+}
