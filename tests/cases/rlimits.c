@@ -4,7 +4,7 @@
 #include "case.h"
 
 int main(void) {
-  struct rlimit r = {200, 300};
+  struct rlimit r = {1000, 1500};
   setrlimit(RLIMIT_NOFILE, &r);
   struct rlimit c = {0, 4096};
   setrlimit(RLIMIT_CORE, &c);

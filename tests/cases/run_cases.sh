@@ -87,7 +87,7 @@ launch() {
     local line
     printf -v line '%q ' "$@"
     CRCORE_CASE_READY="$dir/$tag.ready" CRCORE_CASE_GO="$dir/$tag.go" \
-      setsid script -qec "$line 2>$(printf %q "$dir/$tag.err")" /dev/null </dev/null >"$dir/$tag.out" 2>&1 &
+      setsid script -qec "exec $line 2>$(printf %q "$dir/$tag.err")" /dev/null </dev/null >"$dir/$tag.out" 2>&1 &
   else
     CRCORE_CASE_READY="$dir/$tag.ready" CRCORE_CASE_GO="$dir/$tag.go" \
       setsid "$@" </dev/null >"$dir/$tag.out" 2>"$dir/$tag.err" &

@@ -12,6 +12,7 @@
 #include <map>
 
 #include "image/kind_names.h"
+#include "restart/resource_restore.h"
 
 namespace crcore::restart {
 namespace {
@@ -153,7 +154,8 @@ class SocketPairs {
 
 }  // namespace
 
-FdRestore::FdRestore(const image::Image& image, const RestartOptions& options) {
+FdRestore::FdRestore(const image::Image& image, const RestartOptions& options)
+    : image_(image), resource_fds_(std::make_unique<ResourceFds>(image)) {
   for (const auto& f : image.fds) {
     highest_ = std::max(highest_, f.record.fd);
   }
@@ -237,6 +239,16 @@ FdRestore::FdRestore(const image::Image& image, const RestartOptions& options) {
           fcntl(fd, F_SETFL, static_cast<int>(r.open_flags) & O_NONBLOCK);
         }
         break;
+      case image::FdKind::EventFd:
+      case image::FdKind::TimerFd:
+      case image::FdKind::SignalFd:
+      case image::FdKind::Epoll:
+      case image::FdKind::Inotify:
+      case image::FdKind::Memfd:
+      case image::FdKind::DeletedFile:
+      case image::FdKind::Fifo:
+        fd = resource_fds_->open(f, options);  // resource_restore.cpp
+        break;
       default:
         fd = open("/dev/null", O_RDWR | O_CLOEXEC);
         fprintf(stderr, "cr_restart: warning: descriptor %d (%s) is restored as /dev/null\n", r.fd, f.path.c_str());
@@ -276,6 +288,8 @@ void FdRestore::install(int keep_from) {
       close(fd);
     }
   }
+  restore_fd_details(image_);  // epoll interest lists, locks, terminal settings (resource_restore.cpp)
+  resource_fds_.reset();
 }
 
 }  // namespace crcore::restart

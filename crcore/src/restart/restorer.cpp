@@ -23,6 +23,7 @@
 
 #include "image/image_reader.h"
 #include "restart/fd_restore.h"
+#include "restart/resource_restore.h"
 #include "restart/page_feeder.h"
 #include "stage/stage_args.h"
 
@@ -384,6 +385,7 @@ void restore(const image::Image& img, const RestartOptions& options) {
   }
   restore_process_state(img, options);
   fds.install(floor);
+  restore_process_resources(img);  // timers, itimers, prctl (resource_restore.cpp)
   restore_signal_dispositions(img);
   memcpy(stage_args, &args, sizeof args);
   if (mprotect(area, blob_bytes, PROT_READ | PROT_EXEC) != 0) {

@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <termios.h>
+#include <asm/termbits.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -63,6 +63,14 @@ void say(char* why, size_t size, const char* a, int fd, const char* b, const cha
 
 image::FdKind classify(int fd, const struct stat& st, int open_flags, const char* path) {
   if (S_ISREG(st.st_mode)) {
+    if (strncmp(path, "/memfd:", 7) == 0 && st.st_nlink == 0) {
+      return image::FdKind::Memfd;
+    }
+    size_t n = strlen(path);
+    const char deleted[] = " (deleted)";
+    if (st.st_nlink == 0 && n > sizeof deleted - 1 && strcmp(path + n - (sizeof deleted - 1), deleted) == 0) {
+      return image::FdKind::DeletedFile;
+    }
     return image::FdKind::RegularFile;
   }
   if (S_ISDIR(st.st_mode)) {
@@ -75,8 +83,24 @@ image::FdKind classify(int fd, const struct stat& st, int open_flags, const char
   if (S_ISFIFO(st.st_mode) && strncmp(path, "pipe:[", 6) == 0) {
     return (open_flags & O_ACCMODE) == O_WRONLY ? image::FdKind::PipeWrite : image::FdKind::PipeRead;
   }
+  if (S_ISFIFO(st.st_mode) && path[0] == '/') {
+    return image::FdKind::Fifo;
+  }
   if (S_ISSOCK(st.st_mode)) {
     return image::FdKind::Socket;
+  }
+  struct {
+    const char* link;
+    image::FdKind kind;
+  } const anon[] = {
+      {"anon_inode:[eventfd]", image::FdKind::EventFd},   {"anon_inode:[timerfd]", image::FdKind::TimerFd},
+      {"anon_inode:[signalfd]", image::FdKind::SignalFd}, {"anon_inode:[eventpoll]", image::FdKind::Epoll},
+      {"anon_inode:inotify", image::FdKind::Inotify},
+  };
+  for (const auto& a : anon) {
+    if (strcmp(path, a.link) == 0) {
+      return a.kind;
+    }
   }
   return image::FdKind::Other;
 }
@@ -423,6 +447,89 @@ const char* inspect_socket(CaptureArena& arena, uint32_t index, int& diag, size_
   return nullptr;
 }
 
+// Whether another descriptor of this FIFO, among the first `count`, has its data copied already.
+bool fifo_seen(const CaptureArena& arena, uint32_t count, const CapturedFd& c) {
+  for (uint32_t j = 0; j < count; ++j) {
+    const CapturedFd& o = arena.fds[j];
+    if (o.has_data && o.record.inode == c.record.inode && o.record.dev == c.record.dev) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The Resource records one descriptor needs (resource_capture.h): its fdinfo text for eventfd,
+// timerfd, signalfd, epoll and inotify; contents for a memfd or a deleted file; settings for a
+// terminal; the "lock:" lines of any file that holds locks. 0 or -errno (why set).
+int capture_fd_details(CaptureArena& arena, CapturedFd& c, image::FdKind kind, size_t& data_used, ResourceList& list,
+                       char* why, size_t why_size) {
+  int fd = c.record.fd;
+  char info[64] = "/proc/self/fdinfo/";
+  append_decimal(info + strlen(info), static_cast<uint64_t>(fd));
+  int rc = 0;
+  switch (kind) {
+    case image::FdKind::EventFd:
+    case image::FdKind::TimerFd:
+    case image::FdKind::SignalFd:
+    case image::FdKind::Epoll:
+    case image::FdKind::Inotify:
+      rc = add_file_resource(arena, data_used, list, image::ResourceType::FdInfo, fd, info);
+      break;
+    case image::FdKind::Memfd:
+    case image::FdKind::DeletedFile:
+    case image::FdKind::RegularFile: {
+      if (kind != image::FdKind::RegularFile) {
+        rc = add_contents_resource(arena, data_used, list, fd, c.record.file_size);
+        if (rc != 0) {
+          break;
+        }
+      }
+      char seals[48] = "seals: ";
+      int s = fcntl(fd, F_GET_SEALS);
+      append_decimal(seals + strlen(seals), static_cast<uint64_t>(s > 0 ? s : 0));
+      strcat(seals, "\n");
+      size_t before = data_used;
+      rc = add_file_resource(arena, data_used, list, image::ResourceType::FdInfo, fd, info,
+                             kind == image::FdKind::Memfd ? seals : "");
+      // Kept only when it says something the restart needs: locks, or a memfd's seals.
+      if (rc == 0 && kind != image::FdKind::Memfd) {
+        const char* text = arena.data + before + sizeof(image::ResourceHeader);
+        size_t length = data_used - before - sizeof(image::ResourceHeader);
+        bool locks = false;
+        for (size_t i = 0; i + 5 <= length && !locks; ++i) {
+          locks = memcmp(text + i, "lock:", 5) == 0;
+        }
+        if (!locks) {
+          data_used = before;
+          --list.count;
+        }
+      }
+      break;
+    }
+    case image::FdKind::Tty: {
+      image::TerminalResource t{};
+      struct winsize w {};
+      if (ioctl(fd, TCGETS2, t.termios) == 0) {
+        ioctl(fd, TIOCGWINSZ, &w);
+        t.rows = w.ws_row;
+        t.cols = w.ws_col;
+        t.xpixel = w.ws_xpixel;
+        t.ypixel = w.ws_ypixel;
+        rc = add_resource(arena, data_used, list, image::ResourceType::Terminal, fd, 0, &t, sizeof t);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  if (rc == -ENOBUFS) {
+    say(why, why_size, "the details of descriptor ", fd, " do not fit the checkpoint's buffer: ", c.path);
+  } else if (rc != 0) {
+    say(why, why_size, "cannot read the details of descriptor ", fd, ": ", c.path);
+  }
+  return rc;
+}
+
 }  // namespace
 
 int capture_fds(CaptureArena& arena, const FdExclusions& exclude, const int pipe_probe[2], bool allow_unsupported,
@@ -499,7 +606,12 @@ int capture_fds(CaptureArena& arena, const FdExclusions& exclude, const int pipe
         }
         unsupported(c, out);
       }
-      if (kind == image::FdKind::PipeRead) {
+      rc = capture_fd_details(arena, c, kind, data_used, out.resources, why, why_size);
+      if (rc != 0) {
+        break;
+      }
+      if (kind == image::FdKind::PipeRead ||
+          (kind == image::FdKind::Fifo && (open_flags & O_ACCMODE) != O_WRONLY && !fifo_seen(arena, out.count, c))) {
         ssize_t n = peek_pipe(fd, pipe_probe, arena.data + data_used, arena.data_capacity - data_used);
         if (n < 0) {
           say(why, why_size, "cannot read the unread data of pipe descriptor ", fd, "", "");
@@ -523,6 +635,9 @@ int capture_fds(CaptureArena& arena, const FdExclusions& exclude, const int pipe
   close(dir);
   if (diag >= 0) {
     close(diag);
+  }
+  if (rc == 0) {
+    rc = capture_process_resources(arena, data_used, out.resources, why, why_size);
   }
   // A socketpair end is restorable when its peer is too, and connected back to it.
   for (uint32_t i = 0; rc == 0 && i < out.count; ++i) {

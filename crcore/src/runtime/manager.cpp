@@ -29,6 +29,8 @@
 #include "runtime/image_dump.h"
 #include "runtime/raw_syscall.h"
 #include "runtime/runtime_state.h"
+#include "runtime/pending_signals.h"
+#include "runtime/resource_capture.h"
 #include "runtime/safe_io.h"
 #include "runtime/thread_stop.h"
 
@@ -286,10 +288,15 @@ int phase2(void* arg) {
   ThreadSlot& self = g_runtime.manager_slot;
   memset(&self.record, 0, sizeof self.record);
   describe_current_thread(self.record, bits, nullptr, 0, SS_DISABLE);
+  describe_memory_policy(self.memory_policy);
   self.record.flags |= image::kThreadRuntime;
+  // The process's pending signals, on this stack (pending_signals.h): queued again after a restart.
+  PendingSignals shared_pending;
+  take_pending_signals(shared_pending, true, g_runtime.signal);
 
   rc = save_and_dump(c);
   if (rc == kRestarted) {
+    requeue_pending_signals(shared_pending);
     return come_back(c);
   }
   if (rc == kForked) {

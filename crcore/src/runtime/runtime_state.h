@@ -36,6 +36,7 @@ struct ThreadSlot {
   std::atomic<uint32_t> state;   // [signal] SlotState
   int32_t abort_code = 0;        // [signal] negative CR_E* code when state == Aborted
   image::ThreadRecord record{};  // [signal] filled by the thread itself while it parks
+  image::MemPolicyResource memory_policy{};  // [signal] likewise (resource_capture.h); mode -1: unknown
 };
 
 struct Runtime {
