@@ -1,4 +1,5 @@
 /* fcntl (POSIX) record locks: a write lock on bytes 10-19 and a read lock on 100-: re-taken. */
+#define _GNU_SOURCE
 #include "case.h"
 
 static void show(int fd, short type, off_t start, off_t len) {

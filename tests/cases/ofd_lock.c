@@ -1,4 +1,5 @@
 /* An open-file-description lock (F_OFD_SETLK) on bytes 0-99: re-taken on the restored descriptor. */
+#define _GNU_SOURCE
 #include "case.h"
 
 int main(void) {

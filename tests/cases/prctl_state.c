@@ -1,4 +1,5 @@
 /* prctl state: the parent-death signal, the name, "keep capabilities", child subreaper, no_new_privs. */
+#include <signal.h>
 #include <sys/prctl.h>
 
 #include "case.h"

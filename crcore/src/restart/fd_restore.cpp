@@ -155,11 +155,12 @@ class SocketPairs {
 }  // namespace
 
 FdRestore::FdRestore(const image::Image& image, const RestartOptions& options)
-    : image_(image), resource_fds_(std::make_unique<ResourceFds>(image)) {
+    : image_(image) {
   for (const auto& f : image.fds) {
     highest_ = std::max(highest_, f.record.fd);
   }
   int floor = highest_ + 16;
+  resource_fds_ = std::make_unique<ResourceFds>(image, floor);
   SocketPairs sockets(image, floor);
   // Pipes: one new pipe per pipe of the image that has both ends inside the process.
   std::map<uint64_t, std::pair<int, int>> pipes;  // inode -> (read, write)

@@ -121,6 +121,11 @@ int open_timerfd(const image::Image& image, const image::FdRecord& r) {
   if (fd < 0) {
     fail(r.fd, "cannot create a timerfd on clock " + std::to_string(clock));
   }
+  // A periodic timer that expired and has not been read yet shows no time left (the kernel moves
+  // it on when it is read): it comes back one interval from now.
+  if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) {
+    spec.it_value = spec.it_interval;
+  }
   // The time left at the checkpoint, from now (relative): a timer does not run while no process has it.
   if ((spec.it_value.tv_sec != 0 || spec.it_value.tv_nsec != 0) && timerfd_settime(fd, 0, &spec, nullptr) != 0) {
     fail(r.fd, "cannot arm its timerfd");
@@ -228,10 +233,11 @@ int open_inotify(const image::Image& image, const image::FdRecord& r) {
   std::sort(watches.begin(), watches.end(), [](const Watch& a, const Watch& b) { return a.wd < b.wd; });
   // Watch descriptors are handed out in increasing order: a gap is skipped by adding a watch on
   // a scratch memfd and removing it again (its IN_IGNORED event is drained).
+  int next = 1;  // a new instance's first watch descriptor
   for (const Watch& w : watches) {
     int target = open_watched(w.line, r.fd);
     std::string path = "/proc/self/fd/" + std::to_string(target);
-    for (int guard = 0; guard < 100000; ++guard) {
+    for (int guard = 0; next < w.wd && guard < 100000; ++guard) {
       int scratch = memfd_create("crcore-inotify-gap", MFD_CLOEXEC);
       std::string scratch_path = "/proc/self/fd/" + std::to_string(scratch);
       int probe = inotify_add_watch(fd, scratch_path.c_str(), IN_OPEN);
@@ -241,13 +247,12 @@ int open_inotify(const image::Image& image, const image::FdRecord& r) {
       }
       inotify_rm_watch(fd, probe);
       drain(fd);
-      if (probe + 1 >= w.wd) {
-        break;
-      }
+      next = probe + 1;
     }
     // mask holds the event bits and the watch's flags (IN_ONESHOT, IN_EXCL_UNLINK, ...).
     int wd = inotify_add_watch(fd, path.c_str(), w.mask & ~uint32_t{IN_IGNORED});
     close(target);
+    next = wd + 1;
     if (wd != w.wd) {
       errno = 0;
       fail(r.fd, "inotify watch descriptor " + std::to_string(w.wd) + " came back as " + std::to_string(wd));
@@ -361,8 +366,13 @@ int ResourceFds::open(const image::FdEntry& f, const RestartOptions& options) {
     }
     case image::FdKind::Inotify:
       return open_inotify(image_, r);
-    case image::FdKind::Memfd:
-      return open_memfd(image_, f);
+    case image::FdKind::Memfd: {
+      int fd = open_memfd(image_, f);
+      if (r.offset >= 0) {
+        lseek(fd, r.offset, SEEK_SET);
+      }
+      return fd;
+    }
     case image::FdKind::DeletedFile: {
       int fd = open_deleted(image_, f, options);
       if (r.offset >= 0) {
@@ -382,6 +392,12 @@ int ResourceFds::open(const image::FdEntry& f, const RestartOptions& options) {
         int h = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
         if (h < 0) {
           fail(r.fd, "cannot open FIFO " + path);
+        }
+        int high = fcntl(h, F_DUPFD_CLOEXEC, floor_);
+        close(h);
+        h = high;
+        if (h < 0) {
+          fail(r.fd, "cannot keep FIFO " + path + " open");
         }
         holder = fifo_holders_.emplace(path, h).first;
         for (const auto& d : image_.fd_data) {

@@ -20,7 +20,8 @@ std::vector<const image::ResourceEntry*> resources_of(const image::Image& image,
 // keeps what must stay open until install (a FIFO's extra reader). Throws RestartError.
 class ResourceFds {
  public:
-  explicit ResourceFds(const image::Image& image) : image_(image) {}
+  // Descriptors it keeps for itself are moved to `floor` or above (clear of the image's numbers).
+  ResourceFds(const image::Image& image, int floor) : image_(image), floor_(floor) {}
   ResourceFds(const ResourceFds&) = delete;
   ResourceFds& operator=(const ResourceFds&) = delete;
   ~ResourceFds();
@@ -29,6 +30,7 @@ class ResourceFds {
 
  private:
   const image::Image& image_;
+  int floor_;
   std::map<std::string, int> fifo_holders_;  // path -> an O_RDWR descriptor keeping the FIFO's data
 };
 

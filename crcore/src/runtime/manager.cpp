@@ -289,6 +289,7 @@ int phase2(void* arg) {
   memset(&self.record, 0, sizeof self.record);
   describe_current_thread(self.record, bits, nullptr, 0, SS_DISABLE);
   describe_memory_policy(self.memory_policy);
+  describe_prctl(self.prctl);
   self.record.flags |= image::kThreadRuntime;
   // The process's pending signals, on this stack (pending_signals.h): queued again after a restart.
   PendingSignals shared_pending;

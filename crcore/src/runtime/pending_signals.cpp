@@ -64,10 +64,20 @@ void requeue_pending_signals(const PendingSignals& pending) {
   pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
   for (int i = 0; i < pending.count; ++i) {
     siginfo_t info = pending.info[i];
-    if (pending.shared) {
-      syscall(SYS_rt_sigqueueinfo, pid, info.si_signo, &info);
-    } else {
-      syscall(SYS_rt_tgsigqueueinfo, pid, tid, info.si_signo, &info);
+    // The kernel lets a thread queue a siginfo it made up (si_code >= 0, or SI_TKILL) only when
+    // its tid is the pid it names: otherwise the signal is sent plainly (kill/tgkill), and its
+    // receiver sees this process as the sender. sigqueue()'s and timers' siginfo pass as they are.
+    long rc = -1;
+    if (info.si_code < 0 && info.si_code != SI_TKILL) {
+      rc = pending.shared ? syscall(SYS_rt_sigqueueinfo, pid, info.si_signo, &info)
+                          : syscall(SYS_rt_tgsigqueueinfo, pid, tid, info.si_signo, &info);
+    }
+    if (rc != 0) {
+      if (pending.shared) {
+        syscall(SYS_kill, pid, info.si_signo);
+      } else {
+        syscall(SYS_tgkill, pid, tid, info.si_signo);
+      }
     }
   }
 }

@@ -65,7 +65,9 @@ int capture_posix_timers(CaptureArena& arena, size_t& data_used, ResourceList& l
   image::PosixTimerResource timers[64];
   uint32_t count = 0;
   const char* end = text + n;
-  for (const char* p = skip_to(text, end, "ID: "); p != nullptr; p = skip_to(p, end, "ID: ")) {
+  // "ID: " at the start of a line ("ClockID: " has it too).
+  const char* first = n >= 4 && memcmp(text, "ID: ", 4) == 0 ? text + 4 : skip_to(text, end, "\nID: ");
+  for (const char* p = first; p != nullptr; p = skip_to(p, end, "\nID: ")) {
     if (count == 64) {
       set_why(why, why_size, "more than ", 64, " POSIX timers: not restored");
       return -ENOTSUP;
@@ -242,6 +244,20 @@ void describe_memory_policy(image::MemPolicyResource& policy) {
   policy.mode = mode;
 }
 
+void describe_prctl(image::PrctlResource& p) {
+  memset(&p, 0, sizeof p);
+  int value = 0;
+  prctl(PR_GET_PDEATHSIG, &value, 0, 0, 0);
+  p.pdeath_signal = value;
+  p.dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  value = 0;
+  prctl(PR_GET_CHILD_SUBREAPER, &value, 0, 0, 0);
+  p.child_subreaper = value;
+  p.no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+  int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  p.timer_slack_ns = slack > 0 ? static_cast<uint64_t>(slack) : 0;
+}
+
 int capture_process_resources(CaptureArena& arena, size_t& data_used, ResourceList& list, char* why, size_t why_size) {
   int rc = refuse_sysv_shm(why, why_size);
   if (rc == 0) {
@@ -261,18 +277,15 @@ int capture_process_resources(CaptureArena& arena, size_t& data_used, ResourceLi
     rc = add_resource(arena, data_used, list, image::ResourceType::IntervalTimer, -1, 0, &t, sizeof t);
   }
   if (rc == 0) {
-    image::PrctlResource p{};
-    int value = 0;
-    prctl(PR_GET_PDEATHSIG, &value, 0, 0, 0);
-    p.pdeath_signal = value;
-    p.dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-    value = 0;
-    prctl(PR_GET_CHILD_SUBREAPER, &value, 0, 0, 0);
-    p.child_subreaper = value;
-    p.no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
-    int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
-    p.timer_slack_ns = slack > 0 ? static_cast<uint64_t>(slack) : 0;
-    rc = add_resource(arena, data_used, list, image::ResourceType::Prctl, -1, 0, &p, sizeof p);
+    // The main thread's (the restart's leader takes them, and every thread it creates inherits them).
+    const image::PrctlResource* p = &g_runtime.manager_slot.prctl;
+    for (uint32_t i = 0; i < g_runtime.slot_count; ++i) {
+      if (g_runtime.slots[i].state.load() == static_cast<uint32_t>(SlotState::Parked) &&
+          (g_runtime.slots[i].record.flags & image::kThreadMain) != 0) {
+        p = &g_runtime.slots[i].prctl;
+      }
+    }
+    rc = add_resource(arena, data_used, list, image::ResourceType::Prctl, -1, 0, p, sizeof *p);
   }
   for (uint32_t i = 0; rc == 0 && i <= g_runtime.slot_count; ++i) {
     // Every parked thread, then the manager (as the image's Thread records).

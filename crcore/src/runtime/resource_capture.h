@@ -38,6 +38,10 @@ int add_contents_resource(CaptureArena& arena, size_t& data_used, ResourceList& 
 // calls it for itself while it parks; mode -1 if unknown.
 void describe_memory_policy(image::MemPolicyResource& policy);
 
+// Fills the calling thread's prctl state (the parent-death signal, no_new_privs and the timer
+// slack belong to each thread; the image keeps the main thread's).
+void describe_prctl(image::PrctlResource& p);
+
 // The process-wide resources: POSIX timers, interval timers, prctl state, the CPU affinity and
 // memory policy of every parked thread and of the manager; refuses attached SysV shared memory.
 // 0, or -ENOTSUP with why saying what cannot be restored, or -ENOBUFS.

@@ -78,6 +78,7 @@ void checkpoint_signal_handler(int, siginfo_t*, void* raw_context) {
   memcpy(&mask, &uc->uc_sigmask, sizeof mask);
   describe_current_thread(slot->record, mask, uc->uc_stack.ss_sp, uc->uc_stack.ss_size, uc->uc_stack.ss_flags);
   describe_memory_policy(slot->memory_policy);
+  describe_prctl(slot->prctl);
   // This thread's pending signals, on its own stack: queued again if it comes back restarted.
   PendingSignals pending;
   take_pending_signals(pending, false, g_runtime.signal);
