@@ -24,6 +24,7 @@
 #include "image/image_reader.h"
 #include "restart/fd_restore.h"
 #include "restart/resource_restore.h"
+#include "restart/thread_placement.h"
 #include "restart/page_feeder.h"
 #include "stage/stage_args.h"
 
@@ -292,7 +293,9 @@ void restore(const image::Image& img, const RestartOptions& options) {
   uint64_t region_bytes = round_up(regions.size() * sizeof(stage::StageRegion));
   uint64_t thread_bytes = round_up(img.threads.size() * sizeof(image::ThreadRecord));
   uint64_t stacks_bytes = (img.threads.size() + 1) * kThreadStackSize;
-  uint64_t total = blob_bytes + args_bytes + region_bytes + thread_bytes + stacks_bytes + kMainStackSize + kTempSize;
+  uint64_t policy_bytes = round_up(img.threads.size() * sizeof(stage::StageThreadPolicy));
+  uint64_t total = blob_bytes + args_bytes + region_bytes + thread_bytes + policy_bytes + stacks_bytes +
+                   kMainStackSize + kTempSize;
   uint64_t base = place_stage(img, total);
   auto* area = reinterpret_cast<unsigned char*>(base);
   memcpy(area, crcore_stage_blob, blob_size);
@@ -313,6 +316,13 @@ void restore(const image::Image& img, const RestartOptions& options) {
     }
   }
   cursor += thread_bytes;
+  if (!options.no_affinity) {
+    std::vector<image::ThreadRecord> ordered(threads, threads + img.threads.size());
+    std::vector<stage::StageThreadPolicy> policies = place_threads(img, ordered, options.quiet);
+    memcpy(reinterpret_cast<void*>(cursor), policies.data(), policies.size() * sizeof(stage::StageThreadPolicy));
+    args.thread_policies = cursor;
+  }
+  cursor += policy_bytes;
   args.thread_stacks = cursor;
   args.thread_stack_size = kThreadStackSize;
   args.restore_tids = options.restore_tids ? 1 : 0;

@@ -33,6 +33,7 @@
 #include "runtime/resource_capture.h"
 #include "runtime/safe_io.h"
 #include "runtime/thread_stop.h"
+#include "runtime/topology.h"
 
 namespace crcore::runtime {
 namespace {
@@ -332,6 +333,7 @@ int phase2(void* arg) {
 }
 
 int prepare(Checkpoint& c) {
+  load_topology_once();  // hwloc allocates: here, before anything is stopped
   char maps[1 << 16];
   ssize_t maps_size = read_file("/proc/self/maps", maps, sizeof maps);
   size_t estimate = maps_size == -EFBIG ? (16u << 20) : static_cast<size_t>(maps_size > 0 ? maps_size : 0);

@@ -14,6 +14,7 @@
 
 #include "runtime/runtime_state.h"
 #include "runtime/safe_io.h"
+#include "runtime/topology.h"
 
 namespace crcore::runtime {
 namespace {
@@ -303,6 +304,11 @@ int capture_process_resources(CaptureArena& arena, size_t& data_used, ResourceLi
       rc = add_resource(arena, data_used, list, image::ResourceType::MemPolicy, -1, tid, &slot.memory_policy,
                         sizeof slot.memory_policy);
     }
+  }
+  size_t xml_length = 0;
+  const char* xml = topology_xml(&xml_length);
+  if (rc == 0 && xml != nullptr) {
+    rc = add_resource(arena, data_used, list, image::ResourceType::Topology, -1, 0, xml, xml_length);
   }
   if (rc == -ENOBUFS) {
     set_why(why, why_size, "the process's resources do not fit the checkpoint's buffer (", data_used, " bytes used)");
