@@ -240,6 +240,9 @@ enum class FdKind : uint32_t {
   Memfd = 15,        // memfd: name from the path, contents in FileContents, seals in FdInfo
   DeletedFile = 16,  // an open regular file that was unlinked: contents in FileContents
   Fifo = 17,         // a named FIFO (the path); its unread bytes in FdData like a pipe
+  UnixListen = 18,   // a listening AF_UNIX socket bound to a name: name, type and backlog in its FdInfo
+  UnixBound = 19,    // an unconnected AF_UNIX datagram socket bound to a name: name in its FdInfo,
+                     // queued datagrams in FdData (framed as a dgram socketpair end's)
 };
 
 // FdRecord.socket_type of a UnixPair (the Linux SOCK_* values).

@@ -91,6 +91,10 @@ constexpr std::string_view fd_kind_name(FdKind kind) {
       return "deleted-file";
     case FdKind::Fifo:
       return "fifo";
+    case FdKind::UnixListen:
+      return "unix-listen";
+    case FdKind::UnixBound:
+      return "unix-bound";
   }
   return "unknown";
 }

@@ -311,7 +311,8 @@ void decode_fd_data(Payload payload, Image& image) {
   for (const FdEntry& fd : image.fds) {
     auto kind = static_cast<FdKind>(fd.record.kind);
     if (fd.record.inode == h.inode &&
-        (kind == FdKind::PipeRead || kind == FdKind::PipeWrite || kind == FdKind::UnixPair || kind == FdKind::Fifo)) {
+        (kind == FdKind::PipeRead || kind == FdKind::PipeWrite || kind == FdKind::UnixPair || kind == FdKind::Fifo ||
+         kind == FdKind::UnixBound)) {
       owner = &fd.record;
       break;
     }
@@ -326,7 +327,8 @@ void decode_fd_data(Payload payload, Image& image) {
   }
   auto bytes = payload.subspan(sizeof h);
   FdDataEntry entry{h.inode, std::vector<std::byte>(bytes.begin(), bytes.end()), {}};
-  bool messages = static_cast<FdKind>(owner->kind) == FdKind::UnixPair && owner->socket_type != kSocketStream;
+  bool messages = (static_cast<FdKind>(owner->kind) == FdKind::UnixPair && owner->socket_type != kSocketStream) ||
+                  static_cast<FdKind>(owner->kind) == FdKind::UnixBound;
   for (uint64_t at = 0; messages && at < bytes.size();) {
     FdMessageHeader m;
     if (bytes.size() - at < sizeof m) {

@@ -248,6 +248,8 @@ FdRestore::FdRestore(const image::Image& image, const RestartOptions& options)
       case image::FdKind::Memfd:
       case image::FdKind::DeletedFile:
       case image::FdKind::Fifo:
+      case image::FdKind::UnixListen:
+      case image::FdKind::UnixBound:
         fd = resource_fds_->open(f, options);  // resource_restore.cpp
         break;
       default:

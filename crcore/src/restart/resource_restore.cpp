@@ -13,7 +13,9 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -329,6 +331,54 @@ int open_deleted(const image::Image& image, const image::FdEntry& f, const Resta
   return fd;
 }
 
+// A named AF_UNIX socket: bound again to its path (a stale socket file left by the checkpointed
+// process is removed first), listening with its backlog, or refilled with its queued datagrams.
+int open_named_socket(const image::Image& image, const image::FdEntry& f, const RestartOptions& options) {
+  const image::FdRecord& r = f.record;
+  std::string_view info = one(image, image::ResourceType::FdInfo, r.fd).text();
+  std::string path = relocate(field(info, "name:"), options);
+  int type = static_cast<int>(number(field(info, "type:"), 10));
+  int backlog = static_cast<int>(number(field(info, "backlog:"), 10));
+  struct sockaddr_un address {};
+  address.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof address.sun_path) {
+    errno = 0;
+    fail(r.fd, "socket name '" + path + "' cannot be bound");
+  }
+  memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | ((r.open_flags & O_NONBLOCK) != 0 ? SOCK_NONBLOCK : 0), 0);
+  if (fd < 0) {
+    fail(r.fd, "cannot create a socket");
+  }
+  struct stat st;
+  if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+    unlink(path.c_str());  // the checkpointed process's socket file: nobody listens on it any more
+  }
+  if (bind(fd, reinterpret_cast<struct sockaddr*>(&address), sizeof address) != 0) {
+    fail(r.fd, "cannot bind its socket to " + path);
+  }
+  if (static_cast<image::FdKind>(r.kind) == image::FdKind::UnixListen) {
+    if (listen(fd, backlog > 0 ? backlog : 1) != 0) {
+      fail(r.fd, "cannot listen on " + path);
+    }
+    return fd;
+  }
+  for (const auto& d : image.fd_data) {
+    if (d.inode != r.inode) {
+      continue;
+    }
+    int sender = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    for (const auto& m : d.messages) {
+      if (sendto(sender, m.data(), m.size(), MSG_DONTWAIT, reinterpret_cast<struct sockaddr*>(&address),
+                 sizeof address) != static_cast<ssize_t>(m.size())) {
+        fail(r.fd, "cannot put back a queued datagram");
+      }
+    }
+    close(sender);
+  }
+  return fd;
+}
+
 }  // namespace
 
 std::vector<const image::ResourceEntry*> resources_of(const image::Image& image, image::ResourceType type, int fd) {
@@ -419,6 +469,9 @@ int ResourceFds::open(const image::FdEntry& f, const RestartOptions& options) {
       fcntl(fd, F_SETFL, flags & (O_NONBLOCK | O_APPEND));
       return fd;
     }
+    case image::FdKind::UnixListen:
+    case image::FdKind::UnixBound:
+      return open_named_socket(image_, f, options);
     default:
       errno = 0;
       fail(r.fd, std::string("kind ") + std::string(image::fd_kind_name(static_cast<image::FdKind>(r.kind))) +

@@ -132,6 +132,10 @@ ssize_t peek_pipe(int fd, const int probe[2], char* out, size_t capacity) {
 // What sock_diag says about one AF_UNIX socket.
 struct SocketFacts {
   bool named;
+  uint8_t state;           // TCP_LISTEN (10) for a listening socket
+  uint32_t backlog;        // a listener's backlog (UNIX_DIAG_RQLEN wqueue)
+  char name[112];          // UNIX_DIAG_NAME: the path, or an abstract name starting with NUL
+  uint32_t name_length;
   uint32_t peer_inode;  // 0: not connected (or its peer is closed)
   uint32_t shutdown;    // image::SocketShutdown bits
   uint32_t queued;      // bytes queued to read (stream, seqpacket; the first message's for dgram)
@@ -208,6 +212,9 @@ int unix_diag(int diag, uint32_t inode, char* buf, size_t capacity, SocketFacts&
       continue;
     }
     facts.named = false;
+    facts.state = msg->udiag_state;
+    facts.backlog = 0;
+    facts.name_length = 0;
     facts.peer_inode = 0;
     facts.shutdown = 0;
     facts.queued = 0;
@@ -218,6 +225,8 @@ int unix_diag(int diag, uint32_t inode, char* buf, size_t capacity, SocketFacts&
       switch (attribute->rta_type) {
         case UNIX_DIAG_NAME:
           facts.named = true;
+          facts.name_length = static_cast<uint32_t>(payload < sizeof facts.name ? payload : sizeof facts.name);
+          memcpy(facts.name, RTA_DATA(attribute), facts.name_length);
           break;
         case UNIX_DIAG_PEER:
           if (payload >= sizeof(uint32_t)) {
@@ -229,6 +238,7 @@ int unix_diag(int diag, uint32_t inode, char* buf, size_t capacity, SocketFacts&
             struct unix_diag_rqlen rq;
             memcpy(&rq, RTA_DATA(attribute), sizeof rq);
             facts.queued = rq.udiag_rqueue;
+            facts.backlog = rq.udiag_wqueue;
           }
           break;
         case UNIX_DIAG_SHUTDOWN:
@@ -352,12 +362,75 @@ bool peer_in_image(const CaptureArena& arena, uint32_t count, const CapturedFd& 
   return false;
 }
 
+// A named AF_UNIX socket with no peer: a listener (FdKind::UnixListen) or a bound datagram
+// socket (FdKind::UnixBound, its queued datagrams copied). Its name, type and backlog go into an
+// FdInfo resource ("name: ...", "type: ...", "backlog: ..."). nullptr, or why it is not restorable.
+const char* named_socket(CaptureArena& arena, uint32_t index, int type, const SocketFacts& facts, size_t& data_used,
+                         uint32_t& data_count, ResourceList& resources, int& rc, char* why, size_t why_size) {
+  CapturedFd& c = arena.fds[index];
+  bool listening = facts.state == 10;  // TCP_LISTEN
+  if (listening && facts.queued > 0) {
+    return " (a listening AF_UNIX socket with connections waiting to be accepted: they are not restored)";
+  }
+  if (!listening && type != SOCK_DGRAM) {
+    return " (a named AF_UNIX socket that is neither listening nor connected)";
+  }
+  if (facts.name_length == 0 || facts.name[0] == '\0') {
+    return " (an abstract AF_UNIX name: only names in the file system are restored)";
+  }
+  char text[256] = "name: ";
+  size_t n = strlen(text);
+  memcpy(text + n, facts.name, facts.name_length);
+  n += facts.name_length;
+  while (n > 6 && text[n - 1] == '\0') {
+    --n;
+  }
+  const char* type_line = type == SOCK_STREAM ? "\ntype: 1\nbacklog: " : type == SOCK_DGRAM ? "\ntype: 2\nbacklog: "
+                                                                                            : "\ntype: 5\nbacklog: ";
+  memcpy(text + n, type_line, strlen(type_line) + 1);
+  append_decimal(text + strlen(text), facts.backlog);
+  n = strlen(text);
+  text[n++] = '\n';
+  text[n] = '\0';
+  int added = add_resource(arena, data_used, resources, image::ResourceType::FdInfo, c.record.fd, 0, text, n);
+  if (added != 0) {
+    say(why, why_size, "the details of socket descriptor ", c.record.fd, " do not fit the checkpoint's buffer", "");
+    rc = added;
+    return nullptr;
+  }
+  c.record.kind = static_cast<uint32_t>(listening ? image::FdKind::UnixListen : image::FdKind::UnixBound);
+  if (!listening) {
+    size_t used = 0;
+    uint64_t payload = 0;
+    switch (peek_socket(c.record.fd, type, arena.data + data_used, arena.data_capacity - data_used, used, payload)) {
+      case PeekResult::Done:
+        break;
+      case PeekResult::Attached:
+        return " (file descriptors or credentials are queued in it with the data)";
+      case PeekResult::NoOffset:
+        return " (this kernel cannot peek past the first message in its queue: SO_PEEK_OFF)";
+      default:
+        say(why, why_size, "cannot copy the queued datagrams of socket descriptor ", c.record.fd, "", "");
+        rc = -ENOBUFS;
+        return nullptr;
+    }
+    if (used > 0) {
+      c.has_data = true;
+      c.data_offset = data_used;
+      c.data_length = used;
+      data_used += used;
+      ++data_count;
+    }
+  }
+  return nullptr;
+}
+
 // Descriptor `index` of the arena is a socket: makes it a UnixPair (socket fields filled, its
 // queue copied into the data pool once per socket) and returns nullptr, or returns why crcore
 // cannot restore it (" (...)", to follow its path). A hard failure sets rc and why instead.
 // diag is the sock_diag socket, opened on first use.
 const char* inspect_socket(CaptureArena& arena, uint32_t index, int& diag, size_t& data_used, uint32_t& data_count,
-                           int& rc, char* why, size_t why_size) {
+                           ResourceList& resources, int& rc, char* why, size_t why_size) {
   CapturedFd& c = arena.fds[index];
   int fd = c.record.fd;
   for (uint32_t j = 0; j < index; ++j) {
@@ -398,9 +471,10 @@ const char* inspect_socket(CaptureArena& arena, uint32_t index, int& diag, size_
       unix_diag(diag, static_cast<uint32_t>(c.record.inode), arena.diag, arena.diag_capacity, facts) != 0) {
     return " (cannot inspect it: sock_diag does not describe it; is the kernel's unix_diag available?)";
   }
-  if (facts.named) {
-    return " (a named AF_UNIX socket: only unnamed socketpairs are restored)";
+  if (facts.named && facts.peer_inode == 0) {
+    return named_socket(arena, index, type, facts, data_used, data_count, resources, rc, why, why_size);
   }
+  // A connected socket whose peer is in the process (named or not) comes back as a socketpair end.
   if (facts.peer_inode == 0) {
     return " (an AF_UNIX socket that is not connected, or whose peer is closed)";
   }
@@ -593,7 +667,8 @@ int capture_fds(CaptureArena& arena, const FdExclusions& exclude, const int pipe
       c.record.offset = offset < 0 ? -1 : offset;
       const char* problem = kind == image::FdKind::Other ? "" : nullptr;
       if (kind == image::FdKind::Socket) {
-        problem = inspect_socket(arena, out.count, diag, data_used, out.data_count, rc, why, why_size);
+        problem =
+            inspect_socket(arena, out.count, diag, data_used, out.data_count, out.resources, rc, why, why_size);
         if (rc != 0) {
           break;
         }
