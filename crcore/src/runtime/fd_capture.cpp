@@ -666,6 +666,10 @@ int capture_fds(CaptureArena& arena, const FdExclusions& exclude, const int pipe
       off_t offset = lseek(fd, 0, SEEK_CUR);
       c.record.offset = offset < 0 ? -1 : offset;
       const char* problem = kind == image::FdKind::Other ? "" : nullptr;
+      if (kind == image::FdKind::Tty && (strcmp(path, "/dev/ptmx") == 0 || strcmp(path, "/dev/pts/ptmx") == 0)) {
+        // Its slave would come back as cr_restart's terminal, cut off from it.
+        problem = " (the master side of a pseudo-terminal (pty) the process opened: not restored)";
+      }
       if (kind == image::FdKind::Socket) {
         problem =
             inspect_socket(arena, out.count, diag, data_used, out.data_count, out.resources, rc, why, why_size);
@@ -712,7 +716,11 @@ int capture_fds(CaptureArena& arena, const FdExclusions& exclude, const int pipe
     close(diag);
   }
   if (rc == 0) {
-    rc = capture_process_resources(arena, data_used, out.resources, why, why_size);
+    bool has_memfd = false;
+    for (uint32_t i = 0; i < out.count; ++i) {
+      has_memfd = has_memfd || static_cast<image::FdKind>(arena.fds[i].record.kind) == image::FdKind::Memfd;
+    }
+    rc = capture_process_resources(arena, data_used, out.resources, has_memfd, why, why_size);
   }
   // A socketpair end is restorable when its peer is too, and connected back to it.
   for (uint32_t i = 0; rc == 0 && i < out.count; ++i) {

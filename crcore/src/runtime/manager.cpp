@@ -334,6 +334,13 @@ int phase2(void* arg) {
 
 int prepare(Checkpoint& c) {
   load_topology_once();  // hwloc allocates: here, before anything is stopped
+  // A timer that notifies a thread (SIGEV_THREAD) has a glibc helper thread that blocks every
+  // signal: it would never stop. Refused now, with the reason, rather than waited for.
+  char timer_why[256];
+  if (refuse_thread_timers(timer_why, sizeof timer_why) != 0) {
+    set_status(c, control::Status::CaptureFailed, ENOTSUP, timer_why);
+    return -ENOTSUP;
+  }
   char maps[1 << 16];
   ssize_t maps_size = read_file("/proc/self/maps", maps, sizeof maps);
   size_t estimate = maps_size == -EFBIG ? (16u << 20) : static_cast<size_t>(maps_size > 0 ? maps_size : 0);

@@ -150,6 +150,35 @@ int refuse_sysv_shm(char* why, size_t why_size) {
   return rc;
 }
 
+// A memfd both open as a descriptor and mapped shared would come back as two separate objects
+// (the descriptor a new memfd, the mapping anonymous shared memory): refused. The maps text is
+// read into the free end of the data pool (nothing is kept there).
+int refuse_mapped_memfd(CaptureArena& arena, size_t data_used, char* why, size_t why_size) {
+  char* text = arena.data + data_used;
+  ssize_t n = read_file("/proc/self/maps", text, arena.data_capacity - data_used);
+  if (n <= 0) {
+    return 0;
+  }
+  for (const char* line = text; line < text + n;) {
+    const char* end = static_cast<const char*>(memchr(line, '\n', static_cast<size_t>(text + n - line)));
+    if (end == nullptr) {
+      end = text + n;
+    }
+    const char* perms = static_cast<const char*>(memchr(line, ' ', static_cast<size_t>(end - line)));
+    if (perms != nullptr && perms + 4 < end && perms[4] == 's' &&
+        skip_to(line, end, "/memfd:") != nullptr) {
+      const char* message = "a memfd is both open and mapped shared: its descriptor and its mapping would come "
+                            "back apart (memfd mappings are not restored as the memfd)";
+      size_t length = strlen(message) < why_size - 1 ? strlen(message) : why_size - 1;
+      memcpy(why, message, length);
+      why[length] = '\0';
+      return -ENOTSUP;
+    }
+    line = end + 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int add_resource(CaptureArena& arena, size_t& data_used, ResourceList& list, image::ResourceType type, int fd,
@@ -235,6 +264,31 @@ int add_contents_resource(CaptureArena& arena, size_t& data_used, ResourceList& 
   return 0;
 }
 
+int refuse_thread_timers(char* why, size_t why_size) {
+  char text[16384];
+  ssize_t n = read_file("/proc/self/timers", text, sizeof text);
+  if (n <= 0) {
+    return 0;
+  }
+  const char* end = text + n;
+  uint64_t id = 0;
+  for (const char* line = text; line < end;) {
+    const char* next = static_cast<const char*>(memchr(line, '\n', static_cast<size_t>(end - line)));
+    next = next == nullptr ? end : next + 1;
+    if (strncmp(line, "ID: ", 4) == 0) {
+      const char* p = line + 4;
+      id = parse_number(&p, 10);
+    } else if (strncmp(line, "notify: ", 8) == 0 && strncmp(line + 8, "none/", 5) != 0 &&
+               strncmp(line + 8, "signal/pid", 10) != 0) {
+      set_why(why, why_size, "POSIX timer ", id,
+              " notifies a thread (SIGEV_THREAD or SIGEV_THREAD_ID): such timers are not restored");
+      return -ENOTSUP;
+    }
+    line = next;
+  }
+  return 0;
+}
+
 void describe_memory_policy(image::MemPolicyResource& policy) {
   memset(&policy, 0, sizeof policy);
   int mode = 0;
@@ -259,8 +313,12 @@ void describe_prctl(image::PrctlResource& p) {
   p.timer_slack_ns = slack > 0 ? static_cast<uint64_t>(slack) : 0;
 }
 
-int capture_process_resources(CaptureArena& arena, size_t& data_used, ResourceList& list, char* why, size_t why_size) {
+int capture_process_resources(CaptureArena& arena, size_t& data_used, ResourceList& list, bool has_memfd, char* why,
+                              size_t why_size) {
   int rc = refuse_sysv_shm(why, why_size);
+  if (rc == 0 && has_memfd) {
+    rc = refuse_mapped_memfd(arena, data_used, why, why_size);
+  }
   if (rc == 0) {
     rc = capture_posix_timers(arena, data_used, list, why, why_size);
   }

@@ -34,6 +34,10 @@ int add_file_resource(CaptureArena& arena, size_t& data_used, ResourceList& list
 // Appends the first `size` bytes of the file open as `fd` (pread, the offset untouched). 0 or -errno.
 int add_contents_resource(CaptureArena& arena, size_t& data_used, ResourceList& list, int fd, uint64_t size);
 
+// Before anything is stopped: -ENOTSUP (why naming the timer) if a POSIX timer notifies a thread
+// (SIGEV_THREAD, SIGEV_THREAD_ID), else 0.
+int refuse_thread_timers(char* why, size_t why_size);
+
 // Fills a thread's memory policy (get_mempolicy only describes the calling thread): each thread
 // calls it for itself while it parks; mode -1 if unknown.
 void describe_memory_policy(image::MemPolicyResource& policy);
@@ -43,8 +47,10 @@ void describe_memory_policy(image::MemPolicyResource& policy);
 void describe_prctl(image::PrctlResource& p);
 
 // The process-wide resources: POSIX timers, interval timers, prctl state, the CPU affinity and
-// memory policy of every parked thread and of the manager; refuses attached SysV shared memory.
+// memory policy of every parked thread and of the manager, the hwloc topology; refuses attached
+// SysV shared memory, and (has_memfd: a memfd descriptor is open) shared memfd mappings.
 // 0, or -ENOTSUP with why saying what cannot be restored, or -ENOBUFS.
-int capture_process_resources(CaptureArena& arena, size_t& data_used, ResourceList& list, char* why, size_t why_size);
+int capture_process_resources(CaptureArena& arena, size_t& data_used, ResourceList& list, bool has_memfd, char* why,
+                              size_t why_size);
 
 }  // namespace crcore::runtime
