@@ -64,10 +64,10 @@ static void case_wait_go(void) {
 }
 
 /* Prints then flushes: the output file is reopened at its offset after a restart. */
-#define case_print(...)   \
-  do {                    \
-    printf(__VA_ARGS__);  \
-    fflush(stdout);       \
+#define case_print(...)  \
+  do {                   \
+    printf(__VA_ARGS__); \
+    fflush(stdout);      \
   } while (0)
 
 #endif

@@ -27,7 +27,8 @@ int main(void) {
   sched_getaffinity(0, sizeof all, &all);
   int last = -1;
   for (int i = 0; i < CPU_SETSIZE; ++i)
-    if (CPU_ISSET(i, &all)) last = i;
+    if (CPU_ISSET(i, &all))
+      last = i;
   cpu_set_t s;
   CPU_ZERO(&s);
   CPU_SET(last, &s);

@@ -5,8 +5,10 @@
 
 int main(void) {
   int fd = open("mapped.tmp", O_RDWR | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) case_fail("open");
-  for (int i = 0; i < 3000; ++i) dprintf(fd, "%d,", i);
+  if (fd < 0)
+    case_fail("open");
+  for (int i = 0; i < 3000; ++i)
+    dprintf(fd, "%d,", i);
   close(fd);
   fd = open("mapped.tmp", O_RDONLY);
   char* m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);

@@ -3,8 +3,10 @@
 
 int main(void) {
   int fd = open("scratch.tmp", O_RDWR | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) case_fail("open");
-  for (int i = 0; i < 5000; ++i) dprintf(fd, "%d\n", i);
+  if (fd < 0)
+    case_fail("open");
+  for (int i = 0; i < 5000; ++i)
+    dprintf(fd, "%d\n", i);
   lseek(fd, 100, SEEK_SET);
   unlink("scratch.tmp");
   case_ready();
@@ -15,7 +17,7 @@ int main(void) {
   write(fd, "tail\n", 5);
   struct stat st;
   fstat(fd, &st);
-  case_print("at 100: %.8s; end %ld, now %ld bytes, links %lu, name still free %d\n", buf, (long)end,
-             (long)st.st_size, (unsigned long)st.st_nlink, access("scratch.tmp", F_OK) != 0);
+  case_print("at 100: %.8s; end %ld, now %ld bytes, links %lu, name still free %d\n", buf, (long)end, (long)st.st_size,
+             (unsigned long)st.st_nlink, access("scratch.tmp", F_OK) != 0);
   return 0;
 }

@@ -11,7 +11,8 @@ int main(void) {
   int ep = epoll_create1(EPOLL_CLOEXEC);
   int p[2], s[2];
   int e = eventfd(0, EFD_NONBLOCK);
-  if (ep < 0 || pipe(p) != 0 || e < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, s) != 0) case_fail("setup");
+  if (ep < 0 || pipe(p) != 0 || e < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, s) != 0)
+    case_fail("setup");
   struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0x1111};
   epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
   ev.events = EPOLLIN | EPOLLET;
@@ -30,11 +31,13 @@ int main(void) {
   write(e, &one, sizeof one);
   n = epoll_wait(ep, got, 8, 1000);
   unsigned long long sum = 0;
-  for (int i = 0; i < n; ++i) sum += got[i].data.u64;
+  for (int i = 0; i < n; ++i)
+    sum += got[i].data.u64;
   case_print("after: %d ready, data sum %llx\n", n, sum);
   n = epoll_wait(ep, got, 8, 0); /* edge-triggered eventfd is not reported again */
   sum = 0;
-  for (int i = 0; i < n; ++i) sum += got[i].data.u64;
+  for (int i = 0; i < n; ++i)
+    sum += got[i].data.u64;
   case_print("again: %d ready, data sum %llx\n", n, sum);
   return 0;
 }

@@ -6,7 +6,8 @@
 int main(void) {
   int ep = epoll_create1(0);
   int p[2], q[2];
-  if (ep < 0 || pipe(p) != 0 || pipe(q) != 0) case_fail("setup");
+  if (ep < 0 || pipe(p) != 0 || pipe(q) != 0)
+    case_fail("setup");
   struct epoll_event ev = {.events = EPOLLIN, .data.fd = p[0]};
   epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
   ev.events = EPOLLIN | EPOLLONESHOT;
@@ -26,7 +27,8 @@ int main(void) {
   write(q[1], "y", 1);
   n = epoll_wait(ep, got, 4, 0);
   int q_again = 0;
-  for (int i = 0; i < n; ++i) q_again |= got[i].data.fd == q[0];
+  for (int i = 0; i < n; ++i)
+    q_again |= got[i].data.fd == q[0];
   case_print("oneshot reported again %d\n", q_again);
   return 0;
 }

@@ -7,9 +7,11 @@
 int main(void) {
   int e = eventfd(2, EFD_NONBLOCK | EFD_CLOEXEC);
   int s = eventfd(3, EFD_SEMAPHORE);
-  if (e < 0 || s < 0) case_fail("eventfd");
+  if (e < 0 || s < 0)
+    case_fail("eventfd");
   uint64_t v = 3;
-  if (write(e, &v, sizeof v) != sizeof v) case_fail("write");
+  if (write(e, &v, sizeof v) != sizeof v)
+    case_fail("write");
   case_ready();
   case_wait_go();
   v = 0;

@@ -13,10 +13,12 @@ static void show(int fd, short type, off_t start, off_t len) {
 
 int main(void) {
   int fd = open("records.file", O_RDWR | O_CREAT, 0600);
-  if (fd < 0) case_fail("open");
+  if (fd < 0)
+    case_fail("open");
   struct flock w = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 10, .l_len = 10};
   struct flock r = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 100, .l_len = 0};
-  if (fcntl(fd, F_SETLK, &w) != 0 || fcntl(fd, F_SETLK, &r) != 0) case_fail("F_SETLK");
+  if (fcntl(fd, F_SETLK, &w) != 0 || fcntl(fd, F_SETLK, &r) != 0)
+    case_fail("F_SETLK");
   case_ready();
   case_wait_go();
   int probe = open("records.file", O_RDWR);

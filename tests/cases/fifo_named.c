@@ -4,10 +4,12 @@
 #include "case.h"
 
 int main(void) {
-  if (mkfifo("the-fifo", 0600) != 0) case_fail("mkfifo");
+  if (mkfifo("the-fifo", 0600) != 0)
+    case_fail("mkfifo");
   int r = open("the-fifo", O_RDONLY | O_NONBLOCK);
   int w = open("the-fifo", O_WRONLY);
-  if (r < 0 || w < 0) case_fail("open");
+  if (r < 0 || w < 0)
+    case_fail("open");
   write(w, "queued in the fifo;", 19);
   case_ready();
   case_wait_go();

@@ -6,7 +6,8 @@
 int main(void) {
   int fd = open("locked.file", O_RDWR | O_CREAT, 0600);
   int sh = open("shared.file", O_RDWR | O_CREAT, 0600);
-  if (fd < 0 || flock(fd, LOCK_EX) != 0 || flock(sh, LOCK_SH) != 0) case_fail("flock");
+  if (fd < 0 || flock(fd, LOCK_EX) != 0 || flock(sh, LOCK_SH) != 0)
+    case_fail("flock");
   case_ready();
   case_wait_go();
   int other = open("locked.file", O_RDWR);

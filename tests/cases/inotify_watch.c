@@ -11,7 +11,8 @@ int main(void) {
   mkdir("other", 0755);
   mkdir("gone", 0755);
   int in = inotify_init1(IN_NONBLOCK);
-  if (in < 0) case_fail("inotify_init1");
+  if (in < 0)
+    case_fail("inotify_init1");
   int w1 = inotify_add_watch(in, "watched", IN_CREATE | IN_DELETE);
   int w0 = inotify_add_watch(in, "gone", IN_CREATE);
   inotify_rm_watch(in, w0);
@@ -28,7 +29,11 @@ int main(void) {
   ssize_t n = read(in, buf, sizeof buf);
   for (char* p = buf; n > 0 && p < buf + n;) {
     struct inotify_event* e = (struct inotify_event*)p;
-    case_print("wd %s mask %x name %s\n", e->wd == w1 ? "w1" : e->wd == w2 ? "w2" : "?", e->mask, e->len ? e->name : "");
+    case_print("wd %s mask %x name %s\n",
+               e->wd == w1   ? "w1"
+               : e->wd == w2 ? "w2"
+                             : "?",
+               e->mask, e->len ? e->name : "");
     p += sizeof *e + e->len;
   }
   case_print("w1 %d w2 %d\n", w1, w2);

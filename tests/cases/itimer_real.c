@@ -19,7 +19,8 @@ int main(void) {
   case_ready();
   case_wait_go();
   alarms = 0;
-  while (alarms < 4) case_sleep_ms(5);
+  while (alarms < 4)
+    case_sleep_ms(5);
   getitimer(ITIMER_REAL, &r);
   getitimer(ITIMER_VIRTUAL, &v);
   case_print("4 alarms; real interval %ld us; virtual armed %d\n", (long)r.it_interval.tv_usec,

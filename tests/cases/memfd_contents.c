@@ -6,8 +6,10 @@
 
 int main(void) {
   int fd = memfd_create("case-memfd", MFD_ALLOW_SEALING | MFD_CLOEXEC);
-  if (fd < 0) case_fail("memfd_create");
-  for (int i = 0; i < 2000; ++i) dprintf(fd, "%04d,", i);
+  if (fd < 0)
+    case_fail("memfd_create");
+  for (int i = 0; i < 2000; ++i)
+    dprintf(fd, "%04d,", i);
   fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
   lseek(fd, 5000, SEEK_SET);
   case_ready();

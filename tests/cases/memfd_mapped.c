@@ -6,7 +6,8 @@
 
 int main(void) {
   int fd = memfd_create("mapped-memfd", 0);
-  if (fd < 0 || ftruncate(fd, 4096) != 0) case_fail("memfd_create");
+  if (fd < 0 || ftruncate(fd, 4096) != 0)
+    case_fail("memfd_create");
   char* m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   strcpy(m, "before");
   case_ready();

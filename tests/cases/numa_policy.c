@@ -7,7 +7,8 @@
 
 int main(void) {
   unsigned long mask = 1;
-  if (syscall(SYS_set_mempolicy, MPOL_PREFERRED, &mask, 64) != 0) case_fail("set_mempolicy");
+  if (syscall(SYS_set_mempolicy, MPOL_PREFERRED, &mask, 64) != 0)
+    case_fail("set_mempolicy");
   case_ready();
   case_wait_go();
   int mode = -1;

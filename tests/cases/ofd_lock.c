@@ -5,7 +5,8 @@
 int main(void) {
   int fd = open("ofd.file", O_RDWR | O_CREAT, 0600);
   struct flock w = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 100};
-  if (fd < 0 || fcntl(fd, F_OFD_SETLK, &w) != 0) case_fail("F_OFD_SETLK");
+  if (fd < 0 || fcntl(fd, F_OFD_SETLK, &w) != 0)
+    case_fail("F_OFD_SETLK");
   case_ready();
   case_wait_go();
   int other = open("ofd.file", O_RDWR);

@@ -5,7 +5,8 @@
 
 int main(void) {
   int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-  if (fd < 0) case_fail("pidfd_open");
+  if (fd < 0)
+    case_fail("pidfd_open");
   case_ready();
   case_wait_go();
   case_print("pidfd open %d\n", fcntl(fd, F_GETFD) >= 0);

@@ -7,9 +7,11 @@ int main(void) {
   char name[64];
   snprintf(name, sizeof name, "/crcore-case-%d", (int)getpid());
   int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
-  if (fd < 0 || ftruncate(fd, 8192) != 0) case_fail("shm_open");
+  if (fd < 0 || ftruncate(fd, 8192) != 0)
+    case_fail("shm_open");
   char* m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (m == MAP_FAILED) case_fail("mmap");
+  if (m == MAP_FAILED)
+    case_fail("mmap");
   strcpy(m, "written through the mapping");
   case_ready();
   case_wait_go();

@@ -10,7 +10,8 @@ int main(void) {
   ev.sigev_notify = SIGEV_NONE;
   timer_t t[3];
   for (int i = 0; i < 3; ++i)
-    if (timer_create(CLOCK_MONOTONIC, &ev, &t[i]) != 0) case_fail("timer_create");
+    if (timer_create(CLOCK_MONOTONIC, &ev, &t[i]) != 0)
+      case_fail("timer_create");
   timer_delete(t[1]);
   struct itimerspec a = {{0, 0}, {1000, 0}};
   struct itimerspec b = {{5, 0}, {2000, 0}};

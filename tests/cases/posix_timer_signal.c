@@ -22,9 +22,11 @@ int main(void) {
   ev.sigev_signo = SIGRTMIN + 2;
   ev.sigev_value.sival_int = 77;
   timer_t fast, slow;
-  if (timer_create(CLOCK_MONOTONIC, &ev, &fast) != 0) case_fail("timer_create");
+  if (timer_create(CLOCK_MONOTONIC, &ev, &fast) != 0)
+    case_fail("timer_create");
   ev.sigev_signo = SIGUSR2;
-  if (timer_create(CLOCK_REALTIME, &ev, &slow) != 0) case_fail("timer_create");
+  if (timer_create(CLOCK_REALTIME, &ev, &slow) != 0)
+    case_fail("timer_create");
   struct itimerspec a = {{0, 20000000}, {0, 20000000}};
   struct itimerspec h = {{0, 0}, {3600, 0}};
   timer_settime(fast, 0, &a, NULL);
@@ -32,7 +34,8 @@ int main(void) {
   case_ready();
   case_wait_go();
   fired = 0;
-  while (fired < 5) case_sleep_ms(5);
+  while (fired < 5)
+    case_sleep_ms(5);
   struct itimerspec now;
   timer_gettime(fast, &now);
   struct itimerspec later;

@@ -10,7 +10,8 @@ int main(void) {
   ev.sigev_notify = SIGEV_THREAD;
   ev.sigev_notify_function = tick;
   timer_t t;
-  if (timer_create(CLOCK_MONOTONIC, &ev, &t) != 0) case_fail("timer_create");
+  if (timer_create(CLOCK_MONOTONIC, &ev, &t) != 0)
+    case_fail("timer_create");
   struct itimerspec a = {{0, 0}, {3600, 0}};
   timer_settime(t, 0, &a, NULL);
   case_ready();

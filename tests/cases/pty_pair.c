@@ -6,9 +6,11 @@
 
 int main(void) {
   int m = posix_openpt(O_RDWR | O_NOCTTY);
-  if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0) case_fail("posix_openpt");
+  if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0)
+    case_fail("posix_openpt");
   int s = open(ptsname(m), O_RDWR | O_NOCTTY);
-  if (s < 0) case_fail("open slave");
+  if (s < 0)
+    case_fail("open slave");
   struct termios t;
   tcgetattr(s, &t);
   cfmakeraw(&t);

@@ -7,7 +7,8 @@
 #include "case.h"
 
 int main(void) {
-  if (!isatty(1)) case_fail("stdout is not a terminal");
+  if (!isatty(1))
+    case_fail("stdout is not a terminal");
   struct termios t;
   tcgetattr(1, &t);
   t.c_lflag &= ~(tcflag_t)ECHO;

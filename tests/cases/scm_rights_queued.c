@@ -16,7 +16,8 @@ int main(void) {
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(c), &passed, sizeof passed);
-  if (sendmsg(s[0], &msg, 0) != 1) case_fail("sendmsg");
+  if (sendmsg(s[0], &msg, 0) != 1)
+    case_fail("sendmsg");
   case_ready();
   case_wait_go();
   char got;

@@ -12,8 +12,10 @@ static volatile char* expect_lo;
 static void handler(int sig) {
   char here;
   int on = (char*)&here >= (char*)expect_lo && (char*)&here < (char*)expect_lo + 65536;
-  if (sig == SIGUSR1) on_main_alt = on;
-  else on_thread_alt = on;
+  if (sig == SIGUSR1)
+    on_main_alt = on;
+  else
+    on_thread_alt = on;
 }
 
 static pthread_barrier_t b;
@@ -33,7 +35,8 @@ static void* waiter(void* arg) {
 
 int main(void) {
   stack_t ss = {.ss_sp = main_stack, .ss_size = sizeof main_stack};
-  if (sigaltstack(&ss, NULL) != 0) case_fail("sigaltstack");
+  if (sigaltstack(&ss, NULL) != 0)
+    case_fail("sigaltstack");
   struct sigaction sa = {0};
   sa.sa_handler = handler;
   sa.sa_flags = SA_ONSTACK;

@@ -12,7 +12,8 @@ static void* worker(void* arg) {
   sigset_t s;
   sigemptyset(&s);
   sigaddset(&s, SIGUSR1 + (int)i);
-  if (i == 2) sigaddset(&s, SIGHUP);
+  if (i == 2)
+    sigaddset(&s, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &s, NULL);
   pthread_barrier_wait(&ready);
   pthread_barrier_wait(&go);
@@ -28,7 +29,8 @@ int main(void) {
   pthread_barrier_init(&ready, NULL, 4);
   pthread_barrier_init(&go, NULL, 4);
   pthread_t t[3];
-  for (long i = 0; i < 3; ++i) pthread_create(&t[i], NULL, worker, (void*)i);
+  for (long i = 0; i < 3; ++i)
+    pthread_create(&t[i], NULL, worker, (void*)i);
   pthread_barrier_wait(&ready);
   case_ready();
   case_wait_go();

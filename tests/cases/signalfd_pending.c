@@ -11,7 +11,8 @@ int main(void) {
   sigaddset(&s, SIGRTMIN);
   sigprocmask(SIG_BLOCK, &s, NULL);
   int fd = signalfd(-1, &s, SFD_NONBLOCK);
-  if (fd < 0) case_fail("signalfd");
+  if (fd < 0)
+    case_fail("signalfd");
   kill(getpid(), SIGUSR1);
   case_ready();
   case_wait_go();
@@ -19,7 +20,10 @@ int main(void) {
   sigqueue(getpid(), SIGRTMIN, v);
   struct signalfd_siginfo info;
   while (read(fd, &info, sizeof info) == sizeof info) {
-    case_print("signal %s value %d\n", info.ssi_signo == SIGUSR1 ? "USR1" : info.ssi_signo == (unsigned)SIGRTMIN ? "RTMIN" : "?",
+    case_print("signal %s value %d\n",
+               info.ssi_signo == SIGUSR1              ? "USR1"
+               : info.ssi_signo == (unsigned)SIGRTMIN ? "RTMIN"
+                                                      : "?",
                info.ssi_signo == SIGUSR1 ? 0 : info.ssi_int);
   }
   return 0;

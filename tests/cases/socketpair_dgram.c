@@ -5,8 +5,10 @@
 
 int main(void) {
   int s[2];
-  if (socketpair(AF_UNIX, SOCK_DGRAM, 0, s) != 0) case_fail("socketpair");
-  if (send(s[0], "first", 5, 0) != 5 || send(s[0], "", 0, 0) != 0 || send(s[0], "third!", 6, 0) != 6) case_fail("send");
+  if (socketpair(AF_UNIX, SOCK_DGRAM, 0, s) != 0)
+    case_fail("socketpair");
+  if (send(s[0], "first", 5, 0) != 5 || send(s[0], "", 0, 0) != 0 || send(s[0], "third!", 6, 0) != 6)
+    case_fail("send");
   case_ready();
   case_wait_go();
   for (int i = 0; i < 3; ++i) {

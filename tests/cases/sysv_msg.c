@@ -11,7 +11,8 @@ struct message {
 
 int main(void) {
   int id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
-  if (id < 0) case_fail("msgget");
+  if (id < 0)
+    case_fail("msgget");
   struct message m = {1, "one"};
   msgsnd(id, &m, sizeof m.text, 0);
   m.type = 2;
@@ -22,7 +23,8 @@ int main(void) {
   msgsnd(id, &m, sizeof m.text, 0);
   case_ready();
   case_wait_go();
-  while (msgrcv(id, &m, sizeof m.text, 0, IPC_NOWAIT) > 0) case_print("type %ld: %s\n", m.type, m.text);
+  while (msgrcv(id, &m, sizeof m.text, 0, IPC_NOWAIT) > 0)
+    case_print("type %ld: %s\n", m.type, m.text);
   msgctl(id, IPC_RMID, NULL);
   return 0;
 }

@@ -12,7 +12,8 @@ union semun {
 
 int main(void) {
   int id = semget(IPC_PRIVATE, 3, IPC_CREAT | 0600);
-  if (id < 0) case_fail("semget");
+  if (id < 0)
+    case_fail("semget");
   unsigned short values[3] = {4, 0, 9};
   union semun arg = {.array = values};
   semctl(id, 0, SETALL, arg);

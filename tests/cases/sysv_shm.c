@@ -6,9 +6,11 @@
 
 int main(void) {
   int id = shmget(IPC_PRIVATE, 16384, IPC_CREAT | 0600);
-  if (id < 0) case_fail("shmget");
+  if (id < 0)
+    case_fail("shmget");
   char* m = shmat(id, NULL, 0);
-  if (m == (void*)-1) case_fail("shmat");
+  if (m == (void*)-1)
+    case_fail("shmat");
   strcpy(m, "sysv segment");
   strcpy(m + 8192, "page three");
   case_ready();

@@ -7,7 +7,8 @@
 int main(void) {
   int t = timerfd_create(CLOCK_MONOTONIC, 0);
   int h = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK);
-  if (t < 0 || h < 0) case_fail("timerfd_create");
+  if (t < 0 || h < 0)
+    case_fail("timerfd_create");
   struct itimerspec a = {{0, 0}, {3, 0}};
   struct itimerspec b = {{0, 0}, {3600, 0}};
   timerfd_settime(t, 0, &a, NULL);

@@ -6,7 +6,8 @@
 
 int main(void) {
   int t = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-  if (t < 0) case_fail("timerfd_create");
+  if (t < 0)
+    case_fail("timerfd_create");
   struct itimerspec a = {{0, 20000000}, {0, 20000000}};
   timerfd_settime(t, 0, &a, NULL);
   case_ready();
@@ -14,7 +15,8 @@ int main(void) {
   uint64_t total = 0;
   while (total < 10) {
     uint64_t ticks = 0;
-    if (read(t, &ticks, sizeof ticks) != sizeof ticks) case_fail("read");
+    if (read(t, &ticks, sizeof ticks) != sizeof ticks)
+      case_fail("read");
     total += ticks;
   }
   struct itimerspec now;

@@ -5,7 +5,8 @@
 
 int main(void) {
   mkdir("sub", 0755);
-  if (chdir("sub") != 0) case_fail("chdir");
+  if (chdir("sub") != 0)
+    case_fail("chdir");
   umask(027);
   case_ready();
   case_wait_go();

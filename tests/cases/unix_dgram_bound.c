@@ -8,7 +8,8 @@ int main(void) {
   int s = socket(AF_UNIX, SOCK_DGRAM, 0);
   struct sockaddr_un a = {.sun_family = AF_UNIX};
   strcpy(a.sun_path, "dgram.sock");
-  if (s < 0 || bind(s, (struct sockaddr*)&a, sizeof a) != 0) case_fail("bind");
+  if (s < 0 || bind(s, (struct sockaddr*)&a, sizeof a) != 0)
+    case_fail("bind");
   int c = socket(AF_UNIX, SOCK_DGRAM, 0);
   sendto(c, "early", 5, 0, (struct sockaddr*)&a, sizeof a);
   close(c);

@@ -9,11 +9,13 @@ int main(void) {
   int l = socket(AF_UNIX, SOCK_STREAM, 0);
   struct sockaddr_un a = {.sun_family = AF_UNIX};
   strcpy(a.sun_path, "listener.sock");
-  if (l < 0 || bind(l, (struct sockaddr*)&a, sizeof a) != 0 || listen(l, 4) != 0) case_fail("listen");
+  if (l < 0 || bind(l, (struct sockaddr*)&a, sizeof a) != 0 || listen(l, 4) != 0)
+    case_fail("listen");
   case_ready();
   case_wait_go();
   int c = socket(AF_UNIX, SOCK_STREAM, 0);
-  if (connect(c, (struct sockaddr*)&a, sizeof a) != 0) case_fail("connect");
+  if (connect(c, (struct sockaddr*)&a, sizeof a) != 0)
+    case_fail("connect");
   int s = accept(l, NULL, NULL);
   write(c, "hello", 5);
   char buf[8] = {0};

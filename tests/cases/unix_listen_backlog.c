@@ -9,9 +9,11 @@ int main(void) {
   int l = socket(AF_UNIX, SOCK_STREAM, 0);
   struct sockaddr_un a = {.sun_family = AF_UNIX};
   strcpy(a.sun_path, "backlog.sock");
-  if (bind(l, (struct sockaddr*)&a, sizeof a) != 0 || listen(l, 4) != 0) case_fail("listen");
+  if (bind(l, (struct sockaddr*)&a, sizeof a) != 0 || listen(l, 4) != 0)
+    case_fail("listen");
   int c = socket(AF_UNIX, SOCK_STREAM, 0);
-  if (connect(c, (struct sockaddr*)&a, sizeof a) != 0) case_fail("connect");
+  if (connect(c, (struct sockaddr*)&a, sizeof a) != 0)
+    case_fail("connect");
   case_ready();
   case_wait_go();
   int s = accept(l, NULL, NULL);

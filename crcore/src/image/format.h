@@ -295,16 +295,16 @@ static_assert(sizeof(FdMessageHeader) == 4);
 // Resource (kind 10, version 3): one thing the process holds beyond memory and plain descriptors.
 // A ResourceHeader, then `length` bytes whose meaning depends on `type`.
 enum class ResourceType : uint32_t {
-  FdInfo = 1,          // fd: the text of /proc/self/fdinfo/FD (eventfd, timerfd, signalfd, epoll,
-                       // inotify with "path:" lines added, memfd seals, and "lock:" lines of any file)
-  FileContents = 2,    // fd: the bytes of a memfd or of a deleted file, from offset 0
-  PosixTimer = 3,      // PosixTimerResource: one POSIX timer (timer_create)
-  IntervalTimer = 4,   // IntervalTimerResource: one armed setitimer timer
-  Prctl = 5,           // PrctlResource
-  Affinity = 6,        // tid: the thread's CPU mask (sched_getaffinity bytes)
-  MemPolicy = 7,       // tid: MemPolicyResource
-  Topology = 8,        // the machine's topology, as hwloc XML
-  Terminal = 9,        // fd: TerminalResource (terminal settings and window size of a tty)
+  FdInfo = 1,         // fd: the text of /proc/self/fdinfo/FD (eventfd, timerfd, signalfd, epoll,
+                      // inotify with "path:" lines added, memfd seals, and "lock:" lines of any file)
+  FileContents = 2,   // fd: the bytes of a memfd or of a deleted file, from offset 0
+  PosixTimer = 3,     // PosixTimerResource: one POSIX timer (timer_create)
+  IntervalTimer = 4,  // IntervalTimerResource: one armed setitimer timer
+  Prctl = 5,          // PrctlResource
+  Affinity = 6,       // tid: the thread's CPU mask (sched_getaffinity bytes)
+  MemPolicy = 7,      // tid: MemPolicyResource
+  Topology = 8,       // the machine's topology, as hwloc XML
+  Terminal = 9,       // fd: TerminalResource (terminal settings and window size of a tty)
 };
 
 struct ResourceHeader {
@@ -357,7 +357,7 @@ struct MemPolicyResource {
 static_assert(sizeof(MemPolicyResource) == 136);
 
 struct TerminalResource {
-  uint8_t termios[60];  // the kernel's struct termios2 (TCGETS2)
+  uint8_t termios[60];                  // the kernel's struct termios2 (TCGETS2)
   uint16_t rows, cols, xpixel, ypixel;  // TIOCGWINSZ
 };
 static_assert(sizeof(TerminalResource) == 68);

@@ -72,7 +72,7 @@ struct Image {
   std::vector<FdEntry> fds;           // file order, distinct fd numbers
   std::vector<FdDataEntry> fd_data;
   std::vector<ResourceEntry> resources;  // file order
-  std::vector<PagesRef> pages;  // file order
+  std::vector<PagesRef> pages;           // file order
   EndRecord end{};
 };
 

@@ -310,9 +310,8 @@ void decode_fd_data(Payload payload, Image& image) {
   const FdRecord* owner = nullptr;
   for (const FdEntry& fd : image.fds) {
     auto kind = static_cast<FdKind>(fd.record.kind);
-    if (fd.record.inode == h.inode &&
-        (kind == FdKind::PipeRead || kind == FdKind::PipeWrite || kind == FdKind::UnixPair || kind == FdKind::Fifo ||
-         kind == FdKind::UnixBound)) {
+    if (fd.record.inode == h.inode && (kind == FdKind::PipeRead || kind == FdKind::PipeWrite ||
+                                       kind == FdKind::UnixPair || kind == FdKind::Fifo || kind == FdKind::UnixBound)) {
       owner = &fd.record;
       break;
     }

@@ -46,8 +46,9 @@ inline constexpr int kRecordRankCount = 11;
 
 // The kinds by rank (the inverse of record_rank).
 inline constexpr RecordKind kRecordOrder[kRecordRankCount] = {
-    RecordKind::Process, RecordKind::Mm, RecordKind::SigActions, RecordKind::Rlimits, RecordKind::Thread,
-    RecordKind::Region,  RecordKind::Fd, RecordKind::FdData,     RecordKind::Resource, RecordKind::Pages, RecordKind::End,
+    RecordKind::Process,  RecordKind::Mm,     RecordKind::SigActions, RecordKind::Rlimits,
+    RecordKind::Thread,   RecordKind::Region, RecordKind::Fd,         RecordKind::FdData,
+    RecordKind::Resource, RecordKind::Pages,  RecordKind::End,
 };
 
 // Kinds that appear exactly once.

@@ -154,8 +154,7 @@ class SocketPairs {
 
 }  // namespace
 
-FdRestore::FdRestore(const image::Image& image, const RestartOptions& options)
-    : image_(image) {
+FdRestore::FdRestore(const image::Image& image, const RestartOptions& options) : image_(image) {
   for (const auto& f : image.fds) {
     highest_ = std::max(highest_, f.record.fd);
   }

@@ -11,12 +11,12 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/un.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -532,7 +532,8 @@ void restore_fd_details(const image::Image& image) {
           fail(r.fd, std::string("a ") + kind_word + " lock is not restored");
         }
         if (rc != 0) {
-          fail(r.fd, std::string("cannot take its ") + kind_word + " " + access + " lock again (held by another process?)");
+          fail(r.fd,
+               std::string("cannot take its ") + kind_word + " " + access + " lock again (held by another process?)");
         }
       }
     }

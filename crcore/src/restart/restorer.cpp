@@ -23,9 +23,9 @@
 
 #include "image/image_reader.h"
 #include "restart/fd_restore.h"
+#include "restart/page_feeder.h"
 #include "restart/resource_restore.h"
 #include "restart/thread_placement.h"
-#include "restart/page_feeder.h"
 #include "stage/stage_args.h"
 
 extern "C" const unsigned char crcore_stage_blob[];
@@ -294,8 +294,8 @@ void restore(const image::Image& img, const RestartOptions& options) {
   uint64_t thread_bytes = round_up(img.threads.size() * sizeof(image::ThreadRecord));
   uint64_t stacks_bytes = (img.threads.size() + 1) * kThreadStackSize;
   uint64_t policy_bytes = round_up(img.threads.size() * sizeof(stage::StageThreadPolicy));
-  uint64_t total = blob_bytes + args_bytes + region_bytes + thread_bytes + policy_bytes + stacks_bytes +
-                   kMainStackSize + kTempSize;
+  uint64_t total =
+      blob_bytes + args_bytes + region_bytes + thread_bytes + policy_bytes + stacks_bytes + kMainStackSize + kTempSize;
   uint64_t base = place_stage(img, total);
   auto* area = reinterpret_cast<unsigned char*>(base);
   memcpy(area, crcore_stage_blob, blob_size);

@@ -5,6 +5,7 @@
 // every other socket is refused (or, allow_unsupported, kept as FdKind::Other).
 #include "runtime/fd_capture.h"
 
+#include <asm/termbits.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -15,7 +16,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <asm/termbits.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -132,9 +132,9 @@ ssize_t peek_pipe(int fd, const int probe[2], char* out, size_t capacity) {
 // What sock_diag says about one AF_UNIX socket.
 struct SocketFacts {
   bool named;
-  uint8_t state;           // TCP_LISTEN (10) for a listening socket
-  uint32_t backlog;        // a listener's backlog (UNIX_DIAG_RQLEN wqueue)
-  char name[112];          // UNIX_DIAG_NAME: the path, or an abstract name starting with NUL
+  uint8_t state;     // TCP_LISTEN (10) for a listening socket
+  uint32_t backlog;  // a listener's backlog (UNIX_DIAG_RQLEN wqueue)
+  char name[112];    // UNIX_DIAG_NAME: the path, or an abstract name starting with NUL
   uint32_t name_length;
   uint32_t peer_inode;  // 0: not connected (or its peer is closed)
   uint32_t shutdown;    // image::SocketShutdown bits
@@ -385,8 +385,9 @@ const char* named_socket(CaptureArena& arena, uint32_t index, int type, const So
   while (n > 6 && text[n - 1] == '\0') {
     --n;
   }
-  const char* type_line = type == SOCK_STREAM ? "\ntype: 1\nbacklog: " : type == SOCK_DGRAM ? "\ntype: 2\nbacklog: "
-                                                                                            : "\ntype: 5\nbacklog: ";
+  const char* type_line = type == SOCK_STREAM  ? "\ntype: 1\nbacklog: "
+                          : type == SOCK_DGRAM ? "\ntype: 2\nbacklog: "
+                                               : "\ntype: 5\nbacklog: ";
   memcpy(text + n, type_line, strlen(type_line) + 1);
   append_decimal(text + strlen(text), facts.backlog);
   n = strlen(text);
@@ -671,8 +672,7 @@ int capture_fds(CaptureArena& arena, const FdExclusions& exclude, const int pipe
         problem = " (the master side of a pseudo-terminal (pty) the process opened: not restored)";
       }
       if (kind == image::FdKind::Socket) {
-        problem =
-            inspect_socket(arena, out.count, diag, data_used, out.data_count, out.resources, rc, why, why_size);
+        problem = inspect_socket(arena, out.count, diag, data_used, out.data_count, out.resources, rc, why, why_size);
         if (rc != 0) {
           break;
         }

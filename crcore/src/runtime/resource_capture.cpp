@@ -165,10 +165,10 @@ int refuse_mapped_memfd(CaptureArena& arena, size_t data_used, char* why, size_t
       end = text + n;
     }
     const char* perms = static_cast<const char*>(memchr(line, ' ', static_cast<size_t>(end - line)));
-    if (perms != nullptr && perms + 4 < end && perms[4] == 's' &&
-        skip_to(line, end, "/memfd:") != nullptr) {
-      const char* message = "a memfd is both open and mapped shared: its descriptor and its mapping would come "
-                            "back apart (memfd mappings are not restored as the memfd)";
+    if (perms != nullptr && perms + 4 < end && perms[4] == 's' && skip_to(line, end, "/memfd:") != nullptr) {
+      const char* message =
+          "a memfd is both open and mapped shared: its descriptor and its mapping would come "
+          "back apart (memfd mappings are not restored as the memfd)";
       size_t length = strlen(message) < why_size - 1 ? strlen(message) : why_size - 1;
       memcpy(why, message, length);
       why[length] = '\0';
@@ -181,8 +181,8 @@ int refuse_mapped_memfd(CaptureArena& arena, size_t data_used, char* why, size_t
 
 }  // namespace
 
-int add_resource(CaptureArena& arena, size_t& data_used, ResourceList& list, image::ResourceType type, int fd,
-                 int tid, const void* a, size_t a_length, const void* b, size_t b_length) {
+int add_resource(CaptureArena& arena, size_t& data_used, ResourceList& list, image::ResourceType type, int fd, int tid,
+                 const void* a, size_t a_length, const void* b, size_t b_length) {
   size_t total = sizeof(image::ResourceHeader) + a_length + b_length;
   if (list.count >= kMaxResources || total > arena.data_capacity - data_used) {
     return -ENOBUFS;

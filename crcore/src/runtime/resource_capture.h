@@ -23,8 +23,8 @@ struct ResourceList {
 };
 
 // Appends one resource to the data pool at data_used: the header, then `a` and `b`. 0 or -ENOBUFS.
-int add_resource(CaptureArena& arena, size_t& data_used, ResourceList& list, image::ResourceType type, int fd,
-                 int tid, const void* a, size_t a_length, const void* b = nullptr, size_t b_length = 0);
+int add_resource(CaptureArena& arena, size_t& data_used, ResourceList& list, image::ResourceType type, int fd, int tid,
+                 const void* a, size_t a_length, const void* b = nullptr, size_t b_length = 0);
 
 // Appends the text of a file (/proc/self/fdinfo/N, ...) as one resource, after `prefix`. 0,
 // -ENOBUFS, or -errno of the read.

@@ -49,9 +49,9 @@ struct MmMap {
 // onto this machine's topology). The stage gives them to each thread by setting them on the
 // leader just before cloning it (a clone inherits both), then on the leader itself.
 struct StageThreadPolicy {
-  uint64_t cpus[16];  // sched_setaffinity mask (1024 CPUs)
-  uint64_t nodes[16];  // set_mempolicy node mask (1024 nodes)
-  uint32_t has_cpus;   // 1: set the affinity
+  uint64_t cpus[16];       // sched_setaffinity mask (1024 CPUs)
+  uint64_t nodes[16];      // set_mempolicy node mask (1024 nodes)
+  uint32_t has_cpus;       // 1: set the affinity
   int32_t mempolicy_mode;  // MPOL_* with flags; -1: leave the policy alone
 };
 

@@ -169,7 +169,7 @@ std::string fd_name(uint32_t kind) { return std::string(fd_kind_name(static_cast
 // One line about a Resource record: what it holds.
 std::string resource_summary(const ResourceEntry& e) {
   auto type = static_cast<ResourceType>(e.header.type);
-  std::string who = e.header.fd >= 0 ? fmt::format("fd {}", e.header.fd)
+  std::string who = e.header.fd >= 0    ? fmt::format("fd {}", e.header.fd)
                     : e.header.tid != 0 ? fmt::format("thread {}", e.header.tid)
                                         : std::string("process");
   std::string what;
@@ -194,8 +194,10 @@ std::string resource_summary(const ResourceEntry& e) {
       IntervalTimerResource t;
       memcpy(&t, e.bytes.data(), sizeof t);
       what = fmt::format("{} left {} ns interval {} ns",
-                         t.which == 0 ? "ITIMER_REAL" : t.which == 1 ? "ITIMER_VIRTUAL" : "ITIMER_PROF", t.value_ns,
-                         t.interval_ns);
+                         t.which == 0   ? "ITIMER_REAL"
+                         : t.which == 1 ? "ITIMER_VIRTUAL"
+                                        : "ITIMER_PROF",
+                         t.value_ns, t.interval_ns);
       break;
     }
     case ResourceType::Prctl: {
