@@ -243,6 +243,8 @@ enum class FdKind : uint32_t {
   UnixListen = 18,   // a listening AF_UNIX socket bound to a name: name, type and backlog in its FdInfo
   UnixBound = 19,    // an unconnected AF_UNIX datagram socket bound to a name: name in its FdInfo,
                      // queued datagrams in FdData (framed as a dgram socketpair end's)
+  PtyMaster = 20,    // the master side of a pseudo-terminal the process opened: FdInfo "pty-index: N"
+  PtySlave = 21,     // the slave side of such a pty whose master is in the image: FdInfo "pty-index: N"
 };
 
 // FdRecord.socket_type of a UnixPair (the Linux SOCK_* values).

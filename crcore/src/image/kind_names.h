@@ -95,6 +95,10 @@ constexpr std::string_view fd_kind_name(FdKind kind) {
       return "unix-listen";
     case FdKind::UnixBound:
       return "unix-bound";
+    case FdKind::PtyMaster:
+      return "pty-master";
+    case FdKind::PtySlave:
+      return "pty-slave";
   }
   return "unknown";
 }

@@ -249,6 +249,8 @@ FdRestore::FdRestore(const image::Image& image, const RestartOptions& options) :
       case image::FdKind::Fifo:
       case image::FdKind::UnixListen:
       case image::FdKind::UnixBound:
+      case image::FdKind::PtyMaster:
+      case image::FdKind::PtySlave:
         fd = resource_fds_->open(f, options);  // resource_restore.cpp
         break;
       default:

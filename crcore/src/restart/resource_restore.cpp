@@ -395,6 +395,28 @@ ResourceFds::~ResourceFds() {
   for (const auto& [path, fd] : fifo_holders_) {
     close(fd);
   }
+  for (const auto& [index, fd] : pty_masters_) {
+    close(fd);
+  }
+}
+
+// The new pty standing for the image's pty `index`, made on first use.
+int ResourceFds::pty_master(int index, int owner) {
+  auto it = pty_masters_.find(index);
+  if (it != pty_masters_.end()) {
+    return it->second;
+  }
+  int fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0 || grantpt(fd) != 0 || unlockpt(fd) != 0) {
+    fail(owner, "cannot create a pseudo-terminal");
+  }
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, floor_);
+  close(fd);
+  if (high < 0) {
+    fail(owner, "cannot keep a pseudo-terminal open");
+  }
+  pty_masters_.emplace(index, high);
+  return high;
 }
 
 int ResourceFds::open(const image::FdEntry& f, const RestartOptions& options) {
@@ -472,6 +494,28 @@ int ResourceFds::open(const image::FdEntry& f, const RestartOptions& options) {
     case image::FdKind::UnixListen:
     case image::FdKind::UnixBound:
       return open_named_socket(image_, f, options);
+    case image::FdKind::PtyMaster:
+    case image::FdKind::PtySlave: {
+      int index =
+          static_cast<int>(number(field(one(image_, image::ResourceType::FdInfo, r.fd).text(), "pty-index:"), 10));
+      int master = pty_master(index, r.fd);
+      int flags = static_cast<int>(r.open_flags) & ~(O_CREAT | O_EXCL | O_TRUNC);
+      int fd = -1;
+      if (static_cast<image::FdKind>(r.kind) == image::FdKind::PtyMaster) {
+        fd = fcntl(master, F_DUPFD_CLOEXEC, 0);
+        fcntl(fd, F_SETFL, flags & O_NONBLOCK);
+      } else {
+        char name[64];
+        if (ptsname_r(master, name, sizeof name) != 0) {
+          fail(r.fd, "cannot name the slave of a new pseudo-terminal");
+        }
+        fd = ::open(name, flags | O_NOCTTY | O_CLOEXEC);
+      }
+      if (fd < 0) {
+        fail(r.fd, "cannot open a side of a new pseudo-terminal");
+      }
+      return fd;
+    }
     default:
       errno = 0;
       fail(r.fd, std::string("kind ") + std::string(image::fd_kind_name(static_cast<image::FdKind>(r.kind))) +

@@ -31,7 +31,9 @@ class ResourceFds {
  private:
   const image::Image& image_;
   int floor_;
-  std::map<std::string, int> fifo_holders_;  // path -> an O_RDWR descriptor keeping the FIFO's data
+  std::map<std::string, int> fifo_holders_;
+  std::map<int, int> pty_masters_;       // the image's pty number -> the new master (above the floor)
+  int pty_master(int index, int owner);  // path -> an O_RDWR descriptor keeping the FIFO's data
 };
 
 // After every descriptor is at its number: epoll interest lists, flock/fcntl/OFD locks, terminal

@@ -668,8 +668,22 @@ int capture_fds(CaptureArena& arena, const FdExclusions& exclude, const int pipe
       c.record.offset = offset < 0 ? -1 : offset;
       const char* problem = kind == image::FdKind::Other ? "" : nullptr;
       if (kind == image::FdKind::Tty && (strcmp(path, "/dev/ptmx") == 0 || strcmp(path, "/dev/pts/ptmx") == 0)) {
-        // Its slave would come back as cr_restart's terminal, cut off from it.
-        problem = " (the master side of a pseudo-terminal (pty) the process opened: not restored)";
+        // A pty the process opened: a new pair at restart (its slaves are found after the loop).
+        unsigned int index = 0;
+        char text[48] = "pty-index: ";
+        if (ioctl(fd, TIOCGPTN, &index) != 0) {
+          problem = " (a pseudo-terminal master whose number cannot be read: TIOCGPTN)";
+        } else {
+          kind = image::FdKind::PtyMaster;
+          c.record.kind = static_cast<uint32_t>(kind);
+          append_decimal(text + strlen(text), index);
+          strcat(text, "\n");
+          rc = add_resource(arena, data_used, out.resources, image::ResourceType::FdInfo, fd, 0, text, strlen(text));
+          if (rc != 0) {
+            say(why, why_size, "the details of descriptor ", fd, " do not fit the checkpoint's buffer", "");
+            break;
+          }
+        }
       }
       if (kind == image::FdKind::Socket) {
         problem = inspect_socket(arena, out.count, diag, data_used, out.data_count, out.resources, rc, why, why_size);
@@ -714,6 +728,33 @@ int capture_fds(CaptureArena& arena, const FdExclusions& exclude, const int pipe
   close(dir);
   if (diag >= 0) {
     close(diag);
+  }
+  // The slave side of a pty whose master is here: "/dev/pts/N" with N a master's number.
+  for (uint32_t i = 0; rc == 0 && i < out.count; ++i) {
+    CapturedFd& c = arena.fds[i];
+    if (static_cast<image::FdKind>(c.record.kind) != image::FdKind::Tty || strncmp(c.path, "/dev/pts/", 9) != 0) {
+      continue;
+    }
+    const char* p = c.path + 9;
+    if (*p < '0' || *p > '9') {
+      continue;
+    }
+    uint64_t index = parse_number(&p, 10);
+    for (uint32_t j = 0; j < out.count; ++j) {
+      if (static_cast<image::FdKind>(arena.fds[j].record.kind) != image::FdKind::PtyMaster) {
+        continue;
+      }
+      unsigned int master = 0;
+      if (ioctl(arena.fds[j].record.fd, TIOCGPTN, &master) == 0 && master == index) {
+        c.record.kind = static_cast<uint32_t>(image::FdKind::PtySlave);
+        char text[48] = "pty-index: ";
+        append_decimal(text + strlen(text), index);
+        strcat(text, "\n");
+        rc = add_resource(arena, data_used, out.resources, image::ResourceType::FdInfo, c.record.fd, 0, text,
+                          strlen(text));
+        break;
+      }
+    }
   }
   if (rc == 0) {
     bool has_memfd = false;
