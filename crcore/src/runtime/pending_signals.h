@@ -25,7 +25,9 @@ struct PendingSignals {
 
 // Takes and puts back the calling thread's private pending signals (shared = false) or the
 // process's shared ones (shared = true), except `skip` (the checkpoint signal). Signals beyond
-// kMaxPendingSignals stay queued in the running process and are not carried over.
+// kMaxPendingSignals stay queued in the running process and are not carried over (and the ones
+// taken are put back after them). The array lives on the caller's stack: a thread interrupted on
+// a small sigaltstack needs room for it (2 KiB).
 void take_pending_signals(PendingSignals& pending, bool shared, int skip);
 
 // Queues them again: to the calling thread, or to the process.
