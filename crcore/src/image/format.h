@@ -16,6 +16,9 @@ namespace crcore::image {
 
 inline constexpr char kFileMagic[8] = {'C', 'R', 'C', 'O', 'R', 'E', 'I', 'M'};
 inline constexpr uint32_t kImageVersion = 3;
+// The oldest version a reader still accepts: version 3 only added record kinds and FdKinds, so a
+// version-2 image is a valid version-3 image without them.
+inline constexpr uint32_t kOldestImageVersion = 2;
 inline constexpr uint32_t kArchX86_64 = 62;           // ELF e_machine EM_X86_64
 inline constexpr uint32_t kRecordMagic = 0x43524352;  // "RCRC" little-endian
 
@@ -50,6 +53,7 @@ enum class RecordKind : uint16_t {
   FdData = 7,      // FdDataHeader + unread bytes (or messages) of a pipe or a socketpair end
   SigActions = 8,  // SigActionsRecord
   Rlimits = 9,     // RlimitsRecord
+  Resource = 10,   // ResourceHeader + bytes: one resource the process holds (version 3)
   End = 0x7fff,    // EndRecord: the image is complete
 };
 
@@ -229,6 +233,20 @@ enum class FdKind : uint32_t {
   Socket = 7,    // a socket crcore does not restore (restored as /dev/null)
   Other = 8,     // eventfd, epoll, ...: not restored yet
   UnixPair = 9,  // one end of an unnamed AF_UNIX socketpair whose two ends are both in the image
+  // Version 3. Each of these has a Resource record (FdInfo, or FileContents) describing it.
+  EventFd = 10,      // eventfd: count and flags from its FdInfo
+  TimerFd = 11,      // timerfd: clock, remaining time and interval from its FdInfo
+  SignalFd = 12,     // signalfd: the signal set from its FdInfo
+  Epoll = 13,        // epoll instance: its interest list (tfd, events, data) from its FdInfo
+  Inotify = 14,      // inotify instance: its watches from its FdInfo, with each watched path
+  Memfd = 15,        // memfd: name from the path, contents in FileContents, seals in FdInfo
+  DeletedFile = 16,  // an open regular file that was unlinked: contents in FileContents
+  Fifo = 17,         // a named FIFO (the path); its unread bytes in FdData like a pipe
+  UnixListen = 18,   // a listening AF_UNIX socket bound to a name: name, type and backlog in its FdInfo
+  UnixBound = 19,    // an unconnected AF_UNIX datagram socket bound to a name: name in its FdInfo,
+                     // queued datagrams in FdData (framed as a dgram socketpair end's)
+  PtyMaster = 20,    // the master side of a pseudo-terminal the process opened: FdInfo "pty-index: N"
+  PtySlave = 21,     // the slave side of such a pty whose master is in the image: FdInfo "pty-index: N"
 };
 
 // FdRecord.socket_type of a UnixPair (the Linux SOCK_* values).
@@ -278,6 +296,76 @@ struct FdMessageHeader {
 };
 static_assert(sizeof(FdMessageHeader) == 4);
 
+// Resource (kind 10, version 3): one thing the process holds beyond memory and plain descriptors.
+// A ResourceHeader, then `length` bytes whose meaning depends on `type`.
+enum class ResourceType : uint32_t {
+  FdInfo = 1,         // fd: the text of /proc/self/fdinfo/FD (eventfd, timerfd, signalfd, epoll,
+                      // inotify with "path:" lines added, memfd seals, and "lock:" lines of any file)
+  FileContents = 2,   // fd: the bytes of a memfd or of a deleted file, from offset 0
+  PosixTimer = 3,     // PosixTimerResource: one POSIX timer (timer_create)
+  IntervalTimer = 4,  // IntervalTimerResource: one armed setitimer timer
+  Prctl = 5,          // PrctlResource
+  Affinity = 6,       // tid: the thread's CPU mask (sched_getaffinity bytes)
+  MemPolicy = 7,      // tid: MemPolicyResource
+  Topology = 8,       // the machine's topology, as hwloc XML
+  Terminal = 9,       // fd: TerminalResource (terminal settings and window size of a tty)
+};
+
+struct ResourceHeader {
+  uint32_t type;  // ResourceType
+  int32_t fd;     // the descriptor it belongs to (an Fd record of this image), or -1
+  int32_t tid;    // the thread it belongs to (a Thread record's tid), or 0
+  uint32_t reserved;
+  uint64_t length;  // bytes that follow
+};
+static_assert(sizeof(ResourceHeader) == 24);
+
+enum PosixTimerNotify : uint32_t {
+  kTimerNotifySignal = 0,  // SIGEV_SIGNAL to the process
+  kTimerNotifyNone = 1,    // SIGEV_NONE
+};
+
+struct PosixTimerResource {
+  int32_t id;        // the kernel's timer id (what timer_create returned)
+  int32_t clock;     // clockid_t
+  int32_t signal;    // sigev_signo
+  uint32_t notify;   // PosixTimerNotify
+  uint64_t value;    // sigev_value
+  int64_t value_ns;  // time left until it fires (0: disarmed)
+  int64_t interval_ns;
+};
+static_assert(sizeof(PosixTimerResource) == 40);
+
+struct IntervalTimerResource {
+  uint32_t which;  // ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF
+  uint32_t reserved;
+  int64_t value_ns;
+  int64_t interval_ns;
+};
+static_assert(sizeof(IntervalTimerResource) == 24);
+
+struct PrctlResource {
+  int32_t pdeath_signal;    // PR_GET_PDEATHSIG
+  int32_t dumpable;         // PR_GET_DUMPABLE
+  int32_t child_subreaper;  // PR_GET_CHILD_SUBREAPER
+  int32_t no_new_privs;     // PR_GET_NO_NEW_PRIVS
+  uint64_t timer_slack_ns;  // PR_GET_TIMERSLACK (of the manager thread)
+};
+static_assert(sizeof(PrctlResource) == 24);
+
+struct MemPolicyResource {
+  int32_t mode;  // get_mempolicy mode (MPOL_*, with its flags)
+  uint32_t reserved;
+  uint64_t nodes[16];  // node mask, 1024 nodes
+};
+static_assert(sizeof(MemPolicyResource) == 136);
+
+struct TerminalResource {
+  uint8_t termios[60];                  // the kernel's struct termios2 (TCGETS2)
+  uint16_t rows, cols, xpixel, ypixel;  // TIOCGWINSZ
+};
+static_assert(sizeof(TerminalResource) == 68);
+
 inline constexpr uint32_t kSignalCount = 64;
 
 // The kernel's struct sigaction (rt_sigaction), exactly as the syscall takes it.
@@ -323,5 +411,11 @@ static_assert(__has_unique_object_representations(FdMessageHeader));
 static_assert(__has_unique_object_representations(SigActionsRecord));
 static_assert(__has_unique_object_representations(RlimitsRecord));
 static_assert(__has_unique_object_representations(EndRecord));
+static_assert(__has_unique_object_representations(ResourceHeader));
+static_assert(__has_unique_object_representations(PosixTimerResource));
+static_assert(__has_unique_object_representations(IntervalTimerResource));
+static_assert(__has_unique_object_representations(PrctlResource));
+static_assert(__has_unique_object_representations(MemPolicyResource));
+static_assert(__has_unique_object_representations(TerminalResource));
 
 }  // namespace crcore::image

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "image/format.h"
@@ -28,6 +29,15 @@ struct FdDataEntry {
   // SOCK_DGRAM/SOCK_SEQPACKET ends only: the queued messages in order, split at their boundaries
   // (bytes then holds them framed with FdMessageHeaders). Empty for pipes and stream sockets.
   std::vector<std::vector<std::byte>> messages;
+};
+
+// One Resource record (version 3): its header and the bytes after it.
+struct ResourceEntry {
+  ResourceHeader header;
+  std::vector<std::byte> bytes;
+
+  // The bytes as text (FdInfo, Topology).
+  std::string_view text() const { return {reinterpret_cast<const char*>(bytes.data()), bytes.size()}; }
 };
 
 // Where one Pages record's contents are in the file.
@@ -61,7 +71,8 @@ struct Image {
   std::vector<RegionEntry> regions;   // sorted by address, disjoint
   std::vector<FdEntry> fds;           // file order, distinct fd numbers
   std::vector<FdDataEntry> fd_data;
-  std::vector<PagesRef> pages;  // file order
+  std::vector<ResourceEntry> resources;  // file order
+  std::vector<PagesRef> pages;           // file order
   EndRecord end{};
 };
 

@@ -41,8 +41,9 @@ void check_file_header(const std::string& path, const FileHeader& h) {
   if (std::memcmp(h.magic, kFileMagic, sizeof h.magic) != 0) {
     fail(path, "not a crcore image (bad magic)");
   }
-  if (h.version != kImageVersion) {
-    fail(path, fmt::format("version {} is not supported (this crcore reads version {})", h.version, kImageVersion));
+  if (h.version < kOldestImageVersion || h.version > kImageVersion) {
+    fail(path, fmt::format("version {} is not supported (this crcore reads versions {} to {})", h.version,
+                           kOldestImageVersion, kImageVersion));
   }
   if (h.header_size != sizeof(FileHeader)) {
     fail(path, fmt::format("file header size {} is not {}", h.header_size, sizeof(FileHeader)));
@@ -99,6 +100,8 @@ std::string check_record_header(const RecordHeader& h) {
     limit = sizeof(PagesHeader) + kMaxPagesPayload;
   } else if (kind == RecordKind::FdData) {
     limit = sizeof(FdDataHeader) + kMaxFdDataPayload;
+  } else if (kind == RecordKind::Resource) {
+    limit = sizeof(ResourceHeader) + kMaxFdDataPayload;  // a memfd's or deleted file's contents
   }
   if (h.raw_size > limit) {
     return fmt::format("payload of {} bytes is above the limit of {} for this kind", h.raw_size, limit);
@@ -321,6 +324,9 @@ Image ImageReader::load() {
           break;
         case RecordKind::FdData:
           decode_fd_data(payload, image);
+          break;
+        case RecordKind::Resource:
+          decode_resource(payload, image);
           break;
         case RecordKind::Pages:
           break;

@@ -27,6 +27,8 @@ constexpr std::string_view record_kind_name(RecordKind kind) {
       return "SigActions";
     case RecordKind::Rlimits:
       return "Rlimits";
+    case RecordKind::Resource:
+      return "Resource";
     case RecordKind::End:
       return "End";
   }
@@ -73,6 +75,54 @@ constexpr std::string_view fd_kind_name(FdKind kind) {
       return "other";
     case FdKind::UnixPair:
       return "unix-pair";
+    case FdKind::EventFd:
+      return "eventfd";
+    case FdKind::TimerFd:
+      return "timerfd";
+    case FdKind::SignalFd:
+      return "signalfd";
+    case FdKind::Epoll:
+      return "epoll";
+    case FdKind::Inotify:
+      return "inotify";
+    case FdKind::Memfd:
+      return "memfd";
+    case FdKind::DeletedFile:
+      return "deleted-file";
+    case FdKind::Fifo:
+      return "fifo";
+    case FdKind::UnixListen:
+      return "unix-listen";
+    case FdKind::UnixBound:
+      return "unix-bound";
+    case FdKind::PtyMaster:
+      return "pty-master";
+    case FdKind::PtySlave:
+      return "pty-slave";
+  }
+  return "unknown";
+}
+
+constexpr std::string_view resource_type_name(ResourceType type) {
+  switch (type) {
+    case ResourceType::FdInfo:
+      return "fdinfo";
+    case ResourceType::FileContents:
+      return "file-contents";
+    case ResourceType::PosixTimer:
+      return "posix-timer";
+    case ResourceType::IntervalTimer:
+      return "itimer";
+    case ResourceType::Prctl:
+      return "prctl";
+    case ResourceType::Affinity:
+      return "affinity";
+    case ResourceType::MemPolicy:
+      return "mempolicy";
+    case ResourceType::Topology:
+      return "topology";
+    case ResourceType::Terminal:
+      return "terminal";
   }
   return "unknown";
 }
@@ -108,5 +158,6 @@ constexpr bool known(RecordKind kind) { return record_kind_name(kind) != "unknow
 constexpr bool known(RegionKind kind) { return region_kind_name(kind) != "unknown"; }
 constexpr bool known(FdKind kind) { return fd_kind_name(kind) != "unknown"; }
 constexpr bool known(SocketType type) { return socket_type_name(type) != "unknown"; }
+constexpr bool known(ResourceType type) { return resource_type_name(type) != "unknown"; }
 
 }  // namespace crcore::image

@@ -237,6 +237,70 @@ void decode_fd(Payload payload, Image& image) {
   image.fds.push_back({f, std::string(reinterpret_cast<const char*>(payload.data() + sizeof f), f.path_len)});
 }
 
+void decode_resource(Payload payload, Image& image) {
+  ResourceHeader h = fixed<ResourceHeader>(payload, false, "Resource");
+  if (h.length != payload.size() - sizeof h) {
+    invalid(fmt::format("length {} does not match the payload ({} bytes after the ResourceHeader)", h.length,
+                        payload.size() - sizeof h));
+  }
+  auto type = static_cast<ResourceType>(h.type);
+  if (!known(type)) {
+    invalid(fmt::format("unknown resource type {}", h.type));
+  }
+  if (h.reserved != 0) {
+    invalid("resource reserved field is not zero");
+  }
+  bool per_fd = type == ResourceType::FdInfo || type == ResourceType::FileContents || type == ResourceType::Terminal;
+  bool per_thread = type == ResourceType::Affinity || type == ResourceType::MemPolicy;
+  if (per_fd) {
+    bool found = false;
+    for (const FdEntry& fd : image.fds) {
+      found = found || fd.record.fd == h.fd;
+    }
+    if (!found) {
+      invalid(fmt::format("{} resource of fd {}, which is not in the image", resource_type_name(type), h.fd));
+    }
+  } else if (h.fd != -1) {
+    invalid(fmt::format("{} resource names fd {}", resource_type_name(type), h.fd));
+  }
+  if (per_thread) {
+    bool found = false;
+    for (const ThreadRecord& t : image.threads) {
+      found = found || t.tid == h.tid;
+    }
+    if (!found) {
+      invalid(fmt::format("{} resource of thread {}, which is not in the image", resource_type_name(type), h.tid));
+    }
+  } else if (h.tid != 0) {
+    invalid(fmt::format("{} resource names thread {}", resource_type_name(type), h.tid));
+  }
+  size_t expected = 0;
+  switch (type) {
+    case ResourceType::PosixTimer:
+      expected = sizeof(PosixTimerResource);
+      break;
+    case ResourceType::IntervalTimer:
+      expected = sizeof(IntervalTimerResource);
+      break;
+    case ResourceType::Prctl:
+      expected = sizeof(PrctlResource);
+      break;
+    case ResourceType::MemPolicy:
+      expected = sizeof(MemPolicyResource);
+      break;
+    case ResourceType::Terminal:
+      expected = sizeof(TerminalResource);
+      break;
+    default:
+      break;
+  }
+  if (expected != 0 && h.length != expected) {
+    invalid(fmt::format("{} resource of {} bytes (expected {})", resource_type_name(type), h.length, expected));
+  }
+  auto bytes = payload.subspan(sizeof h);
+  image.resources.push_back({h, std::vector<std::byte>(bytes.begin(), bytes.end())});
+}
+
 void decode_fd_data(Payload payload, Image& image) {
   FdDataHeader h = fixed<FdDataHeader>(payload, false, "FdData");
   if (h.length != payload.size() - sizeof h || h.length > kMaxFdDataPayload) {
@@ -246,8 +310,8 @@ void decode_fd_data(Payload payload, Image& image) {
   const FdRecord* owner = nullptr;
   for (const FdEntry& fd : image.fds) {
     auto kind = static_cast<FdKind>(fd.record.kind);
-    if (fd.record.inode == h.inode &&
-        (kind == FdKind::PipeRead || kind == FdKind::PipeWrite || kind == FdKind::UnixPair)) {
+    if (fd.record.inode == h.inode && (kind == FdKind::PipeRead || kind == FdKind::PipeWrite ||
+                                       kind == FdKind::UnixPair || kind == FdKind::Fifo || kind == FdKind::UnixBound)) {
       owner = &fd.record;
       break;
     }
@@ -262,7 +326,8 @@ void decode_fd_data(Payload payload, Image& image) {
   }
   auto bytes = payload.subspan(sizeof h);
   FdDataEntry entry{h.inode, std::vector<std::byte>(bytes.begin(), bytes.end()), {}};
-  bool messages = static_cast<FdKind>(owner->kind) == FdKind::UnixPair && owner->socket_type != kSocketStream;
+  bool messages = (static_cast<FdKind>(owner->kind) == FdKind::UnixPair && owner->socket_type != kSocketStream) ||
+                  static_cast<FdKind>(owner->kind) == FdKind::UnixBound;
   for (uint64_t at = 0; messages && at < bytes.size();) {
     FdMessageHeader m;
     if (bytes.size() - at < sizeof m) {

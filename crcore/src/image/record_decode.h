@@ -29,6 +29,7 @@ void decode_thread(Payload payload, Image& image);
 void decode_region(Payload payload, Image& image);
 void decode_fd(Payload payload, Image& image);
 void decode_fd_data(Payload payload, Image& image);
+void decode_resource(Payload payload, Image& image);
 // A Pages record's header (raw_size from the record header): aligned, sized, inside one region of a
 // kind that has pages.
 void check_pages_header(const PagesHeader& pages, uint64_t raw_size, const Image& image);

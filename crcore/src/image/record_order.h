@@ -32,20 +32,23 @@ constexpr int record_rank(RecordKind kind) {
       return 6;
     case RecordKind::FdData:
       return 7;
-    case RecordKind::Pages:
+    case RecordKind::Resource:
       return 8;
-    case RecordKind::End:
+    case RecordKind::Pages:
       return 9;
+    case RecordKind::End:
+      return 10;
   }
   return -1;
 }
 
-inline constexpr int kRecordRankCount = 10;
+inline constexpr int kRecordRankCount = 11;
 
 // The kinds by rank (the inverse of record_rank).
 inline constexpr RecordKind kRecordOrder[kRecordRankCount] = {
-    RecordKind::Process, RecordKind::Mm, RecordKind::SigActions, RecordKind::Rlimits, RecordKind::Thread,
-    RecordKind::Region,  RecordKind::Fd, RecordKind::FdData,     RecordKind::Pages,   RecordKind::End,
+    RecordKind::Process,  RecordKind::Mm,     RecordKind::SigActions, RecordKind::Rlimits,
+    RecordKind::Thread,   RecordKind::Region, RecordKind::Fd,         RecordKind::FdData,
+    RecordKind::Resource, RecordKind::Pages,  RecordKind::End,
 };
 
 // Kinds that appear exactly once.

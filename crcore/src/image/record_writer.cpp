@@ -41,6 +41,9 @@ uint64_t payload_limit(RecordKind kind) {
   if (kind == RecordKind::FdData) {
     return sizeof(FdDataHeader) + kMaxFdDataPayload;
   }
+  if (kind == RecordKind::Resource) {
+    return sizeof(ResourceHeader) + kMaxFdDataPayload;
+  }
   return kMaxMetaPayload;
 }
 

@@ -12,6 +12,7 @@
 #include <map>
 
 #include "image/kind_names.h"
+#include "restart/resource_restore.h"
 #include "restart/scope_fds.h"
 
 namespace crcore::restart {
@@ -154,11 +155,12 @@ class SocketPairs {
 
 }  // namespace
 
-FdRestore::FdRestore(const image::Image& image, const RestartOptions& options) {
+FdRestore::FdRestore(const image::Image& image, const RestartOptions& options) : image_(image) {
   for (const auto& f : image.fds) {
     highest_ = std::max(highest_, f.record.fd);
   }
   int floor = highest_ + 16;
+  resource_fds_ = std::make_unique<ResourceFds>(image, floor);
   SocketPairs sockets(image, floor);
   // Pipes: one new pipe per pipe of the image that has both ends inside the process.
   std::map<uint64_t, std::pair<int, int>> pipes;  // inode -> (read, write)
@@ -251,6 +253,20 @@ FdRestore::FdRestore(const image::Image& image, const RestartOptions& options) {
           fcntl(fd, F_SETFL, static_cast<int>(r.open_flags) & O_NONBLOCK);
         }
         break;
+      case image::FdKind::EventFd:
+      case image::FdKind::TimerFd:
+      case image::FdKind::SignalFd:
+      case image::FdKind::Epoll:
+      case image::FdKind::Inotify:
+      case image::FdKind::Memfd:
+      case image::FdKind::DeletedFile:
+      case image::FdKind::Fifo:
+      case image::FdKind::UnixListen:
+      case image::FdKind::UnixBound:
+      case image::FdKind::PtyMaster:
+      case image::FdKind::PtySlave:
+        fd = resource_fds_->open(f, options);  // resource_restore.cpp
+        break;
       default:
         fd = open("/dev/null", O_RDWR | O_CLOEXEC);
         fprintf(stderr, "cr_restart: warning: descriptor %d (%s) is restored as /dev/null\n", r.fd, f.path.c_str());
@@ -290,6 +306,8 @@ void FdRestore::install(int keep_from) {
       close(fd);
     }
   }
+  restore_fd_details(image_);  // epoll interest lists, locks, terminal settings (resource_restore.cpp)
+  resource_fds_.reset();
 }
 
 }  // namespace crcore::restart

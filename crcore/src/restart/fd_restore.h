@@ -1,12 +1,15 @@
 // Recreating the image's descriptor table in cr_restart, before the stage.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "image/image.h"
 #include "restart/restorer.h"
 
 namespace crcore::restart {
+
+class ResourceFds;
 
 // Opens everything the descriptor table needs (throws RestartError naming the descriptor when
 // something is missing) and returns the plan; install() then puts each at its number. Pipes and
@@ -30,6 +33,8 @@ class FdRestore {
     int fd;  // an open descriptor above the image's range
     bool cloexec;
   };
+  const image::Image& image_;
+  std::unique_ptr<ResourceFds> resource_fds_;  // keeps FIFO holders open until install
   std::vector<Prepared> prepared_;
   int highest_ = 2;
 };

@@ -24,6 +24,8 @@
 #include "image/image_reader.h"
 #include "restart/fd_restore.h"
 #include "restart/page_feeder.h"
+#include "restart/resource_restore.h"
+#include "restart/thread_placement.h"
 #include "stage/stage_args.h"
 
 extern "C" const unsigned char crcore_stage_blob[];
@@ -317,7 +319,9 @@ void restore(const image::Image& img, const RestartOptions& options) {
   uint64_t region_bytes = round_up(regions.size() * sizeof(stage::StageRegion));
   uint64_t thread_bytes = round_up(img.threads.size() * sizeof(image::ThreadRecord));
   uint64_t stacks_bytes = (img.threads.size() + 1) * kThreadStackSize;
-  uint64_t total = blob_bytes + args_bytes + region_bytes + thread_bytes + stacks_bytes + kMainStackSize + kTempSize;
+  uint64_t policy_bytes = round_up(img.threads.size() * sizeof(stage::StageThreadPolicy));
+  uint64_t total =
+      blob_bytes + args_bytes + region_bytes + thread_bytes + policy_bytes + stacks_bytes + kMainStackSize + kTempSize;
   uint64_t base = place_stage(img, total);
   auto* area = reinterpret_cast<unsigned char*>(base);
   memcpy(area, crcore_stage_blob, blob_size);
@@ -338,6 +342,13 @@ void restore(const image::Image& img, const RestartOptions& options) {
     }
   }
   cursor += thread_bytes;
+  if (!options.no_affinity) {
+    std::vector<image::ThreadRecord> ordered(threads, threads + img.threads.size());
+    std::vector<stage::StageThreadPolicy> policies = place_threads(img, ordered, options.quiet);
+    memcpy(reinterpret_cast<void*>(cursor), policies.data(), policies.size() * sizeof(stage::StageThreadPolicy));
+    args.thread_policies = cursor;
+  }
+  cursor += policy_bytes;
   args.thread_stacks = cursor;
   args.thread_stack_size = kThreadStackSize;
   args.restore_tids = options.restore_tids ? 1 : 0;
@@ -411,6 +422,7 @@ void restore(const image::Image& img, const RestartOptions& options) {
   restore_process_state(img, options);
   fds.install(floor);
   args.restart_block.reserved = pass_environment(floor - 1);  // after install: it closes strays below the floor
+  restore_process_resources(img);  // timers, itimers, prctl (resource_restore.cpp)
   restore_signal_dispositions(img);
   memcpy(stage_args, &args, sizeof args);
   if (mprotect(area, blob_bytes, PROT_READ | PROT_EXEC) != 0) {

@@ -24,6 +24,7 @@ struct RestartOptions {
   uint32_t after_flags = 0;                                      // runtime::RestartFlag
   bool quiet = false;
   bool restore_tids = false;   // threads get their original tids (set by --restore-pid)
+  bool no_affinity = false;    // --no-affinity: threads keep cr_restart's CPU affinity and memory policy
   std::string run_on_success;  // run once every check has passed, just before the process is recreated
   std::string run_on_failure;  // --restore-pid in a namespace: run there when the restart fails inside it
   const struct ScopeFds* scope_fds = nullptr;  // a scope's shared pipes and socketpairs (scope_fds.h)

@@ -7,6 +7,7 @@
 
 #include "runtime/exclusions.h"
 
+#include <asm/termbits.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -17,7 +18,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -65,6 +65,14 @@ void say(char* why, size_t size, const char* a, int fd, const char* b, const cha
 
 image::FdKind classify(int fd, const struct stat& st, int open_flags, const char* path) {
   if (S_ISREG(st.st_mode)) {
+    if (strncmp(path, "/memfd:", 7) == 0 && st.st_nlink == 0) {
+      return image::FdKind::Memfd;
+    }
+    size_t n = strlen(path);
+    const char deleted[] = " (deleted)";
+    if (st.st_nlink == 0 && n > sizeof deleted - 1 && strcmp(path + n - (sizeof deleted - 1), deleted) == 0) {
+      return image::FdKind::DeletedFile;
+    }
     return image::FdKind::RegularFile;
   }
   if (S_ISDIR(st.st_mode)) {
@@ -79,8 +87,24 @@ image::FdKind classify(int fd, const struct stat& st, int open_flags, const char
   if (S_ISFIFO(st.st_mode) && (strncmp(path, "pipe:[", 6) == 0 || (open_flags & O_ACCMODE) != O_RDWR)) {
     return (open_flags & O_ACCMODE) == O_WRONLY ? image::FdKind::PipeWrite : image::FdKind::PipeRead;
   }
+  if (S_ISFIFO(st.st_mode) && path[0] == '/') {
+    return image::FdKind::Fifo;
+  }
   if (S_ISSOCK(st.st_mode)) {
     return image::FdKind::Socket;
+  }
+  struct {
+    const char* link;
+    image::FdKind kind;
+  } const anon[] = {
+      {"anon_inode:[eventfd]", image::FdKind::EventFd},   {"anon_inode:[timerfd]", image::FdKind::TimerFd},
+      {"anon_inode:[signalfd]", image::FdKind::SignalFd}, {"anon_inode:[eventpoll]", image::FdKind::Epoll},
+      {"anon_inode:inotify", image::FdKind::Inotify},
+  };
+  for (const auto& a : anon) {
+    if (strcmp(path, a.link) == 0) {
+      return a.kind;
+    }
   }
   return image::FdKind::Other;
 }
@@ -112,6 +136,10 @@ ssize_t peek_pipe(int fd, const int probe[2], char* out, size_t capacity) {
 // What sock_diag says about one AF_UNIX socket.
 struct SocketFacts {
   bool named;
+  uint8_t state;     // TCP_LISTEN (10) for a listening socket
+  uint32_t backlog;  // a listener's backlog (UNIX_DIAG_RQLEN wqueue)
+  char name[112];    // UNIX_DIAG_NAME: the path, or an abstract name starting with NUL
+  uint32_t name_length;
   uint32_t peer_inode;  // 0: not connected (or its peer is closed)
   uint32_t shutdown;    // image::SocketShutdown bits
   uint32_t queued;      // bytes queued to read (stream, seqpacket; the first message's for dgram)
@@ -188,6 +216,9 @@ int unix_diag(int diag, uint32_t inode, char* buf, size_t capacity, SocketFacts&
       continue;
     }
     facts.named = false;
+    facts.state = msg->udiag_state;
+    facts.backlog = 0;
+    facts.name_length = 0;
     facts.peer_inode = 0;
     facts.shutdown = 0;
     facts.queued = 0;
@@ -198,6 +229,8 @@ int unix_diag(int diag, uint32_t inode, char* buf, size_t capacity, SocketFacts&
       switch (attribute->rta_type) {
         case UNIX_DIAG_NAME:
           facts.named = true;
+          facts.name_length = static_cast<uint32_t>(payload < sizeof facts.name ? payload : sizeof facts.name);
+          memcpy(facts.name, RTA_DATA(attribute), facts.name_length);
           break;
         case UNIX_DIAG_PEER:
           if (payload >= sizeof(uint32_t)) {
@@ -209,6 +242,7 @@ int unix_diag(int diag, uint32_t inode, char* buf, size_t capacity, SocketFacts&
             struct unix_diag_rqlen rq;
             memcpy(&rq, RTA_DATA(attribute), sizeof rq);
             facts.queued = rq.udiag_rqueue;
+            facts.backlog = rq.udiag_wqueue;
           }
           break;
         case UNIX_DIAG_SHUTDOWN:
@@ -332,12 +366,76 @@ bool peer_in_image(const CaptureArena& arena, uint32_t count, const CapturedFd& 
   return false;
 }
 
+// A named AF_UNIX socket with no peer: a listener (FdKind::UnixListen) or a bound datagram
+// socket (FdKind::UnixBound, its queued datagrams copied). Its name, type and backlog go into an
+// FdInfo resource ("name: ...", "type: ...", "backlog: ..."). nullptr, or why it is not restorable.
+const char* named_socket(CaptureArena& arena, uint32_t index, int type, const SocketFacts& facts, size_t& data_used,
+                         uint32_t& data_count, ResourceList& resources, int& rc, char* why, size_t why_size) {
+  CapturedFd& c = arena.fds[index];
+  bool listening = facts.state == 10;  // TCP_LISTEN
+  if (listening && facts.queued > 0) {
+    return " (a listening AF_UNIX socket with connections waiting to be accepted: they are not restored)";
+  }
+  if (!listening && type != SOCK_DGRAM) {
+    return " (a named AF_UNIX socket that is neither listening nor connected)";
+  }
+  if (facts.name_length == 0 || facts.name[0] == '\0') {
+    return " (an abstract AF_UNIX name: only names in the file system are restored)";
+  }
+  char text[256] = "name: ";
+  size_t n = strlen(text);
+  memcpy(text + n, facts.name, facts.name_length);
+  n += facts.name_length;
+  while (n > 6 && text[n - 1] == '\0') {
+    --n;
+  }
+  const char* type_line = type == SOCK_STREAM  ? "\ntype: 1\nbacklog: "
+                          : type == SOCK_DGRAM ? "\ntype: 2\nbacklog: "
+                                               : "\ntype: 5\nbacklog: ";
+  memcpy(text + n, type_line, strlen(type_line) + 1);
+  append_decimal(text + strlen(text), facts.backlog);
+  n = strlen(text);
+  text[n++] = '\n';
+  text[n] = '\0';
+  int added = add_resource(arena, data_used, resources, image::ResourceType::FdInfo, c.record.fd, 0, text, n);
+  if (added != 0) {
+    say(why, why_size, "the details of socket descriptor ", c.record.fd, " do not fit the checkpoint's buffer", "");
+    rc = added;
+    return nullptr;
+  }
+  c.record.kind = static_cast<uint32_t>(listening ? image::FdKind::UnixListen : image::FdKind::UnixBound);
+  if (!listening) {
+    size_t used = 0;
+    uint64_t payload = 0;
+    switch (peek_socket(c.record.fd, type, arena.data + data_used, arena.data_capacity - data_used, used, payload)) {
+      case PeekResult::Done:
+        break;
+      case PeekResult::Attached:
+        return " (file descriptors or credentials are queued in it with the data)";
+      case PeekResult::NoOffset:
+        return " (this kernel cannot peek past the first message in its queue: SO_PEEK_OFF)";
+      default:
+        say(why, why_size, "cannot copy the queued datagrams of socket descriptor ", c.record.fd, "", "");
+        rc = -ENOBUFS;
+        return nullptr;
+    }
+    if (used > 0) {
+      c.has_data = true;
+      c.data_offset = data_used;
+      c.data_length = used;
+      data_used += used;
+      ++data_count;
+    }
+  }
+  return nullptr;
+}
+
 // Descriptor `index` of the arena is a socket: makes it a UnixPair (socket fields filled, its
 // queue copied into the data pool once per socket) and returns nullptr, or returns why crcore
 // cannot restore it (" (...)", to follow its path). A hard failure sets rc and why instead.
 // diag is the sock_diag socket, opened on first use.
 const char* inspect_socket(CaptureArena& arena, uint32_t index, int& diag, size_t& data_used, uint32_t& data_count,
-                           int& rc, char* why, size_t why_size) {
+                           ResourceList& resources, int& rc, char* why, size_t why_size) {
   CapturedFd& c = arena.fds[index];
   int fd = c.record.fd;
   for (uint32_t j = 0; j < index; ++j) {
@@ -378,9 +476,10 @@ const char* inspect_socket(CaptureArena& arena, uint32_t index, int& diag, size_
       unix_diag(diag, static_cast<uint32_t>(c.record.inode), arena.diag, arena.diag_capacity, facts) != 0) {
     return " (cannot inspect it: sock_diag does not describe it; is the kernel's unix_diag available?)";
   }
-  if (facts.named) {
-    return " (a named AF_UNIX socket: only unnamed socketpairs are restored)";
+  if (facts.named && facts.peer_inode == 0) {
+    return named_socket(arena, index, type, facts, data_used, data_count, resources, rc, why, why_size);
   }
+  // A connected socket whose peer is in the process (named or not) comes back as a socketpair end.
   if (facts.peer_inode == 0) {
     return " (an AF_UNIX socket that is not connected, or whose peer is closed)";
   }
@@ -425,6 +524,89 @@ const char* inspect_socket(CaptureArena& arena, uint32_t index, int& diag, size_
     ++data_count;
   }
   return nullptr;
+}
+
+// Whether another descriptor of this FIFO, among the first `count`, has its data copied already.
+bool fifo_seen(const CaptureArena& arena, uint32_t count, const CapturedFd& c) {
+  for (uint32_t j = 0; j < count; ++j) {
+    const CapturedFd& o = arena.fds[j];
+    if (o.has_data && o.record.inode == c.record.inode && o.record.dev == c.record.dev) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The Resource records one descriptor needs (resource_capture.h): its fdinfo text for eventfd,
+// timerfd, signalfd, epoll and inotify; contents for a memfd or a deleted file; settings for a
+// terminal; the "lock:" lines of any file that holds locks. 0 or -errno (why set).
+int capture_fd_details(CaptureArena& arena, CapturedFd& c, image::FdKind kind, size_t& data_used, ResourceList& list,
+                       char* why, size_t why_size) {
+  int fd = c.record.fd;
+  char info[64] = "/proc/self/fdinfo/";
+  append_decimal(info + strlen(info), static_cast<uint64_t>(fd));
+  int rc = 0;
+  switch (kind) {
+    case image::FdKind::EventFd:
+    case image::FdKind::TimerFd:
+    case image::FdKind::SignalFd:
+    case image::FdKind::Epoll:
+    case image::FdKind::Inotify:
+      rc = add_file_resource(arena, data_used, list, image::ResourceType::FdInfo, fd, info);
+      break;
+    case image::FdKind::Memfd:
+    case image::FdKind::DeletedFile:
+    case image::FdKind::RegularFile: {
+      if (kind != image::FdKind::RegularFile) {
+        rc = add_contents_resource(arena, data_used, list, fd, c.record.file_size);
+        if (rc != 0) {
+          break;
+        }
+      }
+      char seals[48] = "seals: ";
+      int s = fcntl(fd, F_GET_SEALS);
+      append_decimal(seals + strlen(seals), static_cast<uint64_t>(s > 0 ? s : 0));
+      strcat(seals, "\n");
+      size_t before = data_used;
+      rc = add_file_resource(arena, data_used, list, image::ResourceType::FdInfo, fd, info,
+                             kind == image::FdKind::Memfd ? seals : "");
+      // Kept only when it says something the restart needs: locks, or a memfd's seals.
+      if (rc == 0 && kind != image::FdKind::Memfd) {
+        const char* text = arena.data + before + sizeof(image::ResourceHeader);
+        size_t length = data_used - before - sizeof(image::ResourceHeader);
+        bool locks = false;
+        for (size_t i = 0; i + 5 <= length && !locks; ++i) {
+          locks = memcmp(text + i, "lock:", 5) == 0;
+        }
+        if (!locks) {
+          data_used = before;
+          --list.count;
+        }
+      }
+      break;
+    }
+    case image::FdKind::Tty: {
+      image::TerminalResource t{};
+      struct winsize w {};
+      if (ioctl(fd, TCGETS2, t.termios) == 0) {
+        ioctl(fd, TIOCGWINSZ, &w);
+        t.rows = w.ws_row;
+        t.cols = w.ws_col;
+        t.xpixel = w.ws_xpixel;
+        t.ypixel = w.ws_ypixel;
+        rc = add_resource(arena, data_used, list, image::ResourceType::Terminal, fd, 0, &t, sizeof t);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  if (rc == -ENOBUFS) {
+    say(why, why_size, "the details of descriptor ", fd, " do not fit the checkpoint's buffer: ", c.path);
+  } else if (rc != 0) {
+    say(why, why_size, "cannot read the details of descriptor ", fd, ": ", c.path);
+  }
+  return rc;
 }
 
 }  // namespace
@@ -492,8 +674,26 @@ int capture_fds(CaptureArena& arena, const FdExclusions& exclude, const int pipe
       off_t offset = lseek(fd, 0, SEEK_CUR);
       c.record.offset = offset < 0 ? -1 : offset;
       const char* problem = kind == image::FdKind::Other ? "" : nullptr;
+      if (kind == image::FdKind::Tty && (strcmp(path, "/dev/ptmx") == 0 || strcmp(path, "/dev/pts/ptmx") == 0)) {
+        // A pty the process opened: a new pair at restart (its slaves are found after the loop).
+        unsigned int index = 0;
+        char text[48] = "pty-index: ";
+        if (ioctl(fd, TIOCGPTN, &index) != 0) {
+          problem = " (a pseudo-terminal master whose number cannot be read: TIOCGPTN)";
+        } else {
+          kind = image::FdKind::PtyMaster;
+          c.record.kind = static_cast<uint32_t>(kind);
+          append_decimal(text + strlen(text), index);
+          strcat(text, "\n");
+          rc = add_resource(arena, data_used, out.resources, image::ResourceType::FdInfo, fd, 0, text, strlen(text));
+          if (rc != 0) {
+            say(why, why_size, "the details of descriptor ", fd, " do not fit the checkpoint's buffer", "");
+            break;
+          }
+        }
+      }
       if (kind == image::FdKind::Socket) {
-        problem = inspect_socket(arena, out.count, diag, data_used, out.data_count, rc, why, why_size);
+        problem = inspect_socket(arena, out.count, diag, data_used, out.data_count, out.resources, rc, why, why_size);
         if (rc != 0) {
           break;
         }
@@ -506,7 +706,12 @@ int capture_fds(CaptureArena& arena, const FdExclusions& exclude, const int pipe
         }
         unsupported(c, out);
       }
-      if (kind == image::FdKind::PipeRead) {
+      rc = capture_fd_details(arena, c, kind, data_used, out.resources, why, why_size);
+      if (rc != 0) {
+        break;
+      }
+      if (kind == image::FdKind::PipeRead ||
+          (kind == image::FdKind::Fifo && (open_flags & O_ACCMODE) != O_WRONLY && !fifo_seen(arena, out.count, c))) {
         ssize_t n = peek_pipe(fd, pipe_probe, arena.data + data_used, arena.data_capacity - data_used);
         if (n < 0) {
           say(why, why_size, "cannot read the unread data of pipe descriptor ", fd, "", "");
@@ -530,6 +735,40 @@ int capture_fds(CaptureArena& arena, const FdExclusions& exclude, const int pipe
   close(dir);
   if (diag >= 0) {
     close(diag);
+  }
+  // The slave side of a pty whose master is here: "/dev/pts/N" with N a master's number.
+  for (uint32_t i = 0; rc == 0 && i < out.count; ++i) {
+    CapturedFd& c = arena.fds[i];
+    if (static_cast<image::FdKind>(c.record.kind) != image::FdKind::Tty || strncmp(c.path, "/dev/pts/", 9) != 0) {
+      continue;
+    }
+    const char* p = c.path + 9;
+    if (*p < '0' || *p > '9') {
+      continue;
+    }
+    uint64_t index = parse_number(&p, 10);
+    for (uint32_t j = 0; j < out.count; ++j) {
+      if (static_cast<image::FdKind>(arena.fds[j].record.kind) != image::FdKind::PtyMaster) {
+        continue;
+      }
+      unsigned int master = 0;
+      if (ioctl(arena.fds[j].record.fd, TIOCGPTN, &master) == 0 && master == index) {
+        c.record.kind = static_cast<uint32_t>(image::FdKind::PtySlave);
+        char text[48] = "pty-index: ";
+        append_decimal(text + strlen(text), index);
+        strcat(text, "\n");
+        rc = add_resource(arena, data_used, out.resources, image::ResourceType::FdInfo, c.record.fd, 0, text,
+                          strlen(text));
+        break;
+      }
+    }
+  }
+  if (rc == 0) {
+    bool has_memfd = false;
+    for (uint32_t i = 0; i < out.count; ++i) {
+      has_memfd = has_memfd || static_cast<image::FdKind>(arena.fds[i].record.kind) == image::FdKind::Memfd;
+    }
+    rc = capture_process_resources(arena, data_used, out.resources, has_memfd, why, why_size);
   }
   // A socketpair end is restorable when its peer is too, and connected back to it.
   for (uint32_t i = 0; rc == 0 && i < out.count; ++i) {

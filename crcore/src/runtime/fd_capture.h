@@ -4,12 +4,14 @@
 #include <cstdint>
 
 #include "runtime/capture_arena.h"
+#include "runtime/resource_capture.h"
 
 namespace crcore::runtime {
 
 struct FdCapture {
   uint32_t count = 0;
   uint32_t data_count = 0;  // pipes and socketpair ends with unread data captured
+  ResourceList resources;   // Resource records: descriptor details, then the process's (resource_capture.h)
 };
 
 // Descriptors the runtime owns (control socket, the image being written, ...) are skipped.

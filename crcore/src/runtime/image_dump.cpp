@@ -251,6 +251,13 @@ int write_fds(image::RecordWriter& w, CaptureArena& arena, const FdCapture& fds)
       return rc;
     }
   }
+  // Resource records (format version 3), each already laid out in the data pool.
+  for (uint32_t i = 0; i < fds.resources.count; ++i) {
+    int rc = w.record(RecordKind::Resource, {Piece{arena.data + fds.resources.offset[i], fds.resources.length[i]}});
+    if (rc != 0) {
+      return rc;
+    }
+  }
   return 0;
 }
 

@@ -30,11 +30,14 @@
 #include "runtime/critical_sections.h"
 #include "runtime/fault_injection.h"
 #include "runtime/image_dump.h"
+#include "runtime/pending_signals.h"
 #include "runtime/raw_syscall.h"
+#include "runtime/resource_capture.h"
 #include "runtime/runtime_state.h"
 #include "runtime/safe_io.h"
 #include "runtime/scope_barrier.h"
 #include "runtime/thread_stop.h"
+#include "runtime/topology.h"
 
 namespace crcore::runtime {
 namespace {
@@ -336,10 +339,16 @@ int phase2(void* arg) {
   ThreadSlot& self = g_runtime.manager_slot;
   memset(&self.record, 0, sizeof self.record);
   describe_current_thread(self.record, bits, nullptr, 0, SS_DISABLE);
+  describe_memory_policy(self.memory_policy);
+  describe_prctl(self.prctl);
   self.record.flags |= image::kThreadRuntime;
+  // The process's pending signals, on this stack (pending_signals.h): queued again after a restart.
+  PendingSignals shared_pending;
+  take_pending_signals(shared_pending, true, g_runtime.signal);
 
   rc = save_and_dump(c);
   if (rc == kRestarted) {
+    requeue_pending_signals(shared_pending);
     return come_back(c);
   }
   if (rc == kForked) {
@@ -381,6 +390,14 @@ int phase2(void* arg) {
 }
 
 int prepare(Checkpoint& c) {
+  load_topology_once();  // hwloc allocates: here, before anything is stopped
+  // A timer that notifies a thread (SIGEV_THREAD) has a glibc helper thread that blocks every
+  // signal: it would never stop. Refused now, with the reason, rather than waited for.
+  char timer_why[256];
+  if (refuse_thread_timers(timer_why, sizeof timer_why) != 0) {
+    set_status(c, control::Status::CaptureFailed, ENOTSUP, timer_why);
+    return -ENOTSUP;
+  }
   char maps[1 << 16];
   ssize_t maps_size = read_file("/proc/self/maps", maps, sizeof maps);
   size_t estimate = maps_size == -EFBIG ? (16u << 20) : static_cast<size_t>(maps_size > 0 ? maps_size : 0);

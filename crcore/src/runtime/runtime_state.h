@@ -32,10 +32,12 @@ enum class Outcome : uint32_t {
 };
 
 struct ThreadSlot {
-  std::atomic<int32_t> tid;      // [signal]
-  std::atomic<uint32_t> state;   // [signal] SlotState
-  int32_t abort_code = 0;        // [signal] negative CR_E* code when state == Aborted
-  image::ThreadRecord record{};  // [signal] filled by the thread itself while it parks
+  std::atomic<int32_t> tid;                  // [signal]
+  std::atomic<uint32_t> state;               // [signal] SlotState
+  int32_t abort_code = 0;                    // [signal] negative CR_E* code when state == Aborted
+  image::ThreadRecord record{};              // [signal] filled by the thread itself while it parks
+  image::MemPolicyResource memory_policy{};  // [signal] likewise (resource_capture.h); mode -1: unknown
+  image::PrctlResource prctl{};              // [signal] likewise: pdeath signal, no_new_privs, ... are per thread
 };
 
 struct Runtime {

@@ -23,7 +23,9 @@
 #include "runtime/callbacks.h"
 #include "runtime/context.h"
 #include "runtime/glibc_layout.h"
+#include "runtime/pending_signals.h"
 #include "runtime/raw_syscall.h"
+#include "runtime/resource_capture.h"
 
 namespace crcore::runtime {
 namespace {
@@ -77,8 +79,16 @@ void checkpoint_signal_handler(int, siginfo_t*, void* raw_context) {
   uint64_t mask = 0;
   memcpy(&mask, &uc->uc_sigmask, sizeof mask);
   describe_current_thread(slot->record, mask, uc->uc_stack.ss_sp, uc->uc_stack.ss_size, uc->uc_stack.ss_flags);
+  describe_memory_policy(slot->memory_policy);
+  describe_prctl(slot->prctl);
+  // This thread's pending signals, on its own stack: queued again if it comes back restarted.
+  PendingSignals pending;
+  take_pending_signals(pending, false, g_runtime.signal);
   bool has_callbacks = thread_has_signal_callbacks();
   int rc = run_signal_context_chain(park, slot);
+  if (rc > 0) {
+    requeue_pending_signals(pending);
+  }
   if (rc >= 0) {
     // BLCR's hooks: this thread's checkpoint is over (continue, or restart).
     run_hook(rc > 0 ? (has_callbacks ? CR_HOOK_RSTRT_SIGNAL_CONTEXT : CR_HOOK_RSTRT_NO_CALLBACKS)

@@ -286,6 +286,22 @@ void restore_mm(StageArgs& a) {
   stage_resume_context(&t.context);
 }
 
+// Sets thread i's CPU affinity and memory policy on the calling thread (the leader): a thread it
+// clones next inherits both. A refusal is only a warning: the thread runs, placed differently.
+void apply_thread_policy(const StageArgs& a, uint32_t i) {
+  if (a.thread_policies == 0) {
+    return;
+  }
+  const auto& p = reinterpret_cast<const StageThreadPolicy*>(a.thread_policies)[i];
+  if (p.has_cpus != 0 && failed(sys(kSysSchedSetaffinity, 0, sizeof p.cpus, reinterpret_cast<long>(p.cpus)))) {
+    say("cr_restart: warning: a thread's CPU affinity could not be restored\n");
+  }
+  if (p.mempolicy_mode >= 0 &&
+      failed(sys(kSysSetMempolicy, p.mempolicy_mode, reinterpret_cast<long>(p.nodes), sizeof p.nodes * 8))) {
+    say("cr_restart: warning: a thread's NUMA memory policy could not be restored\n");
+  }
+}
+
 void thread_main(void* arg) { resume_thread(*static_cast<const image::ThreadRecord*>(arg), false); }
 
 // struct clone_args of <linux/sched.h>.
@@ -342,6 +358,7 @@ extern "C" [[noreturn]] void stage_main(StageArgs* args) {
   }
   auto* threads = reinterpret_cast<const crcore::image::ThreadRecord*>(a.threads);
   for (uint32_t i = 1; i < a.thread_count; ++i) {
+    apply_thread_policy(a, i);  // inherited by the clone
     const crcore::image::ThreadRecord& t = threads[i];
     unsigned long flags = kCloneThreadFlags;
     if (t.clear_child_tid != 0) {
@@ -359,5 +376,6 @@ extern "C" [[noreturn]] void stage_main(StageArgs* args) {
       die("cannot create a thread", rc);
     }
   }
+  apply_thread_policy(a, 0);
   resume_thread(threads[0], true);
 }

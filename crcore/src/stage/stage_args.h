@@ -10,7 +10,7 @@
 
 namespace crcore::stage {
 
-inline constexpr uint64_t kStageArgsMagic = 0x0253474154534352ull;  // "RCSTAGS" + version 2
+inline constexpr uint64_t kStageArgsMagic = 0x0353474154534352ull;  // "RCSTAGS" + version 3
 
 enum StageMapFlag : uint32_t {
   kMapShared = 1u << 0,
@@ -43,6 +43,16 @@ struct MmMap {
   uint64_t auxv;  // pointer
   uint32_t auxv_size;
   uint32_t exe_fd;
+};
+
+// The CPU affinity and NUMA memory policy one restored thread gets (cr_restart has mapped them
+// onto this machine's topology). The stage gives them to each thread by setting them on the
+// leader just before cloning it (a clone inherits both), then on the leader itself.
+struct StageThreadPolicy {
+  uint64_t cpus[16];       // sched_setaffinity mask (1024 CPUs)
+  uint64_t nodes[16];      // set_mempolicy node mask (1024 nodes)
+  uint32_t has_cpus;       // 1: set the affinity
+  int32_t mempolicy_mode;  // MPOL_* with flags; -1: leave the policy alone
 };
 
 struct StageArgs {
@@ -82,6 +92,7 @@ struct StageArgs {
   uint64_t thread_stack_size;
   uint32_t restore_tids;  // 1: every thread gets its original tid (clone3 set_tid)
   uint32_t reserved1;
+  uint64_t thread_policies;  // address of StageThreadPolicy[thread_count] (order of threads), or 0
 };
 
 }  // namespace crcore::stage

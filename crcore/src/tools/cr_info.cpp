@@ -6,6 +6,7 @@
 // and exits 1. --json prints the same information as JSON for tools (sizes in bytes, times in ns).
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -22,6 +23,7 @@
 #include "image/image_reader.h"
 #include "image/kind_names.h"
 #include "image/scope_index.h"
+#include "restart/thread_placement.h"
 
 namespace crcore::image {
 namespace {
@@ -33,6 +35,7 @@ struct Options {
   bool json = false;
   bool regions = false;
   bool fds = false;
+  bool resources = false;
 };
 
 struct KindTotals {
@@ -164,6 +167,102 @@ std::vector<std::string> fd_flags(const FdRecord& fd) {
 std::string region_name(uint32_t kind) { return std::string(region_kind_name(static_cast<RegionKind>(kind))); }
 std::string fd_name(uint32_t kind) { return std::string(fd_kind_name(static_cast<FdKind>(kind))); }
 
+// One line about a Resource record: what it holds.
+std::string resource_summary(const ResourceEntry& e) {
+  auto type = static_cast<ResourceType>(e.header.type);
+  std::string who = e.header.fd >= 0    ? fmt::format("fd {}", e.header.fd)
+                    : e.header.tid != 0 ? fmt::format("thread {}", e.header.tid)
+                                        : std::string("process");
+  std::string what;
+  switch (type) {
+    case ResourceType::FdInfo: {
+      std::string_view t = e.text();
+      size_t lines = static_cast<size_t>(std::count(t.begin(), t.end(), '\n'));
+      what = fmt::format("{} lines of fdinfo", lines);
+      break;
+    }
+    case ResourceType::FileContents:
+      what = fmt::format("{} of contents", human(e.bytes.size()));
+      break;
+    case ResourceType::PosixTimer: {
+      PosixTimerResource t;
+      memcpy(&t, e.bytes.data(), sizeof t);
+      what = fmt::format("timer {} clock {} signal {} {} left {} ns interval {} ns", t.id, t.clock, t.signal,
+                         t.notify == kTimerNotifyNone ? "(none)" : "(signal)", t.value_ns, t.interval_ns);
+      break;
+    }
+    case ResourceType::IntervalTimer: {
+      IntervalTimerResource t;
+      memcpy(&t, e.bytes.data(), sizeof t);
+      what = fmt::format("{} left {} ns interval {} ns",
+                         t.which == 0   ? "ITIMER_REAL"
+                         : t.which == 1 ? "ITIMER_VIRTUAL"
+                                        : "ITIMER_PROF",
+                         t.value_ns, t.interval_ns);
+      break;
+    }
+    case ResourceType::Prctl: {
+      PrctlResource p;
+      memcpy(&p, e.bytes.data(), sizeof p);
+      what = fmt::format("pdeath signal {}, dumpable {}, child subreaper {}, no_new_privs {}, timer slack {} ns",
+                         p.pdeath_signal, p.dumpable, p.child_subreaper, p.no_new_privs, p.timer_slack_ns);
+      break;
+    }
+    case ResourceType::Affinity: {
+      std::string cpus;
+      for (size_t i = 0; i < e.bytes.size() * 8; ++i) {
+        if ((static_cast<unsigned>(e.bytes[i / 8]) >> (i % 8)) & 1u) {
+          cpus += (cpus.empty() ? "" : ",") + std::to_string(i);
+        }
+      }
+      what = "CPUs " + cpus;
+      break;
+    }
+    case ResourceType::MemPolicy: {
+      MemPolicyResource m;
+      memcpy(&m, e.bytes.data(), sizeof m);
+      what = fmt::format("NUMA policy mode {:#x} nodes {:#x}", m.mode, m.nodes[0]);
+      break;
+    }
+    case ResourceType::Topology:
+      what = crcore::restart::describe_topology(std::string(e.text()));
+      break;
+    case ResourceType::Terminal: {
+      TerminalResource t;
+      memcpy(&t, e.bytes.data(), sizeof t);
+      what = fmt::format("terminal settings, {}x{}", t.rows, t.cols);
+      break;
+    }
+  }
+  return fmt::format("{:<13} {:<13} {}", resource_type_name(type), who, what);
+}
+
+void print_resources(const Image& image, const Options& options) {
+  if (image.resources.empty()) {
+    return;
+  }
+  std::map<std::string, size_t> counts;
+  for (const auto& e : image.resources) {
+    counts[std::string(resource_type_name(static_cast<ResourceType>(e.header.type)))]++;
+  }
+  std::vector<std::string> parts;
+  for (const auto& [name, n] : counts) {
+    parts.push_back(fmt::format("{} {}", n, name));
+  }
+  fmt::print("resources    {} ({})\n", image.resources.size(), join(parts, ", "));
+  for (const auto& e : image.resources) {
+    if (static_cast<ResourceType>(e.header.type) == ResourceType::Topology) {
+      fmt::print("topology     {}\n", crcore::restart::describe_topology(std::string(e.text())));
+    }
+  }
+  if (options.resources) {
+    fmt::print("\nresources\n");
+    for (const auto& e : image.resources) {
+      fmt::print("  {}\n", resource_summary(e));
+    }
+  }
+}
+
 void print_text(const Image& image, const Summary& s, const Options& options) {
   const ProcessRecord& p = image.process;
   fmt::print("image        {}: {}, format version {}, id {}\n", image.path, human(image.file_size),
@@ -191,6 +290,7 @@ void print_text(const Image& image, const Summary& s, const Options& options) {
                human(totals.saved));
   }
   fmt::print("descriptors  {} ({} buffered in pipes)\n", image.fds.size(), human(s.buffered_fd_bytes));
+  print_resources(image, options);
 
   if (options.regions) {
     fmt::print("\nregions\n  {:<33} {:>11} {:<4} {:<13} {:>8}  {}\n", "RANGE", "SIZE", "PROT", "KIND", "PAGES", "PATH");
@@ -253,6 +353,19 @@ nlohmann::ordered_json to_json(const Image& image, const Summary& s, const Optio
                    {"compressed_records", s.compressed_records},
                    {"by_kind", by_kind}};
   out["descriptors"] = {{"count", image.fds.size()}, {"buffered_bytes", s.buffered_fd_bytes}};
+  json resources = json::array();
+  for (const auto& e : image.resources) {
+    auto type = static_cast<ResourceType>(e.header.type);
+    resources.push_back({{"type", resource_type_name(type)},
+                         {"fd", e.header.fd},
+                         {"tid", e.header.tid},
+                         {"bytes", e.bytes.size()},
+                         {"summary", resource_summary(e)}});
+    if (type == ResourceType::Topology) {
+      out["topology"] = crcore::restart::describe_topology(std::string(e.text()));
+    }
+  }
+  out["resources"] = resources;
   if (options.regions) {
     json regions = json::array();
     for (const RegionEntry& region : image.regions) {
@@ -333,6 +446,8 @@ int parse_and_run(int argc, char** argv) {
   app.add_flag("--json", options.json, "Print JSON for tools (sizes in bytes)");
   app.add_flag("--regions", options.regions, "List every memory region");
   app.add_flag("--fds", options.fds, "List every file descriptor");
+  app.add_flag("--resources", options.resources,
+               "List every resource record (timers, affinity, fd details, topology, ...)");
   app.add_option("IMAGE", options.path, "The image file")->required();
   try {
     app.parse(argc, argv);

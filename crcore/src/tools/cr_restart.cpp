@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
   app.add_option("--run-on-success", run_on_success, "run this command once the process is restored");
   app.add_option("--run-on-failure", run_on_failure, "run this command if the restart fails");
   app.add_flag("-q,--quiet", options.quiet, "print warnings only");
+  app.add_flag("--no-affinity", options.no_affinity,
+               "leave every thread's CPU affinity and NUMA memory policy as cr_restart's (default: as recorded, "
+               "mapped onto this machine's topology with hwloc)");
   CLI11_PARSE(app, argc, argv);
 
   auto fail = [&](const std::string& message) {

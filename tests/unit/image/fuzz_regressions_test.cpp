@@ -217,7 +217,7 @@ TEST(HostileImages, AnotherPageSize) {
 }
 
 TEST(HostileImages, AnotherVersion) {
-  for (uint32_t version : {kImageVersion - 1, kImageVersion + 1, ~uint32_t{0}}) {
+  for (uint32_t version : {kOldestImageVersion - 1, kImageVersion + 1, ~uint32_t{0}}) {
     Bytes bytes = written_image();
     patch_header(bytes, [&](FileHeader& h) { h.version = version; });
     expect_refused(bytes, "version " + std::to_string(version) + " is not supported");

@@ -1,0 +1,132 @@
+// Resource records (image format 3): they round-trip through the reader, the reader's rules refuse a
+// damaged one, and a version-2 image (no Resource records) is still read.
+#include <cstring>
+
+#include <gtest/gtest.h>
+
+#include "image/checksum.h"
+#include "image/image_reader.h"
+#include "test_image.h"
+
+namespace crcore::image::testing {
+namespace {
+
+Bytes resource(ResourceType type, int fd, int tid, const Bytes& bytes) {
+  ResourceHeader h{};
+  h.type = static_cast<uint32_t>(type);
+  h.fd = fd;
+  h.tid = tid;
+  h.length = bytes.size();
+  Bytes out = as_bytes(h);
+  out.insert(out.end(), bytes.begin(), bytes.end());
+  return out;
+}
+
+Bytes text(const std::string& s) {
+  const auto* p = reinterpret_cast<const std::byte*>(s.data());
+  return Bytes(p, p + s.size());
+}
+
+// The small image's records with `extra` Resource payloads put where they belong (before Pages).
+Bytes with_resources(const ImageSpec& spec, const std::vector<Bytes>& extra, uint32_t version = kImageVersion) {
+  std::vector<RawRecord> records = raw_records(spec);
+  auto at = records.begin();
+  while (at != records.end() && at->kind != RecordKind::Pages) {
+    ++at;
+  }
+  for (const Bytes& payload : extra) {
+    at = records.insert(at, RawRecord{RecordKind::Resource, payload}) + 1;
+  }
+  FileHeader header = spec.header;
+  header.version = version;
+  header.header_check = file_header_check(header);
+  return assemble(header, records);
+}
+
+Image load(const TempDir& dir, const Bytes& bytes) {
+  std::string path = dir.file("resources.ctx");
+  write_file(path, bytes);
+  ImageReader reader(path);
+  return reader.load();
+}
+
+std::string load_error(const TempDir& dir, const Bytes& bytes) {
+  try {
+    load(dir, bytes);
+  } catch (const ImageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Resources, RoundTrip) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  PosixTimerResource timer{};
+  timer.id = 3;
+  timer.clock = 1;
+  timer.signal = 34;
+  timer.value_ns = 1500000;
+  timer.interval_ns = 20000000;
+  int fd = spec.fds.front().first.fd;
+  int tid = spec.threads.front().tid;
+  Image image = load(dir, with_resources(spec, {resource(ResourceType::FdInfo, fd, 0, text("lock:\t1: FLOCK\n")),
+                                                resource(ResourceType::PosixTimer, -1, 0, as_bytes(timer)),
+                                                resource(ResourceType::Affinity, -1, tid, Bytes(8, std::byte{1}))}));
+  ASSERT_EQ(image.resources.size(), 3u);
+  EXPECT_EQ(image.resources[0].text(), "lock:\t1: FLOCK\n");
+  EXPECT_EQ(image.resources[0].header.fd, fd);
+  PosixTimerResource back;
+  memcpy(&back, image.resources[1].bytes.data(), sizeof back);
+  EXPECT_EQ(back.id, 3);
+  EXPECT_EQ(back.interval_ns, 20000000);
+  EXPECT_EQ(image.resources[2].header.tid, tid);
+}
+
+TEST(Resources, VersionTwoImageIsStillRead) {
+  TempDir dir;
+  Image image = load(dir, with_resources(small_spec(), {}, 2));
+  EXPECT_EQ(image.header.version, 2u);
+  EXPECT_TRUE(image.resources.empty());
+}
+
+TEST(Resources, DamagedOnesAreRefused) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  int tid = spec.threads.front().tid;
+  struct Case {
+    Bytes payload;
+    std::string expected;
+  } cases[] = {
+      {resource(ResourceType::FdInfo, 999, 0, text("x")), "fdinfo resource of fd 999, which is not in the image"},
+      {resource(ResourceType::Affinity, -1, 424242, Bytes(8)), "affinity resource of thread 424242"},
+      {resource(ResourceType::Prctl, -1, 0, Bytes(3)), "prctl resource of 3 bytes (expected 24)"},
+      {resource(ResourceType::PosixTimer, 4, 0, Bytes(sizeof(PosixTimerResource))), "posix-timer resource names fd 4"},
+      {resource(ResourceType::Topology, -1, tid, text("<xml/>")), "topology resource names thread"},
+      {resource(static_cast<ResourceType>(77), -1, 0, Bytes()), "unknown resource type 77"},
+  };
+  for (const Case& c : cases) {
+    std::string error = load_error(dir, with_resources(spec, {c.payload}));
+    EXPECT_NE(error.find(c.expected), std::string::npos) << error;
+  }
+  Bytes short_length = resource(ResourceType::FdInfo, spec.fds.front().first.fd, 0, text("abc"));
+  short_length.pop_back();
+  EXPECT_NE(load_error(dir, with_resources(spec, {short_length})).find("does not match the payload"),
+            std::string::npos);
+}
+
+TEST(Resources, OutOfOrderIsRefused) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  std::vector<RawRecord> records = raw_records(spec);
+  // A Resource record before the Fd records.
+  auto at = records.begin();
+  while (at->kind != RecordKind::Fd) {
+    ++at;
+  }
+  records.insert(at, RawRecord{RecordKind::Resource, resource(ResourceType::Prctl, -1, 0, Bytes(24))});
+  EXPECT_FALSE(load_error(dir, assemble(spec.header, records)).empty());
+}
+
+}  // namespace
+}  // namespace crcore::image::testing
