@@ -10,6 +10,7 @@
 
 #include "libcr.h"
 #include "runtime/glibc_layout.h"
+#include "runtime/kmod_backend.h"
 #include "runtime/manager.h"
 #include "runtime/runtime_state.h"
 #include "runtime/signal_guard.h"
@@ -64,6 +65,7 @@ void start_runtime() {
 // A forked child has only the forking thread: it gets a runtime of its own.
 void after_fork_in_child() {
   g_runtime.control_fd = -1;
+  kmod::forget(true);  // the parent's registration; start_runtime registers this process
   g_runtime.phase.store(static_cast<uint32_t>(Phase::Idle));
   g_runtime.slot_count = 0;
   start_runtime();
