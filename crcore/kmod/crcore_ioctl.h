@@ -24,7 +24,8 @@ struct crcore_version {
 	__u32 abi;         /* out: CRCORE_KMOD_ABI of the module */
 	__u32 max_threads; /* out: CRCORE_KMOD_MAX_THREADS */
 	__u32 clients;     /* out: processes registered now */
-	__u32 requests;    /* out: requests in flight now */
+	__u32 requests;    /* out: requests allocated now (in flight, or not yet reaped) */
+	__u64 completed;   /* out: requests whose phase 2 ran in the module since it was loaded */
 };
 
 /* CRCORE_IOC_REGISTER, by the runtime's manager thread (the callback thread of BLCR): its

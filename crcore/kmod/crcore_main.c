@@ -99,6 +99,7 @@ static LIST_HEAD(crk_clients);
 static u64 crk_next_id;
 static atomic_t crk_live_clients = ATOMIC_INIT(0);
 static atomic_t crk_live_requests = ATOMIC_INIT(0);
+static atomic64_t crk_completed = ATOMIC64_INIT(0);
 
 static void crk_request_free(struct kref *ref)
 {
@@ -198,6 +199,7 @@ static long crk_version(void __user *arg)
 		.max_threads = CRCORE_KMOD_MAX_THREADS,
 		.clients = atomic_read(&crk_live_clients),
 		.requests = atomic_read(&crk_live_requests),
+		.completed = atomic64_read(&crk_completed),
 	};
 
 	return copy_to_user(arg, &v, sizeof(v)) ? -EFAULT : 0;
@@ -612,6 +614,8 @@ static long crk_done(struct crk_file *fp, void __user *arg)
 	d->result.kernel_captured = req->result.kernel_captured;
 	req->result = d->result;
 	req->done = true;
+	if (req->threads)
+		atomic64_inc(&crk_completed);
 	kref_get(&req->ref);
 	wake_up_all(&req->wq);
 	mutex_unlock(&crk_lock);
