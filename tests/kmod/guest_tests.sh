@@ -85,7 +85,7 @@ for mode in continue restart; do
   args=(--mode "$mode" --work "$work/counter_$mode" --with "--backend=kmod")
   [[ "$mode" == continue ]] && args+=(--checkpoints 3 --interval 1)
   [[ "$mode" == restart ]] && args+=(--cycles 3 --restart-with "--backend=kmod")
-  if out="$(bash "$E2E/run_case.sh" "${args[@]}" -- "$COUNTER" 40 2>&1)"; then
+  if out="$(bash "$E2E/run_case.sh" "${args[@]}" -- "$COUNTER" 30 2>&1)"; then
     n=$(($(completed) - before))
     want=3
     if ((n >= want)); then pass "counter_$mode"; note "counter_$mode: $n checkpoints through the module"; else failcase "counter_$mode" "only $n of $want checkpoints went through the module"; fi
@@ -108,7 +108,7 @@ fi
 # 5. A kmod image is an ordinary image: cr_info reads it, cr_restart (the default backend) restores it.
 begin image_format
 img="$work/fmt.ctx"
-"$CRCORE_CR_RUN" "$COUNTER" 30 >"$work/fmt.out" 2>&1 &
+"$CRCORE_CR_RUN" "$COUNTER" 100 >"$work/fmt.out" 2>&1 &
 pid=$!
 pids+=("$pid")
 if wait_line "$work/fmt.out" '^progress step' 30 && "$KCKPT" --kill -f "$img" "$pid" >"$work/fmt.ckpt" 2>&1 &&
