@@ -4,7 +4,8 @@
 # with "KMOD-" is read by the host harness; the last one is "KMOD-TESTS: PASS" or "KMOD-TESTS: FAIL".
 #
 # Reads its settings from the file named by $crcore_env (written by the host harness): MODULE (crcore.ko),
-# E2E (tests/e2e), PROBE (kmod_probe), COUNTER, BLCR_CLIENT, SLOW_CALLBACK, CRCORE_CR_* (the tools).
+# E2E (tests/e2e), PROBE (kmod_probe), COUNTER, BLCR_CLIENT, SLOW_CALLBACK, BENCH (bench/kmod_backends.sh),
+# WORKLOAD (bench/workload), CRCORE_CR_* (the tools).
 set -uo pipefail
 # shellcheck disable=SC1090
 source "${crcore_env:?the harness passes crcore_env=FILE on the kernel command line}"
@@ -36,7 +37,8 @@ wait_line() {  # FILE REGEX SECONDS
   done
 }
 kernel_problems() {  # oops, warnings, slab corruption, hung tasks: anything the debug options report
-  dmesg | grep -E -i 'BUG:|WARNING:|Oops|general protection|Call Trace|list_(add|del) corruption|refcount_t|Redzone|Poison overwritten|Object already free|slab|INFO: task .* blocked|kernel stack|stack-protector' |
+  # slub_debug reports start with "BUG <cache> (...): Redzone overwritten" and the like.
+  dmesg | grep -E 'BUG[: ]|WARNING:|Oops|general protection|Call Trace|list_(add|del) corruption|refcount_t:|Redzone|Poison overwritten|Object already free|Freepointer corrupt|INFO: task .* blocked|stack-protector|Kernel panic' |
     grep -v -E 'loading out-of-tree module|module verification failed' || true
 }
 
@@ -83,9 +85,9 @@ for mode in continue restart; do
   begin "counter_$mode"
   before="$(completed)"
   args=(--mode "$mode" --work "$work/counter_$mode" --with "--backend=kmod")
-  [[ "$mode" == continue ]] && args+=(--checkpoints 3 --interval 1)
+  [[ "$mode" == continue ]] && args+=(--checkpoints 3 --interval 2)
   [[ "$mode" == restart ]] && args+=(--cycles 3 --restart-with "--backend=kmod")
-  if out="$(bash "$E2E/run_case.sh" "${args[@]}" -- "$COUNTER" 30 2>&1)"; then
+  if out="$(bash "$E2E/run_case.sh" "${args[@]}" -- "$COUNTER" 150 2>&1)"; then
     n=$(($(completed) - before))
     want=3
     if ((n >= want)); then pass "counter_$mode"; note "counter_$mode: $n checkpoints through the module"; else failcase "counter_$mode" "only $n of $want checkpoints went through the module"; fi
@@ -212,7 +214,17 @@ else
   failcase rmmod_idle "leak or unload failure: $state" "$(lsmod | grep crcore)"
 fi
 
-# 12. The kernel log: no oops, warning, slab corruption or hung task anywhere in the run.
+# 12. Benchmark (informational, bench/kmod_backends.sh): pause and checkpoint/restart time of the two
+# backends on the same program, in this guest. Fails only if the script cannot complete.
+begin bench
+if out="$(bash "$BENCH" --repeat 3 --size 8 --threads 2 --bin "$(dirname "$CRCORE_CR_RUN")" --workload "$WORKLOAD" --dir "$work/bench" 2>&1)"; then
+  pass bench
+else
+  failcase bench "bench/kmod_backends.sh failed" "$(echo "$out" | tail -5)"
+fi
+echo "$out" | sed 's/^/KMOD-BENCH /'
+
+# 13. The kernel log: no oops, warning, slab corruption or hung task anywhere in the run.
 begin dmesg
 problems="$(kernel_problems)"
 if [[ -z "$problems" ]]; then pass dmesg; else failcase dmesg "the kernel reported problems" "$problems"; fi

@@ -6,7 +6,7 @@
 # Usage: run_kmod_tests.sh --module crcore.ko --probe kmod_probe --work DIR [--kernel VMLINUZ]
 #   Tools and programs come from the environment (CTest sets them): CRCORE_CR_RUN, CRCORE_CR_CHECKPOINT,
 #   CRCORE_CR_RESTART, CRCORE_CR_INFO, CRCORE_KMOD_COUNTER, CRCORE_KMOD_BLCR_CLIENT,
-#   CRCORE_KMOD_SLOW_CALLBACK. DIR must not be under /tmp (the guest has its own /tmp).
+#   CRCORE_KMOD_SLOW_CALLBACK, CRCORE_KMOD_WORKLOAD (bench/workload). DIR must not be under /tmp (the guest has its own /tmp).
 # Needs qemu-system-x86_64, the kernel image /boot/vmlinuz-RELEASE for the module's vermagic, its
 # modules (virtio, 9p) in /lib/modules/RELEASE, cpio and a static libc (scripts/install-deps.sh).
 # Exit 0 when every guest case passed; the guest's console log is DIR/console.log.
@@ -68,6 +68,8 @@ E2E='$(cd "$here/../e2e" && pwd)'
 COUNTER='${CRCORE_KMOD_COUNTER:?}'
 BLCR_CLIENT='${CRCORE_KMOD_BLCR_CLIENT:?}'
 SLOW_CALLBACK='${CRCORE_KMOD_SLOW_CALLBACK:?}'
+BENCH='$(cd "$here/../../bench" && pwd)/kmod_backends.sh'
+WORKLOAD='${CRCORE_KMOD_WORKLOAD:?}'
 CRCORE_CR_RUN='${CRCORE_CR_RUN:?}'
 CRCORE_CR_CHECKPOINT='${CRCORE_CR_CHECKPOINT:?}'
 CRCORE_CR_RESTART='${CRCORE_CR_RESTART:?}'
@@ -84,7 +86,7 @@ timeout --kill-after=10 540 qemu-system-x86_64 -accel tcg -m 1536 -smp 2 -displa
   -append "console=ttyS0 panic=-1 loglevel=4 slub_debug=FZPU crcore_run=$here/guest_tests.sh crcore_env=$work/guest.env" \
   -virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap || status=$?
 echo "kmod: the guest ran $((SECONDS - start)) s (qemu status $status)"
-grep -E '^(KMOD-|guest-init:|\s{4})' "$work/console.log" | grep -v '^KMOD-BEGIN' || true
+grep -E '^(KMOD-|guest-init:|\s{4})' "$work/console.log" | grep -v -E '^KMOD-(BEGIN|NOTE   ok)' || true
 if grep -q -E 'Kernel panic|BUG:|Oops|WARNING:' "$work/console.log"; then
   grep -E -A20 'Kernel panic|BUG:|Oops|WARNING:' "$work/console.log" | head -60
   fail "the guest kernel reported a problem (see $work/console.log)"
