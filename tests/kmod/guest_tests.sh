@@ -204,17 +204,7 @@ wait "$req"
 if grep -q '^status 100 ' "$work/te.probe"; then pass target_exits; else failcase target_exits "the requester did not learn that the target went away" "$(cat "$work/te.probe")"; fi
 cleanup
 
-# 11. Idle: nothing registered, nothing allocated; rmmod works, and the module loads again.
-begin rmmod_idle
-sleep 0.5
-state="$("$PROBE" version)"
-if [[ "$state" == "abi 1 clients 0 requests 0 "* ]] && rmmod crcore && [[ ! -e /dev/crcore ]] && insmod "$MODULE" && "$PROBE" version >/dev/null && rmmod crcore; then
-  pass rmmod_idle
-else
-  failcase rmmod_idle "leak or unload failure: $state" "$(lsmod | grep crcore)"
-fi
-
-# 12. Benchmark (informational, bench/kmod_backends.sh): pause and checkpoint/restart time of the two
+# 11. Benchmark (informational, bench/kmod_backends.sh): pause and checkpoint/restart time of the two
 # backends on the same program, in this guest. Fails only if the script cannot complete.
 begin bench
 if out="$(bash "$BENCH" --repeat 3 --size 8 --threads 2 --bin "$(dirname "$CRCORE_CR_RUN")" --workload "$WORKLOAD" --dir "$work/bench" 2>&1)"; then
@@ -223,6 +213,16 @@ else
   failcase bench "bench/kmod_backends.sh failed" "$(echo "$out" | tail -5)"
 fi
 echo "$out" | sed 's/^/KMOD-BENCH /'
+
+# 12. Idle: nothing registered, nothing allocated; rmmod works, and the module loads again.
+begin rmmod_idle
+sleep 0.5
+state="$("$PROBE" version)"
+if [[ "$state" == "abi 1 clients 0 requests 0 "* ]] && rmmod crcore && [[ ! -e /dev/crcore ]] && insmod "$MODULE" && "$PROBE" version >/dev/null && rmmod crcore; then
+  pass rmmod_idle
+else
+  failcase rmmod_idle "leak or unload failure: $state" "$(lsmod | grep crcore)"
+fi
 
 # 13. The kernel log: no oops, warning, slab corruption or hung task anywhere in the run.
 begin dmesg
