@@ -24,6 +24,7 @@ done
 [[ -x "$bin/cr_checkpoint" && -x "$workload" && -n "$dir" ]] || { echo "kmod_backends.sh: give --bin, --workload, --dir" >&2; exit 2; }
 [[ -c /dev/crcore ]] || { echo "kmod_backends.sh: /dev/crcore is missing: load crcore.ko first" >&2; exit 1; }
 mkdir -p "$dir"
+trap : KILL 2>/dev/null || true # no "Killed" notices for the --kill checkpoints and restarts
 median() { sort -n | awk '{v[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 wait_ready() {
   local deadline=$((SECONDS + 120))
