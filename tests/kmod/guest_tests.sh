@@ -118,7 +118,8 @@ pid=$!
 pids+=("$pid")
 if wait_line "$work/fmt.out" '^progress step' 30 && "$KCKPT" --kill -f "$img" "$pid" >"$work/fmt.ckpt" 2>&1 &&
   "$CRCORE_CR_INFO" "$img" >"$work/fmt.info" 2>&1 && grep -q -i thread "$work/fmt.info" &&
-  "$CRCORE_CR_RESTART" --backend=user --kill "$img" >"$work/fmt.rst" 2>&1; then
+  { "$CRCORE_CR_RESTART" --backend=user --kill "$img" >"$work/fmt.rst" 2>&1; (($? == 137)); }; then
+  # (cr_restart --kill becomes the restored process and kills it at once: status 128 + SIGKILL)
   pass image_format
   note "$(head -1 "$work/fmt.ckpt")"
 else
