@@ -21,10 +21,10 @@
 
 /* CRCORE_IOC_VERSION, any caller. */
 struct crcore_version {
-	__u32 abi;         /* out: CRCORE_KMOD_ABI of the module */
+	__u32 abi;	   /* out: CRCORE_KMOD_ABI of the module */
 	__u32 max_threads; /* out: CRCORE_KMOD_MAX_THREADS */
-	__u32 clients;     /* out: processes registered now */
-	__u32 requests;    /* out: requests allocated now (in flight, or not yet reaped) */
+	__u32 clients;	   /* out: processes registered now */
+	__u32 requests;	   /* out: requests allocated now (in flight, or not yet reaped) */
 	__u64 completed;   /* out: requests whose phase 2 ran in the module since it was loaded */
 };
 
@@ -41,10 +41,10 @@ struct crcore_register {
 struct crcore_request {
 	__u32 abi;
 	__s32 pid;
-	__u32 scope;    /* CRCORE_SCOPE_PROCESS */
+	__u32 scope;	/* CRCORE_SCOPE_PROCESS */
 	__s32 image_fd; /* open for writing; the module passes the file to the target */
-	__u32 after;    /* passed through to the runtime: control::After */
-	__u32 flags;    /* passed through: control::RequestFlag bits */
+	__u32 after;	/* passed through to the runtime: control::After */
+	__u32 flags;	/* passed through: control::RequestFlag bits */
 	__u32 timeout_ms;
 	__s32 compress_level;
 	__u64 id; /* out: the request's id */
@@ -54,8 +54,8 @@ struct crcore_request {
  * triggered): takes the pending request; EAGAIN when there is none. */
 struct crcore_take {
 	__u32 abi;
-	__s32 image_fd; /* out: a new descriptor (close-on-exec) of the requester's image file */
-	__u64 id;       /* out */
+	__s32 image_fd;	     /* out: a new descriptor (close-on-exec) of the requester's image file */
+	__u64 id;	     /* out */
 	__s32 requester_pid; /* out: in the client's PID namespace, 0 if not visible there */
 	__u32 after;
 	__u32 flags;
@@ -74,7 +74,7 @@ struct crcore_thread_regs {
 	__u64 fs_base, gs_base;
 };
 #define CRCORE_THREAD_CAPTURED 1 /* registers captured, phase-2 signal queued */
-#define CRCORE_THREAD_EXITING 2  /* the thread was exiting: nothing captured */
+#define CRCORE_THREAD_EXITING 2	 /* the thread was exiting: nothing captured */
 
 /* CRCORE_IOC_PHASE2, by the client's manager thread during request `id`: the module queues a
  * task_work on every other thread of the process (repeating for threads created meanwhile); each
@@ -84,11 +84,11 @@ struct crcore_phase2 {
 	__u32 abi;
 	__u32 timeout_ms; /* 0: no limit */
 	__u64 id;
-	__u64 regs;     /* user pointer to struct crcore_thread_regs[capacity] */
+	__u64 regs;	/* user pointer to struct crcore_thread_regs[capacity] */
 	__u32 capacity; /* entries at regs */
-	__u32 count;    /* out: threads found (entries filled, up to capacity) */
+	__u32 count;	/* out: threads found (entries filled, up to capacity) */
 	__u32 captured; /* out: threads whose registers were captured */
-	__u32 exiting;  /* out: threads that were exiting */
+	__u32 exiting;	/* out: threads that were exiting */
 };
 
 /* The outcome of a request, filled by the runtime (CRCORE_IOC_DONE) and read by the requester

@@ -56,7 +56,7 @@ struct crk_client;
 struct crk_thread {
 	struct callback_head work;
 	struct crk_request *req;
-	struct file *pin; /* the client's file: keeps the module loaded until the work ran */
+	struct file *pin;	  /* the client's file: keeps the module loaded until the work ran */
 	struct task_struct *task; /* identity only, never dereferenced after the scan */
 	struct crcore_thread_regs regs;
 };
@@ -135,9 +135,7 @@ static struct crk_client *crk_find_client_locked(struct pid *tgid)
 {
 	struct crk_client *c;
 
-	list_for_each_entry(c, &crk_clients, node)
-		if (c->tgid == tgid)
-			return c;
+	list_for_each_entry(c, &crk_clients, node) if (c->tgid == tgid) return c;
 	return NULL;
 }
 
@@ -160,7 +158,8 @@ static int crk_release(struct inode *inode, struct file *file)
 
 	mutex_lock(&crk_lock);
 	/* As a requester: the runtime sees no commit; a request not yet taken is dropped. */
-	list_for_each_entry_safe(req, next, &fp->requests, node) {
+	list_for_each_entry_safe(req, next, &fp->requests, node)
+	{
 		req->requester_gone = true;
 		if (req->client && req->client->pending == req) {
 			req->client->pending = NULL;
@@ -256,8 +255,7 @@ static int crk_may_checkpoint(struct task_struct *task)
 
 	rcu_read_lock();
 	tcred = __task_cred(task);
-	owner = uid_eq(cred->euid, tcred->uid) && uid_eq(cred->euid, tcred->euid) &&
-		uid_eq(cred->euid, tcred->suid);
+	owner = uid_eq(cred->euid, tcred->uid) && uid_eq(cred->euid, tcred->euid) && uid_eq(cred->euid, tcred->suid);
 	rcu_read_unlock();
 	if (!owner && !privileged)
 		return -EPERM;
@@ -470,7 +468,8 @@ static int crk_scan_threads(struct crk_request *req, struct file *pin)
 	int added = 0;
 
 	rcu_read_lock();
-	for_each_thread(current, t) {
+	for_each_thread(current, t)
+	{
 		struct crk_thread *th;
 
 		if (t == current || crk_listed(req, t))
@@ -643,9 +642,7 @@ static struct crk_request *crk_own_request_locked(struct crk_file *fp, u64 id)
 {
 	struct crk_request *req;
 
-	list_for_each_entry(req, &fp->requests, node)
-		if (req->id == id)
-			return req;
+	list_for_each_entry(req, &fp->requests, node) if (req->id == id) return req;
 	return NULL;
 }
 
