@@ -18,6 +18,9 @@ PACKAGES=(
   python3-matplotlib fio
   libfuse3-dev fuse3
   slurm-wlm libslurm-dev munge
+  # the kernel-module backend: headers to build crcore.ko, the kernel it is tested on in QEMU (tests/kmod)
+  # (one pinned release: the metapackages point at whatever is newest, and both must match)
+  linux-headers-6.1.0-47-amd64 linux-image-6.1.0-47-amd64 qemu-system-x86 cpio
 )
 # Written after every successful `apt-get update` by this script.
 UPDATE_STAMP=/var/lib/apt/crcore-update.stamp

@@ -32,7 +32,7 @@ require_tools "$CR_CHECKPOINT" "$CR_RESTART"
 : "${work:=$e2e_root/build/e2e-work/blcr}"
 fresh_dir "$work"
 
-seconds=3
+seconds="${CRCORE_E2E_BLCR_SECONDS:-3}" # how long the client runs (the kmod guest, under TCG, needs longer)
 cs=$((seconds * 100)) # the client's loop count: one critical section per iteration
 counts() {
   echo "blcr_client: thread_cont=$1 thread_rstrt=$2 thread_fail=0 signal_cont=$3 signal_rstrt=$4 signal_fail=0 cs=$cs"

@@ -4,6 +4,7 @@
 #include "runtime/exclusions.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -30,6 +31,7 @@
 #include "runtime/critical_sections.h"
 #include "runtime/fault_injection.h"
 #include "runtime/image_dump.h"
+#include "runtime/kmod_backend.h"
 #include "runtime/pending_signals.h"
 #include "runtime/raw_syscall.h"
 #include "runtime/resource_capture.h"
@@ -49,6 +51,7 @@ CaptureArena g_arena;
 std::unique_ptr<image::ZstdWorkspace> g_zstd;
 CheckpointInfo g_info;
 pid_t g_unreaped_writer = 0;  // the last copy-on-write writer, once it has reported
+uint64_t g_kmod_request = 0;  // set by serve_kmod for the checkpoint it starts
 
 void reap_writer() {
   if (g_unreaped_writer > 0) {
@@ -69,6 +72,7 @@ struct Checkpoint {
   int result_pipe[2];     // from the copy-on-write writer
   FdCapture descriptors;  // captured before the copy-on-write writer forks
   bool copy_on_write;
+  uint64_t kmod_id;  // the kernel module's request id; 0: the user backend (tgkill)
   pid_t writer_pid;
   uint64_t deadline_ns;
   uint64_t pause_start_ns;
@@ -120,7 +124,8 @@ DumpRequest make_dump_request(const Checkpoint& c) {
   dump.allow_unsupported_fds = (c.request.flags & control::kRequestCloseUnsupported) != 0;
   dump.scope_member = (c.request.flags & control::kRequestScope) != 0;
   dump.exclude.count = 0;
-  for (int fd : {g_runtime.control_fd, c.connection_fd, c.image_fd, c.result_pipe[0], c.result_pipe[1]}) {
+  for (int fd :
+       {g_runtime.control_fd, c.connection_fd, c.image_fd, c.result_pipe[0], c.result_pipe[1], kmod::device_fd()}) {
     if (fd >= 0) {
       dump.exclude.fds[dump.exclude.count++] = fd;
     }
@@ -270,6 +275,8 @@ int come_back(Checkpoint& c) {
   c.pipe_probe[0] = c.pipe_probe[1] = -1;
   c.result_pipe[0] = c.result_pipe[1] = -1;
   g_runtime.control_fd = -1;
+  kmod::forget(false);  // the image left the device out: register this new process afresh
+  kmod::register_process(g_runtime.signal);
   release_threads(Outcome::Restart);
   unblock_critical_sections();
   int fd = create_control_socket();
@@ -312,7 +319,8 @@ int phase2(void* arg) {
   g_runtime.checkpoint_serial++;
   g_runtime.phase.store(static_cast<uint32_t>(Phase::Stopping));
   c.pause_start_ns = monotonic_ns();
-  int rc = stop_all_threads(c.deadline_ns, c.why, sizeof c.why);
+  int rc = c.kmod_id != 0 ? kmod::stop_all_threads(c.kmod_id, c.deadline_ns, c.why, sizeof c.why)
+                          : stop_all_threads(c.deadline_ns, c.why, sizeof c.why);
   if (rc != 0) {
     release_threads(Outcome::Aborted);
     unblock_critical_sections();
@@ -450,6 +458,39 @@ bool peer_allowed(int fd, pid_t* pid) {
 
 void respond(int fd, const control::Response& r) { send(fd, &r, sizeof r, MSG_NOSIGNAL); }
 
+// What follows the answer, whichever backend carried it: a temporary image nobody committed is
+// removed, --kill/--term/--stop are carried out, a permanent failure ends the process.
+void after_answer(const control::Request& request, const control::Response& response, int image_fd, bool committed) {
+  auto after = static_cast<control::After>(request.after);
+  if (response.status == static_cast<uint32_t>(control::Status::Ok)) {
+    if (!committed) {
+      // The requester is gone (or could not rename): remove its temporary file, if it is still ours.
+      struct stat by_name, by_fd;
+      if (g_info.dest[0] != '\0' && stat(g_info.dest, &by_name) == 0 && fstat(image_fd, &by_fd) == 0 &&
+          by_name.st_dev == by_fd.st_dev && by_name.st_ino == by_fd.st_ino) {
+        unlink(g_info.dest);
+      }
+    }
+    if (after == control::After::Kill) {
+      if (committed) {
+        kill(getpid(), SIGKILL);  // the image is in place: this process never runs past it
+      }
+      // No commit (the requester died, or could not rename): the image may not exist under its
+      // name, so the process must not die. It continues.
+      release_threads(Outcome::Continue);
+      unblock_critical_sections();
+    } else if (committed && after == control::After::Term) {
+      kill(getpid(), SIGTERM);
+    } else if (committed && after == control::After::Stop) {
+      kill(getpid(), SIGSTOP);
+    }
+  }
+  close(image_fd);
+  if (response.status == static_cast<uint32_t>(control::Status::PermFailure)) {
+    kill(getpid(), SIGKILL);  // BLCR: a permanent failure ends the job
+  }
+}
+
 // Returns true when it returns in a restored process.
 bool serve(int fd) {
   control::Response response{};
@@ -504,12 +545,12 @@ bool serve(int fd) {
   }
   respond(fd, response);
   reap_writer();
-  auto after = static_cast<control::After>(request.after);
+  bool committed = false;
   if (response.status == static_cast<uint32_t>(control::Status::Ok)) {
     // Only an image under a temporary name waits for its requester's commit (the rename); a
     // libcr caller wrote to its own descriptor, and may itself be one of the stopped threads.
     bool temporary = (request.flags & control::kRequestTemporaryName) != 0;
-    bool committed = !temporary;
+    committed = !temporary;
     if (temporary) {
       timeval limit{120, 0};  // the rename and the directory flush, on a slow file system
       setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
@@ -518,32 +559,32 @@ bool serve(int fd) {
       committed =
           got == static_cast<ssize_t>(sizeof commit) && commit.magic == control::kCommitMagic && commit.committed == 1;
     }
-    if (!committed) {
-      // The requester is gone (or could not rename): remove its temporary file, if it is still ours.
-      struct stat by_name, by_fd;
-      if (g_info.dest[0] != '\0' && stat(g_info.dest, &by_name) == 0 && fstat(image_fd, &by_fd) == 0 &&
-          by_name.st_dev == by_fd.st_dev && by_name.st_ino == by_fd.st_ino) {
-        unlink(g_info.dest);
-      }
-    }
-    if (after == control::After::Kill) {
-      if (committed) {
-        kill(getpid(), SIGKILL);  // the image is in place: this process never runs past it
-      }
-      // No commit (the requester died, or could not rename): the image may not exist under its
-      // name, so the process must not die. It continues.
-      release_threads(Outcome::Continue);
-      unblock_critical_sections();
-    } else if (committed && after == control::After::Term) {
-      kill(getpid(), SIGTERM);
-    } else if (committed && after == control::After::Stop) {
-      kill(getpid(), SIGSTOP);
-    }
   }
-  close(image_fd);
-  if (response.status == static_cast<uint32_t>(control::Status::PermFailure)) {
-    kill(getpid(), SIGKILL);  // BLCR: a permanent failure ends the job
+  after_answer(request, response, image_fd, committed);
+  return false;
+}
+
+// A request through the kernel module (the device polled readable: phase 1 was triggered).
+// Returns true when it returns in a restored process.
+bool serve_kmod() {
+  kmod::TakenRequest taken{};
+  if (kmod::take_request(taken) != 0) {
+    return false;  // taken back by a requester that went away
   }
+  control::Response response{};
+  response.magic = control::kResponseMagic;
+  response.version = control::kControlVersion;
+  g_kmod_request = taken.id;
+  int rc = checkpoint_this_process(taken.request, taken.image_fd, -1, taken.requester_pid, response);
+  if (rc == kRestarted) {
+    return true;  // the request belongs to the old process
+  }
+  bool ok = response.status == static_cast<uint32_t>(control::Status::Ok);
+  bool temporary = (taken.request.flags & control::kRequestTemporaryName) != 0;
+  // The result goes to the requester through the module, which then waits for its commit.
+  bool committed = kmod::report_result(taken.id, response, ok && temporary ? 120000 : 0);
+  reap_writer();
+  after_answer(taken.request, response, taken.image_fd, ok && (committed || !temporary));
   return false;
 }
 
@@ -552,9 +593,24 @@ void* manager_main(void*) {
   g_runtime.manager_tid.store(raw_gettid());
   for (;;) {
     int listen_fd = g_runtime.control_fd;
-    if (listen_fd < 0) {
+    int kmod_fd = kmod::device_fd();
+    if (listen_fd < 0 && kmod_fd < 0) {
       pause();
       continue;
+    }
+    if (kmod_fd >= 0) {
+      // Both backends: the control socket, and /dev/crcore (readable when a request is pending).
+      pollfd fds[2] = {{listen_fd, POLLIN, 0}, {kmod_fd, POLLIN, 0}};
+      if (poll(fds, 2, -1) < 0) {
+        continue;
+      }
+      if ((fds[1].revents & POLLIN) != 0) {
+        serve_kmod();
+        continue;
+      }
+      if ((fds[0].revents & POLLIN) == 0) {
+        continue;
+      }
     }
     int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) {
@@ -578,6 +634,7 @@ std::string start_manager() {
     return std::string("cannot create the control socket: ") + strerror(-fd);
   }
   g_runtime.control_fd = fd;
+  kmod::register_process(g_runtime.signal);  // before any thread may be asked to stop
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -606,6 +663,8 @@ int checkpoint_this_process(const control::Request& request, int image_fd, int c
   c.result_pipe[0] = c.result_pipe[1] = -1;
   c.copy_on_write = (request.flags & control::kRequestInPlace) == 0 &&
                     static_cast<control::After>(request.after) != control::After::Kill;
+  c.kmod_id = g_kmod_request;
+  g_kmod_request = 0;
   c.status = control::Status::Ok;
   uint64_t start = monotonic_ns();
   c.deadline_ns = request.timeout_ms != 0 ? start + uint64_t{request.timeout_ms} * 1000000ull : 0;

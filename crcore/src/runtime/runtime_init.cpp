@@ -11,6 +11,7 @@
 #include "libcr.h"
 #include "runtime/fault_injection.h"
 #include "runtime/glibc_layout.h"
+#include "runtime/kmod_backend.h"
 #include "runtime/manager.h"
 #include "runtime/runtime_state.h"
 #include "runtime/signal_guard.h"
@@ -68,6 +69,7 @@ void after_fork_in_child() {
     close(g_runtime.control_fd);  // the parent's listening socket: this copy would end up in the child's image
   }
   g_runtime.control_fd = -1;
+  kmod::forget(true);  // the parent's registration; start_runtime registers this process
   g_runtime.phase.store(static_cast<uint32_t>(Phase::Idle));
   g_runtime.slot_count = 0;
   start_runtime();

@@ -23,6 +23,7 @@
 #include "runtime/callbacks.h"
 #include "runtime/context.h"
 #include "runtime/glibc_layout.h"
+#include "runtime/kmod_backend.h"
 #include "runtime/pending_signals.h"
 #include "runtime/raw_syscall.h"
 #include "runtime/resource_capture.h"
@@ -67,11 +68,14 @@ __attribute__((noinline)) int park(void* arg) {
   }
 }
 
-void checkpoint_signal_handler(int, siginfo_t*, void* raw_context) {
+void checkpoint_signal_handler(int, siginfo_t* info, void* raw_context) {
   int saved_errno = errno;
   auto* uc = static_cast<ucontext_t*>(raw_context);
   pid_t tid = raw_gettid();
   ThreadSlot* slot = find_slot(tid);
+  if (slot == nullptr) {
+    slot = kmod::claim_slot(tid, info != nullptr ? info->si_code : 0);  // phase 2 through the module
+  }
   if (slot == nullptr || g_runtime.phase.load(std::memory_order_acquire) != static_cast<uint32_t>(Phase::Stopping)) {
     errno = saved_errno;  // a late or stray signal: nothing to do
     return;

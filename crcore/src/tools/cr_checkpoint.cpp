@@ -15,6 +15,7 @@
 #include <string>
 
 #include "control/control_client.h"
+#include "control/kmod_client.h"
 #include "tools/scope_checkpoint.h"
 
 namespace {
@@ -33,6 +34,7 @@ struct Options {
   bool compress = false;
   bool no_cow = false;
   std::string unsupported_fds = "fail";
+  std::string backend = "auto";
 };
 
 int fail(const std::string& message) {
@@ -139,6 +141,11 @@ int main(int argc, char** argv) {
                  "a descriptor crcore cannot restore (a socket to elsewhere, an eventfd...): 'fail' the "
                  "checkpoint (default) or 'close' it: the restarted process finds /dev/null there")
       ->check(CLI::IsMember({"fail", "close"}));
+  app.add_option("--backend", o.backend,
+                 "'user': the runtime stops the threads itself (signals); 'kmod': the crcore kernel module "
+                 "(/dev/crcore) triggers phase 1 and phase 2; 'auto' (default): kmod when /dev/crcore exists and "
+                 "the process registered with it, else user. The image is the same.")
+      ->check(CLI::IsMember({"auto", "user", "kmod"}));
   app.add_flag("-q,--quiet", o.quiet, "print nothing on success");
   int index_fd = -1;
   app.add_option("--index-fd", index_fd, "(libcr) write a scope's index into this inherited descriptor")->group("");
@@ -190,9 +197,23 @@ int main(int argc, char** argv) {
     return fail(path + " exists (use --clobber to replace it)");
   }
 
+  // The backend: the kernel module when asked for (or, by default, when it is there), else the
+  // control socket of the target's runtime.
   crcore::control::Connection connection;
-  if (std::string err = connection.connect_to(o.pid); !err.empty()) {
-    return fail(err);
+  crcore::control::KmodRequester kmod;
+  bool use_kmod = o.backend == "kmod" || (o.backend == "auto" && crcore::control::kmod_device_present());
+  if (use_kmod) {
+    if (std::string err = kmod.open_device(); !err.empty()) {
+      if (o.backend == "kmod") {
+        return fail(err);
+      }
+      use_kmod = false;
+    }
+  }
+  if (!use_kmod) {
+    if (std::string err = connection.connect_to(o.pid); !err.empty()) {
+      return fail(err);
+    }
   }
   // The image is written under a temporary name and renamed once complete and flushed.
   std::random_device rd;
@@ -208,12 +229,24 @@ int main(int argc, char** argv) {
   auto request = crcore::control::make_request(after, static_cast<uint32_t>(o.time * 1000), o.compress,
                                                o.unsupported_fds == "close", o.no_cow);
   request.flags |= crcore::control::kRequestTemporaryName;
-  std::string err = connection.send_request(request, fd);
+  std::string err;
+  if (use_kmod) {
+    bool not_registered = false;
+    err = kmod.send_request(o.pid, request, fd, &not_registered);
+    if (!err.empty() && not_registered && o.backend == "auto") {
+      use_kmod = false;  // a process started before the module was loaded: the user backend
+      err = connection.connect_to(o.pid);
+    }
+  }
+  if (!use_kmod && err.empty()) {
+    err = connection.send_request(request, fd);
+  }
   close(fd);
   fault_point("after-request");
   crcore::control::Response response{};
+  int wait_ms = o.time > 0 ? static_cast<int>(o.time * 1000) + 2000 : 0;
   if (err.empty()) {
-    err = connection.wait_response(response, o.time > 0 ? static_cast<int>(o.time * 1000) + 2000 : 0);
+    err = use_kmod ? kmod.wait_response(response, wait_ms) : connection.wait_response(response, wait_ms);
   }
   if (err.empty() && response.status != 0) {
     err = std::string(crcore::control::status_name(static_cast<crcore::control::Status>(response.status))) +
@@ -230,7 +263,11 @@ int main(int argc, char** argv) {
     sync_directory(path);
   }
   fault_point("after-rename");
-  connection.send_commit(renamed);
+  if (use_kmod) {
+    kmod.send_commit(renamed);
+  } else {
+    connection.send_commit(renamed);
+  }
   if (!renamed) {
     unlink(temp.c_str());
     return fail("cannot rename the image to " + path + ": " + strerror(rename_errno));

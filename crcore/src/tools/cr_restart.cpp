@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "control/kmod_client.h"
 #include "image/image_reader.h"
 #include "image/scope_index.h"
 #include "restart/pid_restore.h"
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> relocate;
   bool stop = false, kill = false, term = false, cont = false, restore_pid = false, no_restore_pid = false;
   std::string run_on_success, run_on_failure;
+  std::string backend = "auto";
   app.add_option("image", options.image_path, "the image file, or the index of a --tree/--pgid/--sid checkpoint")
       ->required();
   app.add_option("--relocate", relocate, "OLD=NEW: a file or directory that moved since the checkpoint");
@@ -31,6 +33,11 @@ int main(int argc, char** argv) {
   app.add_flag("--restore-pid", restore_pid, "restore the original pid and tids");
   app.add_option("--run-on-success", run_on_success, "run this command once the process is restored");
   app.add_option("--run-on-failure", run_on_failure, "run this command if the restart fails");
+  app.add_option("--backend", backend,
+                 "'kmod': require the crcore kernel module (the restored process registers with /dev/crcore, "
+                 "so that its next checkpoint goes through the module); 'user' or 'auto' (default): the "
+                 "restored process uses the module when it is loaded. The restore itself is the same.")
+      ->check(CLI::IsMember({"auto", "user", "kmod"}));
   app.add_flag("-q,--quiet", options.quiet, "print warnings only");
   app.add_flag("--no-affinity", options.no_affinity,
                "leave every thread's CPU affinity and NUMA memory policy as cr_restart's (default: as recorded, "
@@ -46,6 +53,12 @@ int main(int argc, char** argv) {
     }
     return 1;
   };
+  if (backend == "kmod") {
+    crcore::control::KmodRequester device;
+    if (std::string err = device.open_device(); !err.empty()) {
+      return fail("--backend=kmod: " + err);
+    }
+  }
   if (restore_pid && no_restore_pid) {
     return fail("--restore-pid and --no-restore-pid exclude each other");
   }

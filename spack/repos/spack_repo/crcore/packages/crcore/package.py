@@ -19,7 +19,7 @@ from spack.package import *
 #: listed here (CMAKE_* variables belong to CMake/Spack and are not checked).
 #:   CRCORE_SANITIZE     ASan+UBSan development build
 #:   CRCORE_BUILD_BENCH  benchmarks in bench/, not installed
-INTERNAL_CMAKE_OPTIONS = ("CRCORE_SANITIZE", "CRCORE_BUILD_BENCH", "CRCORE_FUZZ")
+INTERNAL_CMAKE_OPTIONS = ("CRCORE_SANITIZE", "CRCORE_BUILD_BENCH", "CRCORE_FUZZ", "CRCORE_KMOD_KERNEL_DIR")
 
 
 class Crcore(CMakePackage):
