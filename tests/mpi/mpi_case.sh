@@ -10,7 +10,7 @@
 #             snapshot is restarted after the job has ended and must reach the same result.
 #   --plain-ranks: the ranks are an ordinary program under cr_run, started by Open MPI's own mpirun with
 #             CRCORE_MPI=1 (no MPI layer): tests ompi-checkpoint/ompi-restart on their own. Its result lines
-#             are those starting 'answer:' (crcore/examples/counter.c).
+#             are those starting 'answer:' (programs/plain_rank.c).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/mpi_lib.sh"
 
@@ -32,13 +32,13 @@ fresh_dir "$work"
 cd "$work"
 name="$(basename "$program")"
 
+if ((plain)); then RESULT_REGEX='^answer:'; fi
 say "uninterrupted run: $REAL_MPIRUN --oversubscribe -np $np $name $steps"
 start_job expected.out expected.err "$REAL_MPIRUN" --oversubscribe -np "$np" "$program" "$steps"
 finish_job "$job_pid" expected.out expected.err "the uninterrupted run"
 say "  $(results expected.out)"
 
 if ((plain)); then
-  RESULT_REGEX='^answer:'
   say "run under crcore: $REAL_MPIRUN --oversubscribe -np $np -x CRCORE_MPI=1 cr_run $name $steps"
   start_job run0.out run0.err "$REAL_MPIRUN" --oversubscribe -np "$np" -x CRCORE_MPI=1 "$CR_RUN" "$program" "$steps"
 else

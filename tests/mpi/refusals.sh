@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bad input to ompi-checkpoint and ompi-restart: refused with a clear message, and nothing changes.
 #
-# Usage: refusals.sh --work DIR -- PROGRAM STEPS      (PROGRAM: crcore/examples/counter)
+# Usage: refusals.sh --work DIR -- PROGRAM STEPS      (PROGRAM: programs/plain_rank)
 # The ranks are ordinary processes under cr_run started by Open MPI's mpirun with CRCORE_MPI=1 (the MPI
 # layer is not needed to test the launcher side). Checked:
 #   ompi-checkpoint: no such process; a process without ranks; a job where one rank cannot be checkpointed
@@ -85,15 +85,15 @@ echo '{"format": "crcore-mpi-snapshot", "version": 1, "size": ' >"$d/metadata.js
 expect_refusal badjson 'is damaged: not valid JSON' "$OMPI_RESTART" "$d"
 d="$(damaged noimage)"
 rm "$d/rank.1.ctx"
-expect_refusal noimage "rank 1's image .* is missing" "$OMPI_RESTART" "$d"
+expect_refusal noimage "rank 1's image .*is missing" "$OMPI_RESTART" "$d"
 d="$(damaged truncated)"
 truncate -s -4096 "$d/rank.0.ctx"
-expect_refusal truncated "rank 0's image .* truncated" "$OMPI_RESTART" "$d"
+expect_refusal truncated "rank 0's image .*truncated" "$OMPI_RESTART" "$d"
 d="$(damaged corrupt)"
 size="$(stat -c %s "$d/rank.1.ctx")"
 printf '\x5a' | dd of="$d/rank.1.ctx" bs=1 seek=$((size / 2)) conv=notrunc status=none
 printf '\xa5' | dd of="$d/rank.1.ctx" bs=1 seek=$((size / 2 + 1)) conv=notrunc status=none
-expect_refusal corrupt "rank 1's image .* is damaged" "$OMPI_RESTART" "$d"
+expect_refusal corrupt "rank 1's image .*is damaged" "$OMPI_RESTART" "$d"
 d="$(damaged missingrank)"
 python3 - "$d/metadata.json" <<'PY'
 import json, sys
