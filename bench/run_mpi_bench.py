@@ -10,8 +10,10 @@ each, and the medians are compared:
   allreduce 64 Ki   65536 doubles, time per call
 
 Checkpoint and restart of a whole job (`mpi_bench hold MIB`, MIB MiB per rank, --np ranks):
-  checkpoint   wall time of `ompi-checkpoint --term` (every rank's image written and fsynced, metadata.json)
+  snapshot     from the request to the last rank's committed image (metadata.json's checkpoint_seconds)
+  checkpoint   wall time of `ompi-checkpoint --term` (snapshot, metadata.json, then the job ended)
   restart      from the start of `ompi-restart` until the restarted job prints its next tick
+  mpirun       `mpirun -np N true`: the part of a restart that is only starting a job
   launch       for scale: from `mpirun` to the first tick of a fresh job of the same size
 and, for the issue's target (restart per rank within 2x of a single process), `cr_restart` of one ordinary
 process of the same image size (bench/workload under cr_run) until it answers.
@@ -23,6 +25,7 @@ Prints a table; nothing here asserts a time. Exit status 0 when the table was pr
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -144,6 +147,8 @@ class Bench:
             if ck.returncode != 0:
                 raise RuntimeError(ck.stderr.strip())
             snapshot = ck.stdout.strip().splitlines()[-1]
+            with open(os.path.join(snapshot, "metadata.json")) as f:
+                images = json.load(f)["checkpoint_seconds"]
             job.wait(timeout=60)
         finally:
             if job.poll() is None:
@@ -167,7 +172,14 @@ class Bench:
                 restarted.kill()
                 restarted.wait()
         shutil.rmtree(snapshot, ignore_errors=True)
-        return launch, checkpoint, restart
+        return launch, images, checkpoint, restart
+
+    def empty_launch(self):
+        """Seconds for `mpirun -np N true`: what any restart pays to start a job."""
+        t0 = time.monotonic()
+        subprocess.run([self.real_mpirun, "--oversubscribe", "-np", str(self.a.np), "true"], env=self.env,
+                       check=True, capture_output=True)
+        return time.monotonic() - t0
 
     def wait_answers(self, mpirun, t0):
         """The restarted plain ranks answer once every workload (a descendant of mpirun) has its SIGUSR1
@@ -254,12 +266,15 @@ def main():
     for _ in range(a.repeat):
         cycles.append(b.job_cycle(use_ft))
     single = statistics.median(b.single_restart() for _ in range(a.repeat))
-    launch, ck, rs = (statistics.median(c[i] for c in cycles) for i in range(3))
+    empty = statistics.median(b.empty_launch() for _ in range(a.repeat))
+    launch, images, ck, rs = (statistics.median(c[i] for c in cycles) for i in range(4))
     print(f"{'launch of a fresh job (s)':<44} {launch:>12.3f}")
-    print(f"{'ompi-checkpoint --term (s)':<44} {ck:>12.3f}")
+    print(f"{'snapshot: all images committed (s)':<44} {images:>12.3f}")
+    print(f"{'ompi-checkpoint --term, job ended (s)':<44} {ck:>12.3f}")
     print(f"{'ompi-restart until running again (s)':<44} {rs:>12.3f}")
+    print(f"{'mpirun -np {0} true (s)'.format(a.np):<44} {empty:>12.3f}")
     print(f"{'cr_restart of one {0} MiB process (s)'.format(a.mib):<44} {single:>12.3f}")
-    print(f"{'restart of the job / single cr_restart':<44} {rs / single:>12.2f}")
+    print(f"{'(restart - mpirun start) / single cr_restart':<44} {(rs - empty) / single:>12.2f}")
     shutil.rmtree(b.work, ignore_errors=True)
     return 0
 

@@ -73,9 +73,18 @@ compare_results() {
   fi
 }
 
-# wait_progress FILE MORE PID: waits for MORE new 'progress' lines in FILE (beyond those seen so far).
+# wait_progress FILE MORE PID: waits for MORE new 'progress' lines in FILE (beyond those seen so far);
+# fails with the job's output and errors (FILE with .err for .out) if the job ends first or time runs out.
 wait_progress() {
-  local file="$1" more="$2" pid="$3" now
-  now="$(count_lines "$file" '^(\[[0-9,]+\]<stdout>:)?progress')"
-  wait_lines "$file" '^(\[[0-9,]+\]<stdout>:)?progress' $((now + more)) "$JOB_TIMEOUT" "$pid"
+  local file="$1" more="$2" pid="$3" regex='^progress' target deadline=$((SECONDS + JOB_TIMEOUT))
+  target=$(($(count_lines "$file" "$regex") + more))
+  while (($(count_lines "$file" "$regex") < target)); do
+    if ! alive "$pid"; then
+      fail "the job ($pid) ended before printing $target progress line(s)" "$(show "$file")" "$(show "${file%.out}.err")"
+    fi
+    if ((SECONDS >= deadline)); then
+      fail "no $target progress line(s) in $file within $JOB_TIMEOUT s" "$(show "$file")" "$(show "${file%.out}.err")"
+    fi
+    sleep 0.1
+  done
 }
