@@ -250,11 +250,10 @@ int run(const Options& o) {
                 (good || line.empty() ? "" : ": " + line);
     }
     cleanup();
-    return fail(std::string(g_interrupted ? "interrupted" : "the checkpoint failed") + " after " +
-                std::to_string(seconds).substr(0, 5) +
-                " s; no snapshot was written (ranks that were checkpointed "
-                "run on):" +
-                report);
+    char took[32];
+    std::snprintf(took, sizeof took, "%.3f", seconds);
+    return fail(std::string(g_interrupted ? "interrupted" : "the checkpoint failed") + " after " + took +
+                " s; no snapshot was written (ranks that were checkpointed run on):" + report);
   }
 
   meta.taken = iso_utc(taken);
