@@ -44,7 +44,7 @@ take_snapshot() {
   shift 2
   tool_status="$(run_tool "$out" "$out.err" "$OMPI_CHECKPOINT" --time 60 --dir "$work" "$@" "$pid")"
   if [[ "$tool_status" != 0 ]]; then
-    fail "ompi-checkpoint $* $pid exited with status $tool_status" "$(show "$out.err" 30)" "$(show "$out")"
+    fail "ompi-checkpoint${*:+ $*} $pid exited with status $tool_status" "$(show "$out.err" 30)" "$(show "$out")"
   fi
   snapshot="$(tail -n 1 "$out")"
   [[ -d "$snapshot" && -f "$snapshot/metadata.json" ]] ||

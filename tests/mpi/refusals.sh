@@ -5,12 +5,14 @@
 # The ranks are ordinary processes under cr_run started by Open MPI's mpirun with CRCORE_MPI=1 (the MPI
 # layer is not needed to test the launcher side). Checked:
 #   ompi-checkpoint: no such process; a process without ranks; a job where one rank cannot be checkpointed
-#     (no crcore runtime): it fails, no snapshot and no partial directory remain, the job runs on;
+#     (no crcore runtime), and one where a rank does not answer within --time (stopped): each fails, no
+#     snapshot and no partial directory remain, the job runs on;
 #   ompi-restart, from a good snapshot taken here, damaged in turn: no metadata.json (incomplete), metadata
 #     not JSON, a missing image, a truncated image, a corrupted image byte, a rank missing from the
 #     metadata, -np of another size, a path that is no snapshot. Each is refused before anything starts
 #     (CRCORE_REAL_MPIRUN points at a script that would leave a mark);
-#   the good snapshot then restarts and finishes with the uninterrupted run's answers.
+#   the good snapshot, moved to another directory, then restarts and finishes with the uninterrupted run's
+#   answers.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/mpi_lib.sh"
 
@@ -61,6 +63,27 @@ wait_progress mixed.out 1 "$mixed_pid"
 kill -TERM "$mixed_pid"
 wait_gone "$mixed_pid" 30 || fail "mpirun $mixed_pid did not end on SIGTERM"
 
+say "a job whose rank 1 does not answer (stopped): the checkpoint must fail at --time as a whole"
+start_job stopped.out stopped.err "$REAL_MPIRUN" --oversubscribe -np 2 -x CRCORE_MPI=1 "$CR_RUN" "$program" 1000
+stopped_pid=$job_pid
+wait_progress stopped.out 2 "$stopped_pid"
+rank1=""
+for child in $(pgrep -P "$stopped_pid"); do
+  if tr '\0' '\n' <"/proc/$child/environ" 2>/dev/null | grep -q -x 'OMPI_COMM_WORLD_RANK=1'; then
+    rank1="$child"
+  fi
+done
+[[ -n "$rank1" ]] || fail "rank 1 of mpirun $stopped_pid not found"
+kill -STOP "$rank1"
+expect_refusal time_limit 'the checkpoint failed' "$OMPI_CHECKPOINT" --time 2 --dir "$work" "$stopped_pid"
+grep -q "rank 1 .*timed out" time_limit.err || fail "the report does not say rank 1 timed out" "$(show time_limit.err)"
+kill -CONT "$rank1"
+leftovers="$(find "$work" -maxdepth 1 -name '*ompi_global_snapshot*')"
+[[ -z "$leftovers" ]] || fail "a timed-out checkpoint left $leftovers behind"
+wait_progress stopped.out 2 "$stopped_pid"
+kill -TERM "$stopped_pid"
+wait_gone "$stopped_pid" 30 || fail "mpirun $stopped_pid did not end on SIGTERM"
+
 say "a good snapshot of a 2-rank job"
 start_job expected.out expected.err "$REAL_MPIRUN" --oversubscribe -np 2 "$program" "$steps"
 finish_job "$job_pid" expected.out expected.err "the uninterrupted run"
@@ -109,8 +132,10 @@ info_status="$(run_tool corrupt.info corrupt.info.err "$CR_INFO" "$work/corrupt"
 [[ "$info_status" == 1 ]] && grep -q DAMAGED corrupt.info ||
   fail "cr_info does not report the corrupted snapshot as damaged (status $info_status)" "$(show corrupt.info)"
 
-say "the good snapshot restarts"
-start_job restart.out restart.err "$OMPI_RESTART" --oversubscribe -np 2 "$good"
+say "the good snapshot, moved elsewhere, restarts"
+mkdir -p elsewhere
+mv "$good" elsewhere/moved.ckpt
+start_job restart.out restart.err "$OMPI_RESTART" --oversubscribe -np 2 elsewhere/moved.ckpt
 finish_job "$job_pid" restart.out restart.err "the restarted job"
 RESULT_REGEX='^answer:' compare_results expected.out restart.out "the restarted job"
 say "PASS: every bad input refused with a clear message, nothing started; the good snapshot restarts"
