@@ -82,7 +82,7 @@ endif()
 crcore_resolve(KMOD _kmod_ok "no kernel headers in /usr/src/linux-headers-*-amd64")
 # Parts whose code is not in the tree yet: detected, so that a configure says what it found,
 # but nothing is built from them.
-foreach(_pending MPI PMIX SLURM HWLOC)
+foreach(_pending PMIX SLURM HWLOC)
   if(CRCORE_HAVE_${_pending})
     string(REPLACE "${_pending}: on (found)" "${_pending}: found (nothing uses it yet: see Status in README.md)"
            CRCORE_SUMMARY_LINES "${CRCORE_SUMMARY_LINES}")

@@ -32,6 +32,32 @@ extern "C" const unsigned char crcore_stage_blob_end[];
 namespace crcore::restart {
 namespace {
 
+// Our own environment, for the restored process (crcore_restart_environment): a memfd left open at
+// descriptor `slot` (free: between the image's highest descriptor and the floor of ours). Returns
+// slot + 1, or 0 when it cannot be passed (the restored process then simply has none).
+uint32_t pass_environment(int slot) {
+  if (fcntl(slot, F_GETFD) >= 0) {
+    return 0;  // taken by one of ours
+  }
+  int fd = memfd_create("crcore-restart-environment", 0);
+  if (fd < 0) {
+    return 0;
+  }
+  bool ok = true;
+  for (char** e = environ; ok && *e != nullptr; ++e) {
+    size_t length = strlen(*e) + 1;
+    ok = write(fd, *e, length) == static_cast<ssize_t>(length);
+  }
+  if (!ok || dup2(fd, slot) != slot) {
+    close(fd);
+    return 0;
+  }
+  if (fd != slot) {
+    close(fd);
+  }
+  return static_cast<uint32_t>(slot) + 1;
+}
+
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kTaskSize = image::kUserAddressLimit;
 constexpr uint64_t kThreadStackSize = 64 * 1024;
@@ -384,6 +410,7 @@ void restore(const image::Image& img, const RestartOptions& options) {
   }
   restore_process_state(img, options);
   fds.install(floor);
+  args.restart_block.reserved = pass_environment(floor - 1);  // after install: it closes strays below the floor
   restore_signal_dispositions(img);
   memcpy(stage_args, &args, sizeof args);
   if (mprotect(area, blob_bytes, PROT_READ | PROT_EXEC) != 0) {

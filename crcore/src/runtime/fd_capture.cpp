@@ -5,6 +5,8 @@
 // every other socket is refused (or, allow_unsupported, kept as FdKind::Other).
 #include "runtime/fd_capture.h"
 
+#include "runtime/exclusions.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -467,6 +469,9 @@ int capture_fds(CaptureArena& arena, const FdExclusions& exclude, const int pipe
       struct stat st;
       if (path_len < 0 || fstat(fd, &st) != 0) {
         continue;  // closed meanwhile (by us?)
+      }
+      if (fd_excluded(fd, st.st_dev, st.st_ino)) {
+        continue;  // a lower half's descriptor (crcore_ext.h)
       }
       strings_used += static_cast<size_t>(path_len) + 1;
       int open_flags = fcntl(fd, F_GETFL);

@@ -1,6 +1,8 @@
 // The manager thread (see manager.h).
 #include "runtime/manager.h"
 
+#include "runtime/exclusions.h"
+
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -220,6 +222,10 @@ int come_back(Checkpoint& c) {
   const RestartBlock& rb = g_runtime.restart_block;
   if (rb.stage_length != 0) {
     munmap(reinterpret_cast<void*>(rb.stage_start), rb.stage_length);
+  }
+  forget_exclusions();
+  if (rb.reserved != 0) {  // cr_restart's environment, in a memfd (crcore_restart_environment)
+    adopt_restart_environment(static_cast<int>(rb.reserved) - 1);
   }
   // Descriptors, mappings and children the image left out are gone: forget them.
   g_arena = CaptureArena{};

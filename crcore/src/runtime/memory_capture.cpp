@@ -1,6 +1,8 @@
 // Address-space capture (see memory_capture.h). RESTRICTED CODE: syscalls and plain data only.
 #include "runtime/memory_capture.h"
 
+#include "runtime/exclusions.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -15,6 +17,11 @@
 
 namespace crcore::runtime {
 namespace {
+
+// The excluded ranges plus the arena, sorted (a static table: this runs with threads stopped, and
+// must not allocate). One map line becomes at most kMaxPieces regions.
+ExcludedRange g_cuts[kMaxExcludedRanges + 1];
+constexpr size_t kMaxPieces = 64;
 
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kPagemapPresent = 1ull << 63;
@@ -118,6 +125,18 @@ int capture_regions(CaptureArena& arena, MemoryCapture& out, char* why, size_t w
   }
   out.region_count = 0;
   out.special_count = 0;
+  size_t cut_count = excluded_ranges(g_cuts, kMaxExcludedRanges);
+  // The arena joins the sorted, disjoint cut list.
+  ExcludedRange own = {reinterpret_cast<uint64_t>(arena.base), reinterpret_cast<uint64_t>(arena.base) + arena.size};
+  size_t at = 0;
+  while (at < cut_count && g_cuts[at].start < own.start) {
+    ++at;
+  }
+  for (size_t i = cut_count; i > at; --i) {
+    g_cuts[i] = g_cuts[i - 1];
+  }
+  g_cuts[at] = own;
+  ++cut_count;
   char* line = arena.maps_text;
   while (*line != '\0') {
     char* eol = strchr(line, '\n');
@@ -155,17 +174,29 @@ int capture_regions(CaptureArena& arena, MemoryCapture& out, char* why, size_t w
     if (strcmp(path, "[vsyscall]") == 0 || start >= image::kUserAddressLimit) {
       continue;
     }
-    // Our own scratch arena is left out; the kernel may have merged it with a neighbour of the
-    // same kind, so only its range is cut out of the line.
-    uint64_t arena_start = reinterpret_cast<uint64_t>(arena.base);
-    uint64_t arena_end = arena_start + arena.size;
-    uint64_t pieces[2][2] = {{start, end}, {0, 0}};
-    if (arena_start < end && start < arena_end) {
-      pieces[0][1] = arena_start > start ? arena_start : start;
-      pieces[1][0] = arena_end < end ? arena_end : end;
-      pieces[1][1] = end;
+    // Our own scratch arena and what a layer above asked to leave out (crcore_ext.h) are cut out
+    // of the line: the kernel may have merged them with a neighbour of the same kind.
+    uint64_t pieces[kMaxPieces][2];
+    size_t piece_count = 0;
+    uint64_t cursor = start;
+    for (size_t i = 0; i < cut_count && cursor < end; ++i) {
+      if (g_cuts[i].end <= cursor || g_cuts[i].start >= end) {
+        continue;
+      }
+      if (g_cuts[i].start > cursor && piece_count < kMaxPieces) {
+        pieces[piece_count][0] = cursor;
+        pieces[piece_count++][1] = g_cuts[i].start;
+      }
+      if (g_cuts[i].end > cursor) {
+        cursor = g_cuts[i].end;
+      }
     }
-    for (auto& piece : pieces) {
+    if (cursor < end && piece_count < kMaxPieces) {
+      pieces[piece_count][0] = cursor;
+      pieces[piece_count++][1] = end;
+    }
+    for (size_t k = 0; k < piece_count; ++k) {
+      uint64_t* piece = pieces[k];
       if (piece[1] <= piece[0]) {
         continue;
       }

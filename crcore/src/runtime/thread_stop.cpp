@@ -6,6 +6,8 @@
 // Forbidden: allocation, locks, stdio, C++ exceptions, anything that may call one of those.
 #include "runtime/thread_stop.h"
 
+#include "runtime/exclusions.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -159,8 +161,8 @@ int signal_new_threads(int task_dir) {
       for (const char* p = entry->d_name; *p != '\0'; ++p) {
         tid = tid * 10 + (*p - '0');
       }
-      if (tid == self || find_slot(tid) != nullptr) {
-        continue;
+      if (tid == self || find_slot(tid) != nullptr || thread_excluded(tid)) {
+        continue;  // an excluded thread (crcore_ext.h) runs on and is not saved
       }
       if (g_runtime.slot_count >= image::kMaxThreads) {
         return -1;

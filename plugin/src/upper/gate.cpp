@@ -1,0 +1,109 @@
+#include "gate.h"
+
+#include "objects.h"
+
+namespace crmpi {
+
+Gate& gate() {
+  static Gate instance;
+  return instance;
+}
+
+void Gate::enter() {
+  for (;;) {
+    inside_.fetch_add(1);
+    if (hold_.load() != static_cast<int>(Hold::All)) {
+      return;
+    }
+    inside_.fetch_sub(1);
+    std::unique_lock lock(mutex_);
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return hold_.load() != static_cast<int>(Hold::All); });
+  }
+}
+
+void Gate::leave() {
+  if (inside_.fetch_sub(1) == 1 && hold_.load() != static_cast<int>(Hold::None)) {
+    std::lock_guard lock(mutex_);
+    changed_.notify_all();
+  }
+}
+
+bool Gate::may_start_collective(const VComm* comm) const {
+  switch (static_cast<Hold>(hold_.load())) {
+    case Hold::None:
+      return true;
+    case Hold::Collectives:
+      return targets_known_ && comm->collectives < comm->target;
+    case Hold::All:
+      return false;
+  }
+  return false;
+}
+
+void Gate::enter_collective(VComm* comm) {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return may_start_collective(comm); });
+  ++comm->collectives;
+  inside_.fetch_add(1);
+  collectives_.fetch_add(1);
+}
+
+void Gate::leave_collective() {
+  std::lock_guard lock(mutex_);
+  collectives_.fetch_sub(1);
+  inside_.fetch_sub(1);
+  changed_.notify_all();
+}
+
+void Gate::pause_point() {
+  if (hold_.load() == static_cast<int>(Hold::All)) {
+    leave();
+    enter();
+  }
+}
+
+void Gate::hold(Hold what) {
+  std::lock_guard lock(mutex_);
+  targets_known_ = false;
+  hold_.store(static_cast<int>(what));
+  changed_.notify_all();
+}
+
+void Gate::set_targets_known() {
+  std::lock_guard lock(mutex_);
+  targets_known_ = true;
+  changed_.notify_all();
+}
+
+bool Gate::at_cut() const {
+  if (collectives_.load() != 0) {
+    return false;
+  }
+  for (const auto& c : registry().comms) {
+    if (!c->freed && c->collectives != c->target) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Gate::wait_for_collective_cut() {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [this] { return at_cut(); });
+  return true;
+}
+
+void Gate::wait_until_idle() {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [this] { return inside_.load() == 0; });
+}
+
+void Gate::open() {
+  std::lock_guard lock(mutex_);
+  targets_known_ = false;
+  hold_.store(static_cast<int>(Hold::None));
+  changed_.notify_all();
+}
+
+}  // namespace crmpi

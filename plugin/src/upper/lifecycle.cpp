@@ -1,0 +1,197 @@
+#include "lifecycle.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "comms.h"
+#include "crcore_ext.h"
+#include "gate.h"
+#include "libcr.h"
+#include "lower_api.h"
+#include "lower_half.h"
+#include "objects.h"
+#include "quiesce.h"
+#include "requests.h"
+#include "traffic.h"
+#include "types.h"
+
+namespace crmpi {
+
+Life& life() {
+  static Life instance;
+  return instance;
+}
+
+namespace {
+
+// The variables that tie a process to its job (launcher, PMIx server, its rank): replaced as a set.
+bool job_variable(const char* entry) {
+  for (const char* prefix : {"OMPI_", "PMIX_", "ORTE_", "OPAL_", "PMI_", "SLURM_"}) {
+    if (strncmp(entry, prefix, strlen(prefix)) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void make_predefined_comms() {
+  Registry& r = registry();
+  if (r.comms.empty()) {
+    r.comms.push_back(std::make_unique<VComm>());
+    r.comms.push_back(std::make_unique<VComm>());
+  }
+  VComm& w = world();
+  w.id = 1;
+  w.real = static_cast<MPI_Comm>(lower_predefined(MPI_COMM_WORLD));
+  int size = 0;
+  check(lower.Comm_size(w.real, &size), "MPI_Comm_size");
+  check(lower.Comm_rank(w.real, &w.rank), "MPI_Comm_rank");
+  if (!w.world.empty() && static_cast<int>(w.world.size()) != size) {
+    throw std::runtime_error("the restarted job has " + std::to_string(size) + " ranks, the checkpointed one had " +
+                             std::to_string(w.world.size()));
+  }
+  w.world.resize(static_cast<size_t>(size));
+  std::iota(w.world.begin(), w.world.end(), 0);
+  check(lower.Comm_dup(w.real, &w.shadow), "MPI_Comm_dup");
+  VComm& s = self();
+  s.id = 2;
+  s.real = static_cast<MPI_Comm>(lower_predefined(MPI_COMM_SELF));
+  s.rank = 0;
+  s.world = {w.rank};
+  traffic().resize(size);
+}
+
+}  // namespace
+
+void start_lower_half(int* argc, char*** argv) {
+  load_lower_half();
+  int provided = 0;
+  check(lower.Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
+  if (provided < MPI_THREAD_MULTIPLE) {
+    throw std::runtime_error("the MPI library does not provide MPI_THREAD_MULTIPLE, which the layer needs");
+  }
+  refresh_lower_objects();
+  reset_lower_cache();
+  make_predefined_comms();
+}
+
+void adopt_new_job_environment() {
+  size_t length = 0;
+  const char* env = crcore_restart_environment(&length);
+  if (env == nullptr) {
+    fprintf(stderr, "crcore MPI layer: restarted without the new job's environment; MPI will not start\n");
+    return;
+  }
+  std::vector<std::string> old;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (job_variable(*e)) {
+      old.emplace_back(*e, strcspn(*e, "="));
+    }
+  }
+  for (const std::string& name : old) {
+    unsetenv(name.c_str());
+  }
+  for (const char* e = env; e < env + length; e += strlen(e) + 1) {
+    const char* equals = strchr(e, '=');
+    if (equals != nullptr && job_variable(e)) {
+      setenv(std::string(e, equals).c_str(), equals + 1, 1);
+    }
+  }
+}
+
+void rebuild_after_restart() {
+  forget_old_lower_half();
+  start_lower_half(nullptr, nullptr);
+  Registry& r = registry();
+  // Communicators, in creation order, each from its members' world ranks (collective over the members
+  // only, and every member goes through them in the same order).
+  for (size_t i = 2; i < r.comms.size(); ++i) {
+    VComm& c = *r.comms[i];
+    if (c.freed) {
+      continue;
+    }
+    MPI_Group group = make_lower_group(c.world);
+    check(lower.Comm_create_group(world().real, group, static_cast<int>(c.id & 0x7fff), &c.real),
+          "MPI_Comm_create_group");
+    lower.Group_free(&group);
+  }
+  for (auto& g : r.groups) {
+    if (g->real != nullptr) {
+      g->real = make_lower_group(g->world);
+    }
+  }
+  for (auto& t : r.types) {
+    build_type(t.get());
+  }
+  for (auto& t : r.types) {
+    if (t->freed) {
+      lower.Type_free(&t->real);
+    }
+  }
+  for (auto& op : r.ops) {
+    if (!op->freed) {
+      build_op(op.get());
+    }
+  }
+  for (auto& request : r.pending) {
+    if (request->complete) {
+      continue;
+    }
+    if (request->what == RequestKind::Send) {
+      fatal("restart", "a send was still pending at the checkpoint (the drain should have completed it)");
+    }
+    start_receive_held(request.get(), "restart");
+  }
+}
+
+namespace {
+
+int checkpoint_callback(void*) {
+  Life& l = life();
+  if (!l.initialized || l.finalized) {
+    int rc = cr_checkpoint(CR_CHECKPOINT_READY);
+    if (rc > 0) {
+      adopt_new_job_environment();
+    }
+    return 0;
+  }
+  try {
+    quiesce();
+  } catch (const std::exception& e) {
+    gate().open();
+    fatal("checkpoint", e.what());
+  }
+  int rc = cr_checkpoint(CR_CHECKPOINT_READY);
+  if (rc > 0) {
+    adopt_new_job_environment();
+    try {
+      rebuild_after_restart();
+    } catch (const std::exception& e) {
+      fatal("restart", e.what());
+    }
+  }
+  gate().open();
+  return 0;
+}
+
+}  // namespace
+
+void register_checkpoint_callback() {
+  if (cr_init() < 0) {
+    fprintf(stderr, "crcore MPI layer: cr_init failed: this rank cannot be checkpointed\n");
+    return;
+  }
+  if (cr_register_callback(checkpoint_callback, nullptr, CR_THREAD_CONTEXT) < 0) {
+    fprintf(stderr, "crcore MPI layer: cannot register the checkpoint callback\n");
+  }
+}
+
+namespace {
+__attribute__((constructor)) void at_load() { register_checkpoint_callback(); }
+}  // namespace
+
+}  // namespace crmpi

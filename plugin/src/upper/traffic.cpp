@@ -1,0 +1,97 @@
+#include "traffic.h"
+
+#include <algorithm>
+
+#include "lower_api.h"
+#include "objects.h"
+
+namespace crmpi {
+
+Traffic& traffic() {
+  static Traffic instance;
+  return instance;
+}
+
+void Traffic::resize(int world_size) {
+  sent_to.resize(static_cast<size_t>(world_size), 0);
+  received_from.resize(static_cast<size_t>(world_size), 0);
+}
+
+void Traffic::sent(const VComm* comm, int dest) {
+  if (dest >= 0 && static_cast<size_t>(dest) < comm->world.size()) {
+    ++sent_to[static_cast<size_t>(comm->world[static_cast<size_t>(dest)])];
+  }
+}
+
+void Traffic::received(const VComm* comm, int source) {
+  if (source >= 0 && static_cast<size_t>(source) < comm->world.size()) {
+    ++received_from[static_cast<size_t>(comm->world[static_cast<size_t>(source)])];
+  }
+}
+
+const Drained* Traffic::find(const VComm* comm, int source, int tag) const {
+  for (const Drained& m : drained) {
+    if (m.comm == comm && (source == MPI_ANY_SOURCE || source == m.source) && (tag == MPI_ANY_TAG || tag == m.tag)) {
+      return &m;
+    }
+  }
+  return nullptr;
+}
+
+void Traffic::fill_status(const Drained& message, MPI_Status* status) const {
+  if (status == MPI_STATUS_IGNORE) {
+    return;
+  }
+  status->MPI_SOURCE = message.source;
+  status->MPI_TAG = message.tag;
+  status->MPI_ERROR = MPI_SUCCESS;
+  status->_cancelled = 0;
+  status->_ucount = message.bytes.size();
+}
+
+int Traffic::deliver(const Drained* message, void* buffer, int count, MPI_Datatype upper, MPI_Status* status) {
+  auto it = std::find_if(drained.begin(), drained.end(), [&](const Drained& m) { return &m == message; });
+  Drained m = std::move(*it);
+  drained.erase(it);
+  int position = 0;
+  int rc = MPI_SUCCESS;
+  if (!m.bytes.empty()) {
+    int capacity = 0;
+    check(lower.Pack_size(count, real_type(upper, "receive"), m.comm->real, &capacity), "MPI_Pack_size");
+    if (static_cast<size_t>(capacity) < m.bytes.size()) {
+      rc = MPI_ERR_TRUNCATE;
+    } else {
+      rc = lower.Unpack(m.bytes.data(), static_cast<int>(m.bytes.size()), &position, buffer, count,
+                        real_type(upper, "receive"), m.comm->real);
+    }
+  }
+  fill_status(m, status);
+  if (status != MPI_STATUS_IGNORE) {
+    status->MPI_ERROR = rc;
+  }
+  return rc;
+}
+
+bool progress(VRequest* request) {
+  if (request->complete) {
+    return true;
+  }
+  if (request->real == nullptr) {
+    return false;  // not posted yet (a restart re-posts it)
+  }
+  int flag = 0;
+  MPI_Status status{};
+  check(lower.Test(&request->real, &flag, &status), "MPI_Test");
+  if (flag == 0) {
+    return false;
+  }
+  request->complete = true;
+  request->status = status;
+  request->real = nullptr;
+  if (request->what == RequestKind::Recv) {
+    traffic().received(request->comm, status.MPI_SOURCE);
+  }
+  return true;
+}
+
+}  // namespace crmpi
