@@ -260,11 +260,18 @@ def main():
 
     print()
     use_ft = b.ft_problem is None
+    cycles = []
+    if use_ft:
+        try:
+            for _ in range(a.repeat):
+                cycles.append(b.job_cycle(True))
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            print(f"checkpoint/restart of the MPI job (mpi_bench hold) failed: {str(e).strip().splitlines()[-2:]}")
+            use_ft, cycles = False, []
     what = "MPI job (mpi_bench hold)" if use_ft else "ordinary ranks (workload under cr_run; no MPI layer)"
     print(f"checkpoint/restart of a job of {a.np} ranks x {a.mib} MiB: {what}")
-    cycles = []
-    for _ in range(a.repeat):
-        cycles.append(b.job_cycle(use_ft))
+    while len(cycles) < a.repeat:
+        cycles.append(b.job_cycle(False))
     single = statistics.median(b.single_restart() for _ in range(a.repeat))
     empty = statistics.median(b.empty_launch() for _ in range(a.repeat))
     launch, images, ck, rs = (statistics.median(c[i] for c in cycles) for i in range(4))
