@@ -20,9 +20,9 @@ extern "C" {
 
 /* Leaves [start, start + length) out of every later image (page-aligned outward). 0, or -ENOSPC when
  * the table is full (the range is then saved as usual). */
-int crcore_exclude_memory(const void *start, size_t length);
+int crcore_exclude_memory(const void* start, size_t length);
 /* Saves [start, start + length) again (e.g. after munmap). Splits excluded ranges as needed. */
-int crcore_include_memory(const void *start, size_t length);
+int crcore_include_memory(const void* start, size_t length);
 
 /* Leaves the thread out (it is neither stopped nor saved; it keeps running during a checkpoint).
  * Forgotten automatically when the thread ends (its start time is recorded with it). */
@@ -35,7 +35,7 @@ int crcore_include_fd(int fd);
 /* In a restored process: the environment cr_restart was started with (NUL-separated "NAME=value"
  * entries, length bytes in all), or NULL in a process that was not restarted or when cr_restart could
  * not pass it. Valid until the next restart. */
-const char *crcore_restart_environment(size_t *length);
+const char* crcore_restart_environment(size_t* length);
 
 #ifdef __cplusplus
 }

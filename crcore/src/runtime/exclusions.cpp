@@ -11,8 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "crcore_ext.h"
 #include <sched.h>
+#include "crcore_ext.h"
 
 namespace crcore::runtime {
 namespace {
@@ -41,14 +41,27 @@ size_t g_environment_length = 0;
 
 class SpinGuard {
  public:
+  // Bounded: in the copy-on-write writer (a clone with no other thread) a lock a lower-half thread
+  // held at the moment of the clone is never released; the tables are then read as they are.
   SpinGuard() {
-    while (g_lock.test_and_set(std::memory_order_acquire)) {
+    for (int tries = 0; g_lock.test_and_set(std::memory_order_acquire); ++tries) {
+      if (tries > 100000) {
+        owned_ = false;
+        return;
+      }
       sched_yield();
     }
   }
-  ~SpinGuard() { g_lock.clear(std::memory_order_release); }
+  ~SpinGuard() {
+    if (owned_) {
+      g_lock.clear(std::memory_order_release);
+    }
+  }
   SpinGuard(const SpinGuard&) = delete;
   SpinGuard& operator=(const SpinGuard&) = delete;
+
+ private:
+  bool owned_ = true;
 };
 
 constexpr uint64_t kPage = 4096;
@@ -154,6 +167,16 @@ size_t excluded_ranges(ExcludedRange* out, size_t capacity) {
     }
   }
   return merged;
+}
+
+bool address_excluded(uint64_t address) {
+  SpinGuard guard;
+  for (size_t i = 0; i < g_range_count; ++i) {
+    if (g_ranges[i].start <= address && address < g_ranges[i].end) {
+      return true;
+    }
+  }
+  return false;
 }
 
 bool thread_excluded(pid_t tid) {

@@ -22,6 +22,9 @@ inline constexpr size_t kMaxExcludedFds = 1024;
 // Copies the excluded ranges, sorted by start and merged, into out; returns how many.
 size_t excluded_ranges(ExcludedRange* out, size_t capacity);
 
+// True if address lies in an excluded range (e.g. a signal handler of a lower half).
+bool address_excluded(uint64_t address);
+
 // True if tid was excluded and is still the same thread (same start time).
 bool thread_excluded(pid_t tid);
 

@@ -2,6 +2,8 @@
 // only; every buffer comes from the CaptureArena reserved before the threads were stopped.
 #include "runtime/image_dump.h"
 
+#include "runtime/exclusions.h"
+
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -174,6 +176,11 @@ int write_signals_and_limits(image::RecordWriter& w) {
       continue;
     }
     syscall(SYS_rt_sigaction, sig, nullptr, &sa.action[sig - 1], 8);
+    // A handler of an excluded lower half (crcore_ext.h) does not come back: the default instead
+    // (the restarted lower half installs its own).
+    if (sa.action[sig - 1].handler > 1 && address_excluded(sa.action[sig - 1].handler)) {
+      memset(&sa.action[sig - 1], 0, sizeof sa.action[sig - 1]);
+    }
   }
   int rc = w.record(RecordKind::SigActions, {Piece{&sa, sizeof sa}});
   if (rc != 0) {

@@ -17,8 +17,8 @@ struct RestartBlock {
   int32_t old_pid;
   uint64_t stage_start;  // the stage's own mapping, for the runtime to unmap
   uint64_t stage_length;
-  uint32_t flags;  // RestartFlag bits (cr_restart's --stop/--kill/...)
-  uint32_t reserved;  // 1 + the descriptor of a memfd holding cr_restart's environment, or 0
+  uint32_t flags;         // RestartFlag bits (cr_restart's --stop/--kill/...)
+  uint32_t reserved;      // 1 + the descriptor of a memfd holding cr_restart's environment, or 0
   char image_path[4096];  // the image we came back from (cr_get_restart_info)
 };
 

@@ -17,8 +17,8 @@ extern "C" {
 
 struct crmpi_lower_hooks {
   int version; /* CRMPI_LOWER_VERSION */
-  int (*exclude_memory)(const void *start, size_t length);
-  int (*include_memory)(const void *start, size_t length);
+  int (*exclude_memory)(const void* start, size_t length);
+  int (*include_memory)(const void* start, size_t length);
   int (*exclude_thread)(pid_t tid);
   int (*exclude_fd)(int fd);
   int (*include_fd)(int fd);
@@ -26,7 +26,7 @@ struct crmpi_lower_hooks {
 
 /* Called once by the upper half right after dlmopen, before any MPI call. Returns 0, or -1 when the
  * versions differ. From then on everything the lower half maps, opens or starts is reported. */
-int crmpi_lower_attach(const struct crmpi_lower_hooks *hooks);
+int crmpi_lower_attach(const struct crmpi_lower_hooks* hooks);
 
 /* Reports the lower half's loaded objects (libraries, MCA components) again; called after MPI_Init. */
 void crmpi_lower_refresh_objects(void);

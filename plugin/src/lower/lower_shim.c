@@ -30,12 +30,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static const struct crmpi_lower_hooks *g_hooks;
+static const struct crmpi_lower_hooks* g_hooks;
 
-#define REAL(name)                                        \
-  static __typeof__(name) *real_##name;                   \
-  if (real_##name == NULL) {                              \
-    real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name); \
+#define REAL(name)                                            \
+  static __typeof__(name)* real_##name;                       \
+  if (real_##name == NULL) {                                  \
+    real_##name = (__typeof__(name)*)dlsym(RTLD_NEXT, #name); \
   }
 
 static void note_fd(int fd) {
@@ -54,19 +54,21 @@ static struct object_range g_objects[MAX_OBJECTS];
 static int g_object_count;
 static pthread_mutex_t g_objects_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int collect_object(struct dl_phdr_info *info, size_t size, void *data) {
+static int collect_object(struct dl_phdr_info* info, size_t size, void* data) {
   (void)size;
-  int *count = data;
+  int* count = data;
   uintptr_t lo = UINTPTR_MAX, hi = 0;
   for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    const ElfW(Phdr)* ph = &info->dlpi_phdr[i];
     if (ph->p_type != PT_LOAD) {
       continue;
     }
     uintptr_t s = info->dlpi_addr + ph->p_vaddr;
     uintptr_t e = s + ph->p_memsz;
-    if (s < lo) lo = s;
-    if (e > hi) hi = e;
+    if (s < lo)
+      lo = s;
+    if (e > hi)
+      hi = e;
   }
   /* The dynamic linker itself is shared with the base namespace: it belongs to the upper half. */
   if (hi > lo && *count < MAX_OBJECTS && strstr(info->dlpi_name, "ld-linux") == NULL) {
@@ -83,19 +85,19 @@ void crmpi_lower_refresh_objects(void) {
   }
   pthread_mutex_lock(&g_objects_lock);
   for (int i = 0; i < g_object_count; ++i) {
-    g_hooks->include_memory((const void *)g_objects[i].start, g_objects[i].end - g_objects[i].start);
+    g_hooks->include_memory((const void*)g_objects[i].start, g_objects[i].end - g_objects[i].start);
   }
   int count = 0;
   /* Called from this namespace, dl_iterate_phdr lists this namespace's objects only. */
   dl_iterate_phdr(collect_object, &count);
   g_object_count = count;
   for (int i = 0; i < g_object_count; ++i) {
-    g_hooks->exclude_memory((const void *)g_objects[i].start, g_objects[i].end - g_objects[i].start);
+    g_hooks->exclude_memory((const void*)g_objects[i].start, g_objects[i].end - g_objects[i].start);
   }
   pthread_mutex_unlock(&g_objects_lock);
 }
 
-int crmpi_lower_attach(const struct crmpi_lower_hooks *hooks) {
+int crmpi_lower_attach(const struct crmpi_lower_hooks* hooks) {
   if (hooks == NULL || hooks->version != CRMPI_LOWER_VERSION) {
     return -1;
   }
@@ -104,14 +106,14 @@ int crmpi_lower_attach(const struct crmpi_lower_hooks *hooks) {
   return 0;
 }
 
-void *dlopen(const char *file, int mode) {
+void* dlopen(const char* file, int mode) {
   REAL(dlopen);
-  void *handle = real_dlopen(file, mode & ~RTLD_GLOBAL);
+  void* handle = real_dlopen(file, mode & ~RTLD_GLOBAL);
   crmpi_lower_refresh_objects();
   return handle;
 }
 
-int dlclose(void *handle) {
+int dlclose(void* handle) {
   REAL(dlclose);
   int rc = real_dlclose(handle);
   crmpi_lower_refresh_objects();
@@ -121,15 +123,15 @@ int dlclose(void *handle) {
 /* ---- threads ---- */
 
 struct thread_start {
-  void *(*routine)(void *);
-  void *arg;
+  void* (*routine)(void*);
+  void* arg;
   sem_t registered;
 };
 
-static void *lower_thread_start(void *p) {
-  struct thread_start *start = p;
-  void *(*routine)(void *) = start->routine;
-  void *arg = start->arg;
+static void* lower_thread_start(void* p) {
+  struct thread_start* start = p;
+  void* (*routine)(void*) = start->routine;
+  void* arg = start->arg;
   if (g_hooks != NULL) {
     g_hooks->exclude_thread((pid_t)syscall(SYS_gettid));
   }
@@ -137,7 +139,7 @@ static void *lower_thread_start(void *p) {
   return routine(arg);
 }
 
-int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*routine)(void *), void *arg) {
+int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*routine)(void*), void* arg) {
   REAL(pthread_create);
   struct thread_start start = {routine, arg, {{0}}};
   sem_init(&start.registered, 0, 0);
@@ -152,20 +154,20 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*routin
 
 /* ---- memory ---- */
 
-void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset) {
+void* mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset) {
   REAL(mmap);
-  void *p = real_mmap(addr, length, prot, flags, fd, offset);
+  void* p = real_mmap(addr, length, prot, flags, fd, offset);
   if (p != MAP_FAILED && g_hooks != NULL) {
     g_hooks->exclude_memory(p, length);
   }
   return p;
 }
 
-void *mmap64(void *addr, size_t length, int prot, int flags, int fd, off_t offset) {
+void* mmap64(void* addr, size_t length, int prot, int flags, int fd, off_t offset) {
   return mmap(addr, length, prot, flags, fd, offset);
 }
 
-int munmap(void *addr, size_t length) {
+int munmap(void* addr, size_t length) {
   REAL(munmap);
   int rc = real_munmap(addr, length);
   if (rc == 0 && g_hooks != NULL) {
@@ -174,16 +176,16 @@ int munmap(void *addr, size_t length) {
   return rc;
 }
 
-void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...) {
+void* mremap(void* old, size_t old_size, size_t new_size, int flags, ...) {
   REAL(mremap);
-  void *wanted = NULL;
+  void* wanted = NULL;
   if (flags & MREMAP_FIXED) {
     va_list ap;
     va_start(ap, flags);
-    wanted = va_arg(ap, void *);
+    wanted = va_arg(ap, void*);
     va_end(ap);
   }
-  void *p = real_mremap(old, old_size, new_size, flags, wanted);
+  void* p = real_mremap(old, old_size, new_size, flags, wanted);
   if (p != MAP_FAILED && g_hooks != NULL) {
     g_hooks->include_memory(old, old_size);
     g_hooks->exclude_memory(p, new_size);
@@ -193,7 +195,7 @@ void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...) {
 
 /* ---- descriptors ---- */
 
-int open(const char *path, int flags, ...) {
+int open(const char* path, int flags, ...) {
   REAL(open);
   mode_t mode = 0;
   if (flags & (O_CREAT | O_TMPFILE)) {
@@ -207,7 +209,7 @@ int open(const char *path, int flags, ...) {
   return fd;
 }
 
-int open64(const char *path, int flags, ...) {
+int open64(const char* path, int flags, ...) {
   mode_t mode = 0;
   if (flags & (O_CREAT | O_TMPFILE)) {
     va_list ap;
@@ -218,7 +220,7 @@ int open64(const char *path, int flags, ...) {
   return open(path, flags, mode);
 }
 
-int openat(int dir, const char *path, int flags, ...) {
+int openat(int dir, const char* path, int flags, ...) {
   REAL(openat);
   mode_t mode = 0;
   if (flags & (O_CREAT | O_TMPFILE)) {
@@ -249,14 +251,14 @@ int socketpair(int domain, int type, int protocol, int sv[2]) {
   return rc;
 }
 
-int accept(int s, struct sockaddr *addr, socklen_t *len) {
+int accept(int s, struct sockaddr* addr, socklen_t* len) {
   REAL(accept);
   int fd = real_accept(s, addr, len);
   note_fd(fd);
   return fd;
 }
 
-int accept4(int s, struct sockaddr *addr, socklen_t *len, int flags) {
+int accept4(int s, struct sockaddr* addr, socklen_t* len, int flags) {
   REAL(accept4);
   int fd = real_accept4(s, addr, len, flags);
   note_fd(fd);
@@ -325,18 +327,18 @@ int dup3(int old, int new_fd, int flags) {
   return fd;
 }
 
-FILE *fopen(const char *path, const char *mode) {
+FILE* fopen(const char* path, const char* mode) {
   REAL(fopen);
-  FILE *f = real_fopen(path, mode);
+  FILE* f = real_fopen(path, mode);
   if (f != NULL) {
     note_fd(fileno(f));
   }
   return f;
 }
 
-FILE *fopen64(const char *path, const char *mode) { return fopen(path, mode); }
+FILE* fopen64(const char* path, const char* mode) { return fopen(path, mode); }
 
-int fclose(FILE *f) {
+int fclose(FILE* f) {
   REAL(fclose);
   if (f != NULL && g_hooks != NULL) {
     g_hooks->include_fd(fileno(f));
@@ -353,34 +355,34 @@ int close(int fd) {
 }
 
 /* Fortified and other entry points that create descriptors. */
-int __open_2(const char *path, int flags) { return open(path, flags); }
-int __open64_2(const char *path, int flags) { return open(path, flags); }
-int __openat_2(int dir, const char *path, int flags) { return openat(dir, path, flags); }
+int __open_2(const char* path, int flags) { return open(path, flags); }
+int __open64_2(const char* path, int flags) { return open(path, flags); }
+int __openat_2(int dir, const char* path, int flags) { return openat(dir, path, flags); }
 
-int shm_open(const char *name, int flags, mode_t mode) {
+int shm_open(const char* name, int flags, mode_t mode) {
   REAL(shm_open);
   int fd = real_shm_open(name, flags, mode);
   note_fd(fd);
   return fd;
 }
 
-int mkstemp(char *template_name) {
+int mkstemp(char* template_name) {
   REAL(mkstemp);
   int fd = real_mkstemp(template_name);
   note_fd(fd);
   return fd;
 }
 
-int mkostemp(char *template_name, int flags) {
+int mkostemp(char* template_name, int flags) {
   REAL(mkostemp);
   int fd = real_mkostemp(template_name, flags);
   note_fd(fd);
   return fd;
 }
 
-int creat(const char *path, mode_t mode) { return open(path, O_CREAT | O_WRONLY | O_TRUNC, mode); }
+int creat(const char* path, mode_t mode) { return open(path, O_CREAT | O_WRONLY | O_TRUNC, mode); }
 
-int memfd_create(const char *name, unsigned int flags) {
+int memfd_create(const char* name, unsigned int flags) {
   REAL(memfd_create);
   int fd = real_memfd_create(name, flags);
   note_fd(fd);
@@ -391,7 +393,7 @@ int fcntl(int fd, int cmd, ...) {
   REAL(fcntl);
   va_list ap;
   va_start(ap, cmd);
-  void *arg = va_arg(ap, void *);
+  void* arg = va_arg(ap, void*);
   va_end(ap);
   int rc = real_fcntl(fd, cmd, arg);
   if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {

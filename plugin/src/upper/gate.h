@@ -31,11 +31,11 @@ class Gate {
   void pause_point();
 
   // The quiesce side.
-  void hold(Hold what);                 // targets unknown yet: collectives wait
-  void set_targets_known();             // comm->target_collectives is set for every communicator
-  void wait_until_idle();               // no application thread inside the lower half
-  bool wait_for_collective_cut();       // every communicator at its target and no collective running
-  void open();                          // let everyone go on
+  void hold(Hold what);            // targets unknown yet: collectives wait
+  void set_targets_known();        // comm->target_collectives is set for every communicator
+  void wait_until_idle();          // no application thread inside the lower half
+  bool wait_for_collective_cut();  // every communicator at its target and no collective running
+  void open();                     // let everyone go on
   Hold held() const { return static_cast<Hold>(hold_.load(std::memory_order_acquire)); }
 
  private:

@@ -119,6 +119,12 @@ void rebuild_after_restart() {
           "MPI_Comm_create_group");
     lower.Group_free(&group);
   }
+  for (auto& c : r.comms) {
+    if (!c->freed && c->errhandler != MPI_ERRORS_ARE_FATAL) {
+      check(lower.Comm_set_errhandler(c->real, static_cast<MPI_Errhandler>(lower_predefined(c->errhandler))),
+            "MPI_Comm_set_errhandler");
+    }
+  }
   for (auto& g : r.groups) {
     if (g->real != nullptr) {
       g->real = make_lower_group(g->world);
@@ -152,6 +158,9 @@ namespace {
 
 int checkpoint_callback(void*) {
   Life& l = life();
+  {
+    std::lock_guard starting(l.starting);  // a rank inside MPI_Init finishes it first
+  }
   if (!l.initialized || l.finalized) {
     int rc = cr_checkpoint(CR_CHECKPOINT_READY);
     if (rc > 0) {

@@ -2,9 +2,12 @@
 // a restart replaces it with a fresh one and rebuilds every object (rebuild.cpp).
 #pragma once
 
+#include <mutex>
+
 namespace crmpi {
 
 struct Life {
+  std::mutex starting;  // held while MPI_Init starts the lower half: a checkpoint waits for it
   bool initialized = false;
   bool finalized = false;
   int thread_level = 0;  // what the application was given

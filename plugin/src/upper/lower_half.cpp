@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -28,7 +29,7 @@ std::mutex g_cache_lock;
 std::unordered_map<const void*, void*> g_to_lower;
 std::unordered_map<const void*, void*> g_to_upper;
 
-const crmpi_lower_hooks g_hooks = {CRMPI_LOWER_VERSION,  crcore_exclude_memory, crcore_include_memory,
+const crmpi_lower_hooks g_hooks = {CRMPI_LOWER_VERSION,   crcore_exclude_memory, crcore_include_memory,
                                    crcore_exclude_thread, crcore_exclude_fd,     crcore_include_fd};
 
 std::string shim_path() {
@@ -72,10 +73,10 @@ void load_lower_half() {
     throw std::runtime_error(path + " is not the lower half of this version of libcrmpi");
   }
   LowerApi table;
-#define CRMPI_RESOLVE(name)                                                                  \
-  table.name = reinterpret_cast<decltype(table.name)>(dlsym(handle, "PMPI_" #name));         \
-  if (table.name == nullptr) {                                                               \
-    throw std::runtime_error("the lower half's MPI library lacks PMPI_" #name);             \
+#define CRMPI_RESOLVE(name)                                                          \
+  table.name = reinterpret_cast<decltype(table.name)>(dlsym(handle, "PMPI_" #name)); \
+  if (table.name == nullptr) {                                                       \
+    throw std::runtime_error("the lower half's MPI library lacks PMPI_" #name);      \
   }
   CRMPI_LOWER_FUNCTIONS(CRMPI_RESOLVE)
 #undef CRMPI_RESOLVE
@@ -105,6 +106,9 @@ void* lower_predefined(const void* upper) {
     return nullptr;
   }
   void* found = dlsym(g_handle, name);
+  if (getenv("CRMPI_DEBUG") != nullptr) {
+    fprintf(stderr, "crmpi: %s upper %p -> lower %p (handle %p)\n", name, upper, found, g_handle);
+  }
   if (found != nullptr) {
     g_to_lower.emplace(upper, found);
     g_to_upper.emplace(found, const_cast<void*>(upper));

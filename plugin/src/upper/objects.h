@@ -28,9 +28,9 @@ struct VComm : Object {
   VComm() : Object(Kind::Comm) {}
   MPI_Comm real = nullptr;    // in the lower half
   MPI_Comm shadow = nullptr;  // a private duplicate for the layer's own traffic (drain)
-  uint64_t id = 0;                  // the same on every member: creation order on the parent
-  uint64_t children = 0;            // communicators created from this one so far
-  std::vector<int> world;           // world rank of each member, in this communicator's order
+  uint64_t id = 0;            // the same on every member: creation order on the parent
+  uint64_t children = 0;      // communicators created from this one so far
+  std::vector<int> world;     // world rank of each member, in this communicator's order
   int rank = -1;
   uint64_t collectives = 0;  // collective calls entered on this communicator (the cut counts these)
   uint64_t target = 0;       // during a quiesce: how many every member will have entered at the cut
@@ -51,9 +51,9 @@ struct VType : Object {
   MPI_Datatype real = nullptr;
   TypeRecipe recipe{};
   int count = 0;
-  std::vector<int> ints;             // blocklengths / displacements (indexed) / stride (vector)
-  std::vector<MPI_Aint> addresses;   // byte displacements, stride, lb/extent
-  std::vector<MPI_Datatype> bases;   // the application's handles of the old types
+  std::vector<int> ints;            // blocklengths / displacements (indexed) / stride (vector)
+  std::vector<MPI_Aint> addresses;  // byte displacements, stride, lb/extent
+  std::vector<MPI_Datatype> bases;  // the application's handles of the old types
   bool committed = false;
   bool freed = false;
 };
@@ -75,12 +75,12 @@ struct VRequest : Object {
   MPI_Request real = nullptr;  // lower; nullptr once complete
   bool complete = false;
   bool detached = false;  // MPI_Request_free'd: nobody will ask for it
-  MPI_Status status{};  // valid once complete
+  MPI_Status status{};    // valid once complete
   // The recipe, for receives re-posted after a restart.
   void* buffer = nullptr;
   int count = 0;
   MPI_Datatype type = nullptr;  // the application's handle
-  int peer = 0;                           // communicator rank, MPI_ANY_SOURCE or MPI_PROC_NULL
+  int peer = 0;                 // communicator rank, MPI_ANY_SOURCE or MPI_PROC_NULL
   int tag = 0;
   VComm* comm = nullptr;
 };

@@ -20,10 +20,9 @@ VRequest* post_send(const void* buffer, int count, MPI_Datatype type, int dest, 
   request->peer = dest;
   request->tag = tag;
   request->comm = comm;
-  MPI_Datatype real = real_type(type, call);
   {
     Passage passage;
-    check(isend(buffer, count, real, dest, tag, comm->real, &request->real), call);
+    check(isend(buffer, count, real_type(type, call), dest, tag, comm->real, &request->real), call);
     traffic().sent(comm, dest);
   }
   registry().pending.push_back(std::move(request));

@@ -10,7 +10,6 @@
 #include <stdexcept>
 #include <string>
 
-
 namespace crmpi {
 namespace {
 

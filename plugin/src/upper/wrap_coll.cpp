@@ -14,33 +14,33 @@ extern "C" {
 int MPI_Barrier(MPI_Comm comm) {
   const char* call = "MPI_Barrier";
   VComm* c = vcomm(comm, call);
-  Passage passage(c);
+  Passage passage(c);  // before any translation: a restart may happen while waiting here
   return lower.Barrier(c->real);
 }
 
 int MPI_Bcast(void* buf, int count, MPI_Datatype type, int root, MPI_Comm comm) {
   const char* call = "MPI_Bcast";
   VComm* c = vcomm(comm, call);
+  Passage passage(c);  // before any translation: a restart may happen while waiting here
   MPI_Datatype t = TYPE(type);
-  Passage passage(c);
   return lower.Bcast(buf, count, t, root, c->real);
 }
 
 int MPI_Reduce(const void* sbuf, void* rbuf, int count, MPI_Datatype type, MPI_Op op, int root, MPI_Comm comm) {
   const char* call = "MPI_Reduce";
   VComm* c = vcomm(comm, call);
+  Passage passage(c);  // before any translation: a restart may happen while waiting here
   MPI_Datatype t = TYPE(type);
   MPI_Op o = OP(op);
-  Passage passage(c);
   return lower.Reduce(sbuf, rbuf, count, t, o, root, c->real);
 }
 
 int MPI_Allreduce(const void* sbuf, void* rbuf, int count, MPI_Datatype type, MPI_Op op, MPI_Comm comm) {
   const char* call = "MPI_Allreduce";
   VComm* c = vcomm(comm, call);
+  Passage passage(c);  // before any translation: a restart may happen while waiting here
   MPI_Datatype t = TYPE(type);
   MPI_Op o = OP(op);
-  Passage passage(c);
   return lower.Allreduce(sbuf, rbuf, count, t, o, c->real);
 }
 
@@ -48,9 +48,9 @@ int MPI_Gather(const void* sbuf, int scount, MPI_Datatype stype, void* rbuf, int
                MPI_Comm comm) {
   const char* call = "MPI_Gather";
   VComm* c = vcomm(comm, call);
+  Passage passage(c);  // before any translation: a restart may happen while waiting here
   MPI_Datatype st = optional_type(stype);
   MPI_Datatype rt = optional_type(rtype);
-  Passage passage(c);
   return lower.Gather(sbuf, scount, st, rbuf, rcount, rt, root, c->real);
 }
 
@@ -58,9 +58,9 @@ int MPI_Gatherv(const void* sbuf, int scount, MPI_Datatype stype, void* rbuf, co
                 MPI_Datatype rtype, int root, MPI_Comm comm) {
   const char* call = "MPI_Gatherv";
   VComm* c = vcomm(comm, call);
+  Passage passage(c);  // before any translation: a restart may happen while waiting here
   MPI_Datatype st = optional_type(stype);
   MPI_Datatype rt = optional_type(rtype);
-  Passage passage(c);
   return lower.Gatherv(sbuf, scount, st, rbuf, rcounts, displs, rt, root, c->real);
 }
 
@@ -68,9 +68,9 @@ int MPI_Scatter(const void* sbuf, int scount, MPI_Datatype stype, void* rbuf, in
                 MPI_Comm comm) {
   const char* call = "MPI_Scatter";
   VComm* c = vcomm(comm, call);
+  Passage passage(c);  // before any translation: a restart may happen while waiting here
   MPI_Datatype st = optional_type(stype);
   MPI_Datatype rt = optional_type(rtype);
-  Passage passage(c);
   return lower.Scatter(sbuf, scount, st, rbuf, rcount, rt, root, c->real);
 }
 
@@ -78,9 +78,9 @@ int MPI_Scatterv(const void* sbuf, const int scounts[], const int displs[], MPI_
                  MPI_Datatype rtype, int root, MPI_Comm comm) {
   const char* call = "MPI_Scatterv";
   VComm* c = vcomm(comm, call);
+  Passage passage(c);  // before any translation: a restart may happen while waiting here
   MPI_Datatype st = optional_type(stype);
   MPI_Datatype rt = optional_type(rtype);
-  Passage passage(c);
   return lower.Scatterv(sbuf, scounts, displs, st, rbuf, rcount, rt, root, c->real);
 }
 
@@ -88,9 +88,9 @@ int MPI_Allgather(const void* sbuf, int scount, MPI_Datatype stype, void* rbuf, 
                   MPI_Comm comm) {
   const char* call = "MPI_Allgather";
   VComm* c = vcomm(comm, call);
+  Passage passage(c);  // before any translation: a restart may happen while waiting here
   MPI_Datatype st = optional_type(stype);
   MPI_Datatype rt = TYPE(rtype);
-  Passage passage(c);
   return lower.Allgather(sbuf, scount, st, rbuf, rcount, rt, c->real);
 }
 
@@ -98,9 +98,9 @@ int MPI_Allgatherv(const void* sbuf, int scount, MPI_Datatype stype, void* rbuf,
                    const int displs[], MPI_Datatype rtype, MPI_Comm comm) {
   const char* call = "MPI_Allgatherv";
   VComm* c = vcomm(comm, call);
+  Passage passage(c);  // before any translation: a restart may happen while waiting here
   MPI_Datatype st = optional_type(stype);
   MPI_Datatype rt = TYPE(rtype);
-  Passage passage(c);
   return lower.Allgatherv(sbuf, scount, st, rbuf, rcounts, displs, rt, c->real);
 }
 
@@ -108,9 +108,9 @@ int MPI_Alltoall(const void* sbuf, int scount, MPI_Datatype stype, void* rbuf, i
                  MPI_Comm comm) {
   const char* call = "MPI_Alltoall";
   VComm* c = vcomm(comm, call);
+  Passage passage(c);  // before any translation: a restart may happen while waiting here
   MPI_Datatype st = optional_type(stype);
   MPI_Datatype rt = TYPE(rtype);
-  Passage passage(c);
   return lower.Alltoall(sbuf, scount, st, rbuf, rcount, rt, c->real);
 }
 
@@ -118,46 +118,45 @@ int MPI_Alltoallv(const void* sbuf, const int scounts[], const int sdispls[], MP
                   const int rcounts[], const int rdispls[], MPI_Datatype rtype, MPI_Comm comm) {
   const char* call = "MPI_Alltoallv";
   VComm* c = vcomm(comm, call);
+  Passage passage(c);  // before any translation: a restart may happen while waiting here
   MPI_Datatype st = optional_type(stype);
   MPI_Datatype rt = TYPE(rtype);
-  Passage passage(c);
   return lower.Alltoallv(sbuf, scounts, sdispls, st, rbuf, rcounts, rdispls, rt, c->real);
 }
 
-int MPI_Reduce_scatter(const void* sbuf, void* rbuf, const int rcounts[], MPI_Datatype type, MPI_Op op,
-                       MPI_Comm comm) {
+int MPI_Reduce_scatter(const void* sbuf, void* rbuf, const int rcounts[], MPI_Datatype type, MPI_Op op, MPI_Comm comm) {
   const char* call = "MPI_Reduce_scatter";
   VComm* c = vcomm(comm, call);
+  Passage passage(c);  // before any translation: a restart may happen while waiting here
   MPI_Datatype t = TYPE(type);
   MPI_Op o = OP(op);
-  Passage passage(c);
   return lower.Reduce_scatter(sbuf, rbuf, rcounts, t, o, c->real);
 }
 
 int MPI_Reduce_scatter_block(const void* sbuf, void* rbuf, int rcount, MPI_Datatype type, MPI_Op op, MPI_Comm comm) {
   const char* call = "MPI_Reduce_scatter_block";
   VComm* c = vcomm(comm, call);
+  Passage passage(c);  // before any translation: a restart may happen while waiting here
   MPI_Datatype t = TYPE(type);
   MPI_Op o = OP(op);
-  Passage passage(c);
   return lower.Reduce_scatter_block(sbuf, rbuf, rcount, t, o, c->real);
 }
 
 int MPI_Scan(const void* sbuf, void* rbuf, int count, MPI_Datatype type, MPI_Op op, MPI_Comm comm) {
   const char* call = "MPI_Scan";
   VComm* c = vcomm(comm, call);
+  Passage passage(c);  // before any translation: a restart may happen while waiting here
   MPI_Datatype t = TYPE(type);
   MPI_Op o = OP(op);
-  Passage passage(c);
   return lower.Scan(sbuf, rbuf, count, t, o, c->real);
 }
 
 int MPI_Exscan(const void* sbuf, void* rbuf, int count, MPI_Datatype type, MPI_Op op, MPI_Comm comm) {
   const char* call = "MPI_Exscan";
   VComm* c = vcomm(comm, call);
+  Passage passage(c);  // before any translation: a restart may happen while waiting here
   MPI_Datatype t = TYPE(type);
   MPI_Op o = OP(op);
-  Passage passage(c);
   return lower.Exscan(sbuf, rbuf, count, t, o, c->real);
 }
 

@@ -54,11 +54,11 @@ int MPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm* newcomm) {
 
 int MPI_Comm_create(MPI_Comm comm, MPI_Group group, MPI_Comm* newcomm) {
   VComm* c = vcomm(comm, "MPI_Comm_create");
-  MPI_Group g = group == MPI_GROUP_EMPTY ? static_cast<MPI_Group>(lower_predefined(MPI_GROUP_EMPTY))
-                                         : vgroup(group, "MPI_Comm_create")->real;
   MPI_Comm real = nullptr;
   {
     Passage passage(c);
+    MPI_Group g = group == MPI_GROUP_EMPTY ? static_cast<MPI_Group>(lower_predefined(MPI_GROUP_EMPTY))
+                                           : vgroup(group, "MPI_Comm_create")->real;
     check(lower.Comm_create(c->real, g, &real), "MPI_Comm_create");
   }
   *newcomm = adopt_comm(c, real);
@@ -96,11 +96,11 @@ int MPI_Comm_group(MPI_Comm comm, MPI_Group* group) {
 
 int MPI_Comm_set_errhandler(MPI_Comm comm, MPI_Errhandler handler) {
   VComm* c = vcomm(comm, "MPI_Comm_set_errhandler");
+  Passage passage;
   void* real = lower_predefined(handler);
   if (real == nullptr) {
     fatal("MPI_Comm_set_errhandler", "only the predefined error handlers are supported");
   }
-  Passage passage;
   check(lower.Comm_set_errhandler(c->real, static_cast<MPI_Errhandler>(real)), "MPI_Comm_set_errhandler");
   c->errhandler = handler;
   return MPI_SUCCESS;

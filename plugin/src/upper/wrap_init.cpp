@@ -12,6 +12,7 @@ using namespace crmpi;
 namespace {
 
 int init(int* argc, char*** argv, int required, int* provided) {
+  std::lock_guard starting(life().starting);
   if (life().initialized) {
     fatal("MPI_Init", "called twice");
   }

@@ -125,20 +125,20 @@ int MPI_Type_free(MPI_Datatype* type) {
 }
 
 int MPI_Type_size(MPI_Datatype type, int* size) {
-  MPI_Datatype t = real_type(type, "MPI_Type_size");
   Passage passage;
+  MPI_Datatype t = real_type(type, "MPI_Type_size");
   return lower.Type_size(t, size);
 }
 
 int MPI_Type_get_extent(MPI_Datatype type, MPI_Aint* lb, MPI_Aint* extent) {
-  MPI_Datatype t = real_type(type, "MPI_Type_get_extent");
   Passage passage;
+  MPI_Datatype t = real_type(type, "MPI_Type_get_extent");
   return lower.Type_get_extent(t, lb, extent);
 }
 
 int MPI_Type_get_true_extent(MPI_Datatype type, MPI_Aint* lb, MPI_Aint* extent) {
-  MPI_Datatype t = real_type(type, "MPI_Type_get_true_extent");
   Passage passage;
+  MPI_Datatype t = real_type(type, "MPI_Type_get_true_extent");
   return lower.Type_get_true_extent(t, lb, extent);
 }
 
@@ -168,36 +168,36 @@ int MPI_Op_free(MPI_Op* op) {
 }
 
 int MPI_Op_commutative(MPI_Op op, int* commute) {
-  MPI_Op o = real_op(op, "MPI_Op_commutative");
   Passage passage;
+  MPI_Op o = real_op(op, "MPI_Op_commutative");
   return lower.Op_commutative(o, commute);
 }
 
 int MPI_Reduce_local(const void* in, void* inout, int count, MPI_Datatype type, MPI_Op op) {
+  Passage passage;
   MPI_Datatype t = real_type(type, "MPI_Reduce_local");
   MPI_Op o = real_op(op, "MPI_Reduce_local");
-  Passage passage;
   return lower.Reduce_local(in, inout, count, t, o);
 }
 
 int MPI_Pack(const void* in, int count, MPI_Datatype type, void* out, int size, int* position, MPI_Comm comm) {
+  Passage passage;
   MPI_Datatype t = real_type(type, "MPI_Pack");
   VComm* c = vcomm(comm, "MPI_Pack");
-  Passage passage;
   return lower.Pack(in, count, t, out, size, position, c->real);
 }
 
 int MPI_Unpack(const void* in, int size, int* position, void* out, int count, MPI_Datatype type, MPI_Comm comm) {
+  Passage passage;
   MPI_Datatype t = real_type(type, "MPI_Unpack");
   VComm* c = vcomm(comm, "MPI_Unpack");
-  Passage passage;
   return lower.Unpack(in, size, position, out, count, t, c->real);
 }
 
 int MPI_Pack_size(int count, MPI_Datatype type, MPI_Comm comm, int* size) {
+  Passage passage;
   MPI_Datatype t = real_type(type, "MPI_Pack_size");
   VComm* c = vcomm(comm, "MPI_Pack_size");
-  Passage passage;
   return lower.Pack_size(count, t, c->real, size);
 }
 
