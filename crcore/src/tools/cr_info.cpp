@@ -5,8 +5,11 @@
 // The image is fully validated first (ImageReader::load); a damaged image prints the reader's message
 // and exits 1. --json prints the same information as JSON for tools (sizes in bytes, times in ns).
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -463,7 +466,30 @@ int parse_and_run(int argc, char** argv) {
 }  // namespace
 }  // namespace crcore::image
 
+// A directory is a global MPI snapshot (ompi-checkpoint): crcore-snapshot-info (mpi_glue/, installed in
+// libexec) summarises it. Returns only if that program cannot be run.
+int run_snapshot_info(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    struct stat st {};
+    if (argv[i][0] != '-' && stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+      char self[4096] = {};
+      ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+      std::string dir = n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string("./cr_info");
+      std::string helper = dir.substr(0, dir.rfind('/')) + "/" + CRCORE_BIN_TO_SNAPSHOT_INFO;
+      argv[0] = helper.data();
+      execv(helper.c_str(), argv);
+      std::fprintf(stderr, "cr_info: %s is a directory; global snapshots need %s (crcore's MPI part): %s\n", argv[i],
+                   helper.c_str(), std::strerror(errno));
+      return 1;
+    }
+  }
+  return -1;
+}
+
 int main(int argc, char** argv) {
+  if (int status = run_snapshot_info(argc, argv); status >= 0) {
+    return status;
+  }
   try {
     return crcore::image::parse_and_run(argc, argv);
   } catch (const std::exception& e) {

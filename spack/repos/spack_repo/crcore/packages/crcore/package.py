@@ -100,13 +100,17 @@ class Crcore(CMakePackage):
             self.define("BUILD_TESTING", self.run_tests),
             self.define("CRCORE_BUILD_BENCH", False),
             self.define("CRCORE_SANITIZE", False),
+            # Never write into the Open MPI package's prefix: the front end reads our own copy.
+            self.define("CRCORE_OMPI_AMCA_DIR", "NONE"),
         ]
 
     def setup_run_environment(self, env):
-        # Our bin/ holds the mpirun front end that understands '-am ft-enable-cr' and, with
-        # +slurm, the scontrol front end for 'scontrol checkpoint': both must come before the
-        # real mpirun and scontrol.
+        # Our bin/ holds, with +slurm, the scontrol front end for 'scontrol checkpoint', and
+        # libexec/crcore/mpi-bin the mpirun front end that understands '-am ft-enable-cr' (as
+        # share/crcore/env.sh does): both must come before the real scontrol and mpirun.
         env.prepend_path("PATH", self.prefix.bin)
+        if "+mpi" in self.spec:
+            env.prepend_path("PATH", join_path(self.prefix.libexec, "crcore", "mpi-bin"))
         env.set("CRCORE_ROOT", self.prefix)
 
     # ---- stand-alone tests: spack test run crcore --------------------------------------

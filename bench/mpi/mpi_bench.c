@@ -1,0 +1,134 @@
+/*
+ * mpi_bench.c -- the MPI programs of bench/run_mpi_bench.py (plain C + MPI, built with mpicc).
+ *
+ *   mpi_bench pingpong BYTES ITERS   ranks 0 and 1 bounce a message; rank 0 prints
+ *                                    "pingpong BYTES latency_us L bandwidth_MBps B" (L: half a round trip)
+ *   mpi_bench allreduce COUNT ITERS  every rank Allreduces COUNT doubles; rank 0 prints
+ *                                    "allreduce COUNT us_per_call T"
+ *   mpi_bench hold MIB SECONDS       every rank fills MIB MiB, rank 0 prints "ready", then every 50 ms a
+ *                                    step of work and an Allreduce, rank 0 printing "tick N"; after SECONDS
+ *                                    of ticks every rank checks its memory; rank 0 prints "verify OK" or
+ *                                    "verify FAILED" (what the checkpoint/restart timing runs)
+ * Each measurement is preceded by ITERS/10 warm-up iterations.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <mpi.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void pace(long ms) {
+  struct timespec left = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&left, &left) != 0 && errno == EINTR) {
+  }
+}
+
+static void pingpong(int rank, long bytes, int iters) {
+  char* buf = calloc((size_t)bytes > 0 ? (size_t)bytes : 1, 1);
+  double start = 0;
+  for (int i = -iters / 10; i < iters; ++i) {
+    if (i == 0) {
+      MPI_Barrier(MPI_COMM_WORLD);
+      start = MPI_Wtime();
+    }
+    if (rank == 0) {
+      MPI_Send(buf, (int)bytes, MPI_CHAR, 1, 0, MPI_COMM_WORLD);
+      MPI_Recv(buf, (int)bytes, MPI_CHAR, 1, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    } else if (rank == 1) {
+      MPI_Recv(buf, (int)bytes, MPI_CHAR, 0, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      MPI_Send(buf, (int)bytes, MPI_CHAR, 0, 0, MPI_COMM_WORLD);
+    }
+  }
+  double half = (MPI_Wtime() - start) / iters / 2;
+  if (rank == 0) {
+    printf("pingpong %ld latency_us %.3f bandwidth_MBps %.1f\n", bytes, half * 1e6, (double)bytes / half / 1e6);
+  }
+  free(buf);
+}
+
+static void allreduce(int rank, long count, int iters) {
+  double *in = malloc(sizeof(double) * (size_t)count), *out = malloc(sizeof(double) * (size_t)count);
+  for (long i = 0; i < count; ++i) {
+    in[i] = rank + i * 0.5;
+  }
+  double start = 0;
+  for (int i = -iters / 10; i < iters; ++i) {
+    if (i == 0) {
+      MPI_Barrier(MPI_COMM_WORLD);
+      start = MPI_Wtime();
+    }
+    MPI_Allreduce(in, out, (int)count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  }
+  double each = (MPI_Wtime() - start) / iters;
+  if (rank == 0) {
+    printf("allreduce %ld us_per_call %.3f\n", count, each * 1e6);
+  }
+  free(in);
+  free(out);
+}
+
+static uint64_t value_at(int rank, size_t i) { return (uint64_t)i * 2654435761u + (uint64_t)rank; }
+
+static int hold(int rank, long mib, double seconds) {
+  size_t n = (size_t)mib * 1048576 / sizeof(uint64_t);
+  uint64_t* memory = malloc(n * sizeof(uint64_t));
+  for (size_t i = 0; i < n; ++i) {
+    memory[i] = value_at(rank, i);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank == 0) {
+    printf("ready\n");
+    fflush(stdout);
+  }
+  int ticks = (int)(seconds * 20);
+  for (int t = 0; t < ticks; ++t) {
+    pace(50);
+    long local = t, total = 0;
+    MPI_Allreduce(&local, &total, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
+    if (rank == 0) {
+      printf("tick %d\n", t + 1);
+      fflush(stdout);
+    }
+  }
+  long bad = 0, all_bad = 0;
+  for (size_t i = 0; i < n; ++i) {
+    bad += memory[i] != value_at(rank, i);
+  }
+  MPI_Reduce(&bad, &all_bad, 1, MPI_LONG, MPI_SUM, 0, MPI_COMM_WORLD);
+  if (rank == 0) {
+    printf(all_bad == 0 ? "verify OK\n" : "verify FAILED: %ld words differ\n", all_bad);
+  }
+  free(memory);
+  return all_bad == 0 ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  int rank, size, status = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (argc != 4) {
+    if (rank == 0) {
+      fprintf(stderr, "usage: mpi_bench pingpong BYTES ITERS | allreduce COUNT ITERS | hold MIB SECONDS\n");
+    }
+    MPI_Finalize();
+    return 2;
+  }
+  if (strcmp(argv[1], "pingpong") == 0 && size >= 2) {
+    pingpong(rank, atol(argv[2]), atoi(argv[3]));
+  } else if (strcmp(argv[1], "allreduce") == 0) {
+    allreduce(rank, atol(argv[2]), atoi(argv[3]));
+  } else if (strcmp(argv[1], "hold") == 0) {
+    status = hold(rank, atol(argv[2]), atof(argv[3]));
+  } else {
+    if (rank == 0) {
+      fprintf(stderr, "mpi_bench: unknown mode %s (or pingpong with fewer than 2 ranks)\n", argv[1]);
+    }
+    status = 2;
+  }
+  MPI_Finalize();
+  return status;
+}

@@ -1,0 +1,54 @@
+// crcore-mpi-rank-restart SNAPSHOT_DIR: one rank of a job that ompi-restart started. Reads this rank's
+// number (OMPI_COMM_WORLD_RANK, set by mpirun), finds its image in the snapshot's metadata.json and execs
+// `cr_restart IMAGE`, which becomes the checkpointed rank (its environment: this new job's).
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "proc/proc_info.h"
+#include "snapshot/snapshot_metadata.h"
+
+namespace {
+
+int fail(const std::string& rank, const std::string& message) {
+  std::fprintf(stderr, "crcore-mpi-rank-restart (rank %s): %s\n", rank.c_str(), message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* rank_text = std::getenv("OMPI_COMM_WORLD_RANK");
+  const char* size_text = std::getenv("OMPI_COMM_WORLD_SIZE");
+  std::string who = rank_text != nullptr ? rank_text : "?";
+  if (argc != 2) {
+    return fail(who, "usage: crcore-mpi-rank-restart SNAPSHOT_DIR (started by ompi-restart through mpirun)");
+  }
+  if (rank_text == nullptr || size_text == nullptr) {
+    return fail(who, "OMPI_COMM_WORLD_RANK/SIZE are not set: this program is started by ompi-restart's mpirun");
+  }
+  try {
+    crcore::mpi::SnapshotMetadata meta = crcore::mpi::read_metadata(argv[1]);
+    int rank = std::stoi(rank_text);
+    int size = std::stoi(size_text);
+    if (size != meta.size) {
+      return fail(who, "this job has " + std::to_string(size) + " ranks, the snapshot " + std::to_string(meta.size));
+    }
+    const crcore::mpi::RankEntry& entry = meta.ranks.at(static_cast<size_t>(rank));
+    std::string image = std::string(argv[1]) + "/" + entry.image;
+    std::string cr_restart = crcore::mpi::beside_self(CRCORE_LAUNCHER_TO_BIN "/cr_restart");
+    if (cr_restart.empty()) {
+      return fail(
+          who, std::string("cr_restart is not installed at ") + crcore::mpi::self_dir() + "/" + CRCORE_LAUNCHER_TO_BIN);
+    }
+    char* args[] = {cr_restart.data(), image.data(), nullptr};
+    execv(cr_restart.c_str(), args);
+    return fail(who, "cannot run " + cr_restart + ": " + std::strerror(errno));
+  } catch (const std::exception& e) {
+    return fail(who, e.what());
+  }
+}
