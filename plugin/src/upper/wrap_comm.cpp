@@ -90,7 +90,8 @@ int MPI_Comm_group(MPI_Comm comm, MPI_Group* group) {
   VComm* c = vcomm(comm, "MPI_Comm_group");
   Passage passage;
   MPI_Group real = nullptr;
-  group_result(lower.Comm_group(c->real, &real), real, group, "MPI_Comm_group");
+  int rc = lower.Comm_group(c->real, &real);
+  group_result(rc, real, group, "MPI_Comm_group");
   return MPI_SUCCESS;
 }
 
@@ -121,7 +122,8 @@ int MPI_Group_incl(MPI_Group group, int n, const int ranks[], MPI_Group* out) {
   VGroup* g = vgroup(group, "MPI_Group_incl");
   Passage passage;
   MPI_Group real = nullptr;
-  group_result(lower.Group_incl(g->real, n, ranks, &real), real, out, "MPI_Group_incl");
+  int rc = lower.Group_incl(g->real, n, ranks, &real);
+  group_result(rc, real, out, "MPI_Group_incl");
   return MPI_SUCCESS;
 }
 
@@ -129,7 +131,8 @@ int MPI_Group_excl(MPI_Group group, int n, const int ranks[], MPI_Group* out) {
   VGroup* g = vgroup(group, "MPI_Group_excl");
   Passage passage;
   MPI_Group real = nullptr;
-  group_result(lower.Group_excl(g->real, n, ranks, &real), real, out, "MPI_Group_excl");
+  int rc = lower.Group_excl(g->real, n, ranks, &real);
+  group_result(rc, real, out, "MPI_Group_excl");
   return MPI_SUCCESS;
 }
 
@@ -137,7 +140,8 @@ int MPI_Group_range_incl(MPI_Group group, int n, int ranges[][3], MPI_Group* out
   VGroup* g = vgroup(group, "MPI_Group_range_incl");
   Passage passage;
   MPI_Group real = nullptr;
-  group_result(lower.Group_range_incl(g->real, n, ranges, &real), real, out, "MPI_Group_range_incl");
+  int rc = lower.Group_range_incl(g->real, n, ranges, &real);
+  group_result(rc, real, out, "MPI_Group_range_incl");
   return MPI_SUCCESS;
 }
 
@@ -145,7 +149,8 @@ int MPI_Group_range_excl(MPI_Group group, int n, int ranges[][3], MPI_Group* out
   VGroup* g = vgroup(group, "MPI_Group_range_excl");
   Passage passage;
   MPI_Group real = nullptr;
-  group_result(lower.Group_range_excl(g->real, n, ranges, &real), real, out, "MPI_Group_range_excl");
+  int rc = lower.Group_range_excl(g->real, n, ranges, &real);
+  group_result(rc, real, out, "MPI_Group_range_excl");
   return MPI_SUCCESS;
 }
 
@@ -154,7 +159,8 @@ int MPI_Group_union(MPI_Group a, MPI_Group b, MPI_Group* out) {
   VGroup* y = vgroup(b, "MPI_Group_union");
   Passage passage;
   MPI_Group real = nullptr;
-  group_result(lower.Group_union(x->real, y->real, &real), real, out, "MPI_Group_union");
+  int rc = lower.Group_union(x->real, y->real, &real);
+  group_result(rc, real, out, "MPI_Group_union");
   return MPI_SUCCESS;
 }
 
@@ -163,7 +169,8 @@ int MPI_Group_intersection(MPI_Group a, MPI_Group b, MPI_Group* out) {
   VGroup* y = vgroup(b, "MPI_Group_intersection");
   Passage passage;
   MPI_Group real = nullptr;
-  group_result(lower.Group_intersection(x->real, y->real, &real), real, out, "MPI_Group_intersection");
+  int rc = lower.Group_intersection(x->real, y->real, &real);
+  group_result(rc, real, out, "MPI_Group_intersection");
   return MPI_SUCCESS;
 }
 
@@ -172,7 +179,8 @@ int MPI_Group_difference(MPI_Group a, MPI_Group b, MPI_Group* out) {
   VGroup* y = vgroup(b, "MPI_Group_difference");
   Passage passage;
   MPI_Group real = nullptr;
-  group_result(lower.Group_difference(x->real, y->real, &real), real, out, "MPI_Group_difference");
+  int rc = lower.Group_difference(x->real, y->real, &real);
+  group_result(rc, real, out, "MPI_Group_difference");
   return MPI_SUCCESS;
 }
 
