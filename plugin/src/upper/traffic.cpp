@@ -61,8 +61,13 @@ int Traffic::deliver(const Drained* message, void* buffer, int count, MPI_Dataty
     if (static_cast<size_t>(capacity) < m.bytes.size()) {
       rc = MPI_ERR_TRUNCATE;
     } else {
-      rc = lower.Unpack(m.bytes.data(), static_cast<int>(m.bytes.size()), &position, buffer, count,
-                        real_type(upper, "receive"), m.comm->real);
+      // MPI_Unpack takes exactly `count` items: as many whole items as the message holds.
+      MPI_Datatype real = real_type(upper, "receive");
+      int item = 0;
+      check(lower.Type_size(real, &item), "MPI_Type_size");
+      int items = item > 0 ? static_cast<int>(m.bytes.size() / static_cast<size_t>(item)) : 0;
+      rc = lower.Unpack(m.bytes.data(), static_cast<int>(m.bytes.size()), &position, buffer,
+                        items < count ? items : count, real, m.comm->real);
     }
   }
   fill_status(m, status);
