@@ -118,6 +118,12 @@ void rebuild_after_restart() {
     check(lower.Comm_create_group(world().real, group, static_cast<int>(c.id & 0x7fff), &c.real),
           "MPI_Comm_create_group");
     lower.Group_free(&group);
+    // Open MPI 4.1 leaves a communicator from MPI_Comm_create_group without an info object, and
+    // MPI_Comm_split of it then crashes: give it an empty one.
+    MPI_Info info = nullptr;
+    check(lower.Info_create(&info), "MPI_Info_create");
+    check(lower.Comm_set_info(c.real, info), "MPI_Comm_set_info");
+    lower.Info_free(&info);
   }
   for (auto& c : r.comms) {
     if (!c->freed && c->errhandler != MPI_ERRORS_ARE_FATAL) {
