@@ -1,7 +1,9 @@
 #include "lifecycle.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -103,28 +105,80 @@ void adopt_new_job_environment() {
   }
 }
 
+namespace {
+
+// Every live communicator again, as splits of the new MPI_COMM_WORLD: the ranks share their lists
+// (id, members as world ranks); each id, in increasing order, is one MPI_Comm_split of the world in
+// which every rank takes part (color: which of that id's member lists it belongs to, or
+// MPI_UNDEFINED). Communicators made by splitting one parent share an id, with one member list per
+// color. (MPI_Comm_create_group would be collective over the members only, but Open MPI 4.1's
+// result cannot be split again.)
+void rebuild_communicators() {
+  Registry& r = registry();
+  std::vector<int64_t> mine;
+  for (size_t i = 2; i < r.comms.size(); ++i) {
+    const VComm& c = *r.comms[i];
+    if (!c.freed) {
+      mine.push_back(static_cast<int64_t>(c.id));
+      mine.push_back(static_cast<int64_t>(c.world.size()));
+      mine.insert(mine.end(), c.world.begin(), c.world.end());
+    }
+  }
+  int size = static_cast<int>(world().world.size());
+  int length = static_cast<int>(mine.size());
+  std::vector<int> lengths(static_cast<size_t>(size)), offsets(static_cast<size_t>(size));
+  auto lower_int = static_cast<MPI_Datatype>(lower_predefined(MPI_INT));
+  auto lower_int64 = static_cast<MPI_Datatype>(lower_predefined(MPI_INT64_T));
+  check(lower.Allgather(&length, 1, lower_int, lengths.data(), 1, lower_int, world().real), "restart: MPI_Allgather");
+  int total = 0;
+  for (int i = 0; i < size; ++i) {
+    offsets[static_cast<size_t>(i)] = total;
+    total += lengths[static_cast<size_t>(i)];
+  }
+  std::vector<int64_t> all(static_cast<size_t>(total));
+  check(lower.Allgatherv(mine.data(), length, lower_int64, all.data(), lengths.data(), offsets.data(), lower_int64,
+                         world().real),
+        "restart: MPI_Allgatherv");
+  std::map<uint64_t, std::vector<std::vector<int>>> variants;  // id -> distinct member lists
+  for (size_t at = 0; at + 1 < all.size();) {
+    auto id = static_cast<uint64_t>(all[at]);
+    auto n = static_cast<size_t>(all[at + 1]);
+    std::vector<int> members(all.begin() + static_cast<long>(at) + 2, all.begin() + static_cast<long>(at + 2 + n));
+    auto& list = variants[id];
+    if (std::find(list.begin(), list.end(), members) == list.end()) {
+      list.push_back(members);
+    }
+    at += 2 + n;
+  }
+  int me = world().rank;
+  for (const auto& [id, lists] : variants) {
+    VComm* mine_of_id = nullptr;
+    for (size_t i = 2; i < r.comms.size(); ++i) {
+      if (!r.comms[i]->freed && r.comms[i]->id == id) {
+        mine_of_id = r.comms[i].get();
+      }
+    }
+    int color = MPI_UNDEFINED, key = 0;
+    if (mine_of_id != nullptr) {
+      color = static_cast<int>(std::find(lists.begin(), lists.end(), mine_of_id->world) - lists.begin());
+      key = static_cast<int>(std::find(mine_of_id->world.begin(), mine_of_id->world.end(), me) -
+                             mine_of_id->world.begin());
+    }
+    MPI_Comm made = nullptr;
+    check(lower.Comm_split(world().real, color, key, &made), "restart: MPI_Comm_split");
+    if (mine_of_id != nullptr) {
+      mine_of_id->real = made;
+    }
+  }
+}
+
+}  // namespace
+
 void rebuild_after_restart() {
   forget_old_lower_half();
   start_lower_half(nullptr, nullptr);
   Registry& r = registry();
-  // Communicators, in creation order, each from its members' world ranks (collective over the members
-  // only, and every member goes through them in the same order).
-  for (size_t i = 2; i < r.comms.size(); ++i) {
-    VComm& c = *r.comms[i];
-    if (c.freed) {
-      continue;
-    }
-    MPI_Group group = make_lower_group(c.world);
-    check(lower.Comm_create_group(world().real, group, static_cast<int>(c.id & 0x7fff), &c.real),
-          "MPI_Comm_create_group");
-    lower.Group_free(&group);
-    // Open MPI 4.1 leaves a communicator from MPI_Comm_create_group without an info object, and
-    // MPI_Comm_split of it then crashes: give it an empty one.
-    MPI_Info info = nullptr;
-    check(lower.Info_create(&info), "MPI_Info_create");
-    check(lower.Comm_set_info(c.real, info), "MPI_Comm_set_info");
-    lower.Info_free(&info);
-  }
+  rebuild_communicators();
   for (auto& c : r.comms) {
     if (!c->freed && c->errhandler != MPI_ERRORS_ARE_FATAL) {
       check(lower.Comm_set_errhandler(c->real, static_cast<MPI_Errhandler>(lower_predefined(c->errhandler))),
