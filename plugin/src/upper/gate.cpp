@@ -1,5 +1,6 @@
 #include "gate.h"
 
+#include "lower_half.h"
 #include "objects.h"
 
 namespace crmpi {
@@ -13,6 +14,7 @@ void Gate::enter() {
   for (;;) {
     inside_.fetch_add(1);
     if (hold_.load() != static_cast<int>(Hold::All)) {
+      prepare_thread_for_lower_half();
       return;
     }
     inside_.fetch_sub(1);
@@ -47,6 +49,7 @@ void Gate::enter_collective(VComm* comm) {
   ++comm->collectives;
   inside_.fetch_add(1);
   collectives_.fetch_add(1);
+  prepare_thread_for_lower_half();
 }
 
 void Gate::leave_collective() {

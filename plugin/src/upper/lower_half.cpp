@@ -5,6 +5,8 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -24,7 +26,10 @@ LowerApi lower;
 
 namespace {
 
-void* g_handle = nullptr;  // the shim's handle in the lower namespace (a link map)
+void* g_handle = nullptr;               // the shim's handle in the lower namespace (a link map)
+std::atomic<uint64_t> g_generation{0};  // lower halves loaded so far
+void (*g_ctype_init)() = nullptr;       // the lower libc's __ctype_init
+thread_local uint64_t t_prepared = 0;
 std::mutex g_cache_lock;
 std::unordered_map<const void*, void*> g_to_lower;
 std::unordered_map<const void*, void*> g_to_upper;
@@ -87,6 +92,18 @@ void load_lower_half() {
   }
   g_handle = handle;
   lower = table;
+  g_ctype_init = reinterpret_cast<void (*)()>(dlsym(handle, "__ctype_init"));
+  t_prepared = g_generation.fetch_add(1) + 1;  // the loading thread is ready
+}
+
+void prepare_thread_for_lower_half() {
+  uint64_t now = g_generation.load(std::memory_order_acquire);
+  if (t_prepared != now) {
+    if (g_ctype_init != nullptr) {
+      g_ctype_init();
+    }
+    t_prepared = now;
+  }
 }
 
 void refresh_lower_objects() {

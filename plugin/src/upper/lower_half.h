@@ -23,6 +23,11 @@ void* upper_predefined(const void* lower);
 // dynamic-linker layout.
 void forget_old_lower_half();
 
+// A thread's first call into a lower half it did not load itself (after a restart the callback
+// thread loads it): the lower libc's per-thread locale pointers (ctype tables, in its TLS) are set
+// only for the loading thread and for threads it creates. Cheap when nothing is to do.
+void prepare_thread_for_lower_half();
+
 // Reports the lower half's loaded objects to libcr again (after MPI_Init loaded its components).
 void refresh_lower_objects();
 
