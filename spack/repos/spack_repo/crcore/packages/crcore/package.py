@@ -246,21 +246,57 @@ class Crcore(CMakePackage):
         print(f"restarted run matches the uninterrupted one: {self._answers(got)[-1]}")
 
     def test_mpi_two_ranks(self):
-        """run the example as a 2-rank job with mpirun -am ft-enable-cr"""
+        """checkpoint a 2-rank MPI job (mpirun -am ft-enable-cr, ompi-checkpoint --term), restart it
+        with ompi-restart, and compare its answer with an uninterrupted run"""
         if "+mpi" not in self.spec:
             raise SkipTest("crcore was built ~mpi")
         amca = join_path(self.prefix.share.crcore, "amca-param-sets", "ft-enable-cr")
         assert os.path.isfile(amca), f"missing {amca}"
-        counter = self._build_counter()
-        expected = self._answers(self._reference(counter, "8"))
+        src = join_path(self.prefix.share.crcore.examples, "mpi_ring.c")
+        assert os.path.isfile(src), f"installed example missing: {src}"
+        ring = os.path.abspath("mpi_ring")
+        if not os.path.exists(ring):
+            Executable(self.spec["mpi"].mpicc)("-O2", "-o", ring, src)
+        steps = "400"
+        real_mpirun = join_path(self.spec["mpi"].prefix.bin, "mpirun")
+        front_end = join_path(self.prefix.libexec, "crcore", "mpi-bin", "mpirun")
+        assert os.access(front_end, os.X_OK), f"missing the mpirun front end {front_end}"
 
-        # Our bin/mpirun front end when installed, else Open MPI's.
-        mpirun = join_path(self.prefix.bin, "mpirun")
-        if not os.path.exists(mpirun):
-            mpirun = join_path(self.spec["mpi"].prefix.bin, "mpirun")
-        job = self._run([mpirun, "-np", "2", "-am", "ft-enable-cr", counter, "8"])
-        assert job.returncode == 0, f"2-rank job failed ({job.returncode}):\n{job.stdout}"
-        got = self._answers(job.stdout)
-        assert got == expected * 2, (
-            f"expected both ranks to print {expected}, got {got}:\n{job.stdout}"
+        reference = self._run([real_mpirun, "-np", "2", ring, steps])
+        expected = self._answers(reference.stdout)
+        assert reference.returncode == 0 and len(expected) == 1, f"reference run failed:\n{reference.stdout}"
+
+        with open("mpi_job.out", "w") as out:
+            job = subprocess.Popen(
+                [front_end, "-am", "ft-enable-cr", "-np", "2", ring, steps],
+                env=self._test_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            deadline = time.time() + 120
+            while time.time() < deadline and job.poll() is None:
+                with open("mpi_job.out") as f:
+                    if "step 100" in f.read():
+                        break
+                time.sleep(0.2)
+            assert job.poll() is None, "the job ended before it could be checkpointed:\n" + open("mpi_job.out").read()
+            ckpt = self._run([self.prefix.bin.join("ompi-checkpoint"), "--term", str(job.pid)], timeout=180)
+            assert ckpt.returncode == 0, f"ompi-checkpoint failed:\n{ckpt.stdout}"
+            # It prints the snapshot's path (and a summary line on stderr).
+            paths = [ln.strip() for ln in ckpt.stdout.splitlines() if os.path.isdir(ln.strip())]
+            assert paths, f"no snapshot directory in ompi-checkpoint's output:\n{ckpt.stdout}"
+            snapshot = paths[0]
+            job.wait(timeout=60)
+        finally:
+            if job.poll() is None:
+                job.kill()
+        first = self._answers(open("mpi_job.out").read())
+        assert first == [], f"the checkpointed job was not ended by --term: {first}"
+
+        restarted = self._run([self.prefix.bin.join("ompi-restart"), snapshot], timeout=300)
+        got = self._answers(restarted.stdout)
+        assert restarted.returncode == 0 and got == expected, (
+            f"restarted job: expected {expected}, got {got} (status {restarted.returncode}):\n{restarted.stdout}"
         )
