@@ -422,7 +422,7 @@ void restore(const image::Image& img, const RestartOptions& options) {
   restore_process_state(img, options);
   fds.install(floor);
   args.restart_block.reserved = pass_environment(floor - 1);  // after install: it closes strays below the floor
-  restore_process_resources(img);  // timers, itimers, prctl (resource_restore.cpp)
+  restore_process_resources(img);                             // timers, itimers, prctl (resource_restore.cpp)
   restore_signal_dispositions(img);
   memcpy(stage_args, &args, sizeof args);
   if (mprotect(area, blob_bytes, PROT_READ | PROT_EXEC) != 0) {
