@@ -34,6 +34,7 @@ enum RequestFlag : uint32_t {
   kRequestCloseUnsupported = 1u << 1,  // descriptors crcore cannot restore come back as /dev/null
   kRequestInPlace = 1u << 2,           // write with the threads stopped, not from a copy-on-write child
   kRequestTemporaryName = 1u << 3,     // the image has a temporary name: removed if no commit comes
+  kRequestIncremental = 1u << 4,       // only the pages changed since the last image (when it is known)
 };
 
 struct Request {

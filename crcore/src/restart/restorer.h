@@ -13,6 +13,8 @@
 
 namespace crcore::restart {
 
+struct ImageChain;
+
 class RestartError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -23,8 +25,9 @@ struct RestartOptions {
   std::vector<std::pair<std::string, std::string>> relocations;  // --relocate OLD=NEW
   uint32_t after_flags = 0;                                      // runtime::RestartFlag
   bool quiet = false;
-  bool restore_tids = false;   // threads get their original tids (set by --restore-pid)
-  std::string run_on_success;  // run once every check has passed, just before the process is recreated
+  bool restore_tids = false;          // threads get their original tids (set by --restore-pid)
+  std::string run_on_success;         // run once every check has passed, just before the process is recreated
+  const ImageChain* chain = nullptr;  // an incremental image's chain (its images[0] is the image restored)
 };
 
 // Never returns on success: this process becomes the restored one.

@@ -26,6 +26,7 @@
 #include "runtime/capture_arena.h"
 #include "runtime/context.h"
 #include "runtime/critical_sections.h"
+#include "runtime/dirty_tracker.h"
 #include "runtime/image_dump.h"
 #include "runtime/raw_syscall.h"
 #include "runtime/runtime_state.h"
@@ -61,6 +62,8 @@ struct Checkpoint {
   int pipe_probe[2];
   int result_pipe[2];     // from the copy-on-write writer
   FdCapture descriptors;  // captured before the copy-on-write writer forks
+  MemoryCapture memory;   // regions, captured while stopped when the dirty tracker is on
+  IncrementalPlan plan;   // the dirty tracker's
   bool copy_on_write;
   pid_t writer_pid;
   uint64_t deadline_ns;
@@ -112,7 +115,7 @@ DumpRequest make_dump_request(const Checkpoint& c) {
   dump.zstd = (c.request.flags & control::kRequestCompress) != 0 ? g_zstd.get() : nullptr;
   dump.allow_unsupported_fds = (c.request.flags & control::kRequestCloseUnsupported) != 0;
   dump.exclude.count = 0;
-  for (int fd : {g_runtime.control_fd, c.connection_fd, c.image_fd, c.result_pipe[0], c.result_pipe[1]}) {
+  for (int fd : {g_runtime.control_fd, c.connection_fd, c.image_fd, c.result_pipe[0], c.result_pipe[1], tracker_fd()}) {
     if (fd >= 0) {
       dump.exclude.fds[dump.exclude.count++] = fd;
     }
@@ -145,6 +148,12 @@ __attribute__((noinline)) int save_and_dump(Checkpoint& c) {
     return kRestarted;
   }
   DumpRequest dump = make_dump_request(c);
+  // Dirty tracking: what changed since the last image, and protection again, while still stopped.
+  bool incremental = (c.request.flags & control::kRequestIncremental) != 0;
+  if (tracker_before_dump(g_arena, c.memory, incremental, c.plan) == 0) {
+    dump.memory = &c.memory;
+    dump.plan = &c.plan;
+  }
   if (c.copy_on_write) {
     // Descriptors first, here, while every thread is stopped (see DumpRequest::descriptors).
     int rc = capture_fds(g_arena, dump.exclude, dump.pipe_probe, dump.allow_unsupported_fds, c.descriptors, c.why,
@@ -223,6 +232,7 @@ int come_back(Checkpoint& c) {
   }
   // Descriptors, mappings and children the image left out are gone: forget them.
   g_arena = CaptureArena{};
+  tracker_forget();
   g_unreaped_writer = 0;
   c.image_fd = -1;
   c.connection_fd = -1;
@@ -341,6 +351,7 @@ int prepare(Checkpoint& c) {
     set_status(c, control::Status::TempFailure, -rc, "cannot reserve memory for the checkpoint");
     return rc;
   }
+  (void)tracker_prepare(static_cast<uint64_t>(rss_pages));  // without it: a full image, untracked
   if ((c.request.flags & control::kRequestCompress) != 0 && !g_zstd) {
     g_zstd = std::make_unique<image::ZstdWorkspace>(c.request.compress_level > 0 ? c.request.compress_level : 1);
     if (!g_zstd->available()) {
@@ -431,6 +442,7 @@ bool serve(int fd) {
   respond(fd, response);
   reap_writer();
   auto after = static_cast<control::After>(request.after);
+  bool image_in_place = false;
   if (response.status == static_cast<uint32_t>(control::Status::Ok)) {
     // Only an image under a temporary name waits for its requester's commit (the rename); a
     // libcr caller wrote to its own descriptor, and may itself be one of the stopped threads.
@@ -444,6 +456,8 @@ bool serve(int fd) {
       committed =
           got == static_cast<ssize_t>(sizeof commit) && commit.magic == control::kCommitMagic && commit.committed == 1;
     }
+    image_in_place = committed;
+    tracker_after_checkpoint(committed);
     if (!committed) {
       // The requester is gone (or could not rename): remove its temporary file, if it is still ours.
       struct stat by_name, by_fd;
@@ -465,6 +479,9 @@ bool serve(int fd) {
     } else if (committed && after == control::After::Stop) {
       kill(getpid(), SIGSTOP);
     }
+  }
+  if (!image_in_place) {
+    tracker_after_checkpoint(false);  // no image: what changed since the last one is lost
   }
   close(image_fd);
   if (response.status == static_cast<uint32_t>(control::Status::PermFailure)) {

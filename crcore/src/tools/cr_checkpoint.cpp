@@ -13,6 +13,7 @@
 #include <string>
 
 #include "control/control_client.h"
+#include "image/format.h"
 
 namespace {
 
@@ -29,6 +30,7 @@ struct Options {
   bool quiet = false;
   bool compress = false;
   bool no_cow = false;
+  bool incremental = false;
   std::string unsupported_fds = "fail";
 };
 
@@ -80,6 +82,10 @@ int main(int argc, char** argv) {
   app.add_flag("--no-cow", o.no_cow,
                "keep the process stopped while its image is written (default: it runs on while a "
                "copy-on-write child writes; --kill always writes with the process stopped)");
+  app.add_flag("--incremental", o.incremental,
+               "write only the pages changed since the process's last checkpoint; the image names that one "
+               "as its parent, and cr_restart finds it in the same directory (the first checkpoint, and the "
+               "first after a restart, are full images)");
   app.add_option("--unsupported-fds", o.unsupported_fds,
                  "a descriptor crcore cannot restore (a socket to elsewhere, an eventfd...): 'fail' the "
                  "checkpoint (default) or 'close' it: the restarted process finds /dev/null there")
@@ -128,6 +134,9 @@ int main(int argc, char** argv) {
   auto request = crcore::control::make_request(after, static_cast<uint32_t>(o.time * 1000), o.compress,
                                                o.unsupported_fds == "close", o.no_cow);
   request.flags |= crcore::control::kRequestTemporaryName;
+  if (o.incremental) {
+    request.flags |= crcore::control::kRequestIncremental;
+  }
   std::string err = connection.send_request(request, fd);
   close(fd);
   crcore::control::Response response{};
@@ -153,10 +162,19 @@ int main(int argc, char** argv) {
     return fail("cannot rename the image to " + path + ": " + strerror(rename_errno));
   }
   if (!o.quiet) {
-    printf("%s: %u threads, %u regions, %.1f MiB image (%.1f MiB of memory), paused %.1f ms, total %.1f ms\n",
-           path.c_str(), response.threads, response.regions, static_cast<double>(response.image_bytes) / 1048576.0,
-           static_cast<double>(response.page_bytes) / 1048576.0, static_cast<double>(response.pause_ns) / 1e6,
-           static_cast<double>(response.total_ns) / 1e6);
+    // Full or incremental: the file header says (the runtime writes a full image when it has no parent).
+    std::string kind = "full";
+    if (std::ifstream in(path, std::ios::binary); in) {
+      crcore::image::FileHeader header{};
+      if (in.read(reinterpret_cast<char*>(&header), sizeof header) &&
+          (header.flags & crcore::image::kFileIncremental) != 0) {
+        kind = "incremental";
+      }
+    }
+    printf("%s: %s, %u threads, %u regions, %.1f MiB image (%.1f MiB of memory), paused %.1f ms, total %.1f ms\n",
+           path.c_str(), kind.c_str(), response.threads, response.regions,
+           static_cast<double>(response.image_bytes) / 1048576.0, static_cast<double>(response.page_bytes) / 1048576.0,
+           static_cast<double>(response.pause_ns) / 1e6, static_cast<double>(response.total_ns) / 1e6);
   }
   if (after == After::Kill) {
     // The process kills itself once it knows the image is in place; wait until it is gone.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "image/image_reader.h"
+#include "restart/image_chain.h"
 #include "restart/pid_restore.h"
 #include "restart/restorer.h"
 #include "runtime/restart_block.h"
@@ -55,7 +56,10 @@ int main(int argc, char** argv) {
   options.run_on_success = run_on_success;
   try {
     crcore::image::ImageReader reader(options.image_path);
-    crcore::image::Image image = reader.load();
+    // An incremental image needs its parents: all found and checked before anything changes.
+    crcore::restart::ImageChain chain = crcore::restart::load_chain(reader.load());
+    options.chain = &chain;
+    crcore::image::Image& image = chain.images[0];
     if (restore_pid) {
       crcore::restart::restore_with_original_pid(image, options);
     }

@@ -182,11 +182,11 @@ TEST(Header, WrongMagic) {
 TEST(Header, WrongVersion) {
   TempDir dir;
   ImageSpec spec = small_spec();
-  for (uint32_t version : {1u, 3u}) {  // version 1: before socketpairs (80-byte FdRecord)
+  for (uint32_t version : {2u, 4u}) {  // version 2: before incremental images
     spec.header.version = version;
     spec.header.header_check = file_header_check(spec.header);
     std::string error = load_error(dir, assemble(spec.header, raw_records(spec)));
-    std::string expected = "version " + std::to_string(version) + " is not supported (this crcore reads version 2)";
+    std::string expected = "version " + std::to_string(version) + " is not supported (this crcore reads version 3)";
     EXPECT_NE(error.find(expected), std::string::npos) << error;
   }
 }
@@ -200,14 +200,22 @@ TEST(Header, WrongArch) {
   EXPECT_NE(error.find("architecture 183 is not x86-64"), std::string::npos) << error;
 }
 
-TEST(Header, IncrementalIsNotSupportedYet) {
+TEST(Header, IncrementalWithoutParent) {
   TempDir dir;
   ImageSpec spec = small_spec();
   spec.header.flags = kFileIncremental;
+  spec.header.header_check = file_header_check(spec.header);
+  std::string error = load_error(dir, assemble(spec.header, raw_records(spec)));
+  EXPECT_NE(error.find("an incremental image without a parent_id"), std::string::npos) << error;
+}
+
+TEST(Header, ParentWithoutIncremental) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
   spec.header.parent_id[0] = 1;
   spec.header.header_check = file_header_check(spec.header);
   std::string error = load_error(dir, assemble(spec.header, raw_records(spec)));
-  EXPECT_NE(error.find("incremental"), std::string::npos) << error;
+  EXPECT_NE(error.find("parent_id is set in an image that is not incremental"), std::string::npos) << error;
 }
 
 TEST(Header, MissingFile) {
