@@ -110,8 +110,8 @@ uint64_t previous_hash(const IncrementalPlan& plan, const TrackedRange& p, uint6
 }
 
 int scan_anonymous(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, const IncrementalPlan& plan,
-                   TrackedRange* next, int pagemap, RangeCursor& written, RangeCursor& zapped, PrevCursor& prev,
-                   uint64_t& hash_cursor, char* why, size_t why_size) {
+                   TrackedRange* next, int pagemap, RangeCursor& written, RangeCursor& zapped, RangeCursor& lost,
+                   PrevCursor& prev, uint64_t& hash_cursor, char* why, size_t why_size) {
   r.first_run = static_cast<uint32_t>(out.run_count);
   r.run_count = 0;
   uint64_t start = r.record.start, end = r.record.end;
@@ -149,7 +149,8 @@ int scan_anonymous(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, c
       uint64_t address = start + (done + k) * kPage;
       bool present = (arena.pagemap[k] & (kPagemapPresent | kPagemapSwapped)) != 0;
       const TrackedRange* p = plan.incremental ? prev.find(address) : nullptr;
-      bool by_uffd = p != nullptr && p->method == static_cast<uint32_t>(TrackMethod::Uffd) && p->scan_ok != 0;
+      bool by_uffd = p != nullptr && p->method == static_cast<uint32_t>(TrackMethod::Uffd) && p->scan_ok != 0 &&
+                     !lost.contains(address);
       bool by_hash = p != nullptr && p->method == static_cast<uint32_t>(TrackMethod::Hash);
       bool was_written = by_uffd && written.contains(address);
       bool was_zapped = by_uffd && zapped.contains(address);
@@ -230,6 +231,7 @@ int scan_pages_tracked(CaptureArena& arena, MemoryCapture& out, const Incrementa
   out.pages_saved = 0;
   RangeCursor written{plan.written, plan.written_count};
   RangeCursor zapped{plan.zapped, plan.zapped_count};
+  RangeCursor lost{plan.lost, plan.lost_count};
   PrevCursor prev{plan.prev, plan.prev_count};
   uint64_t hash_cursor = 0;
   uint32_t next_at = 0;
@@ -246,7 +248,7 @@ int scan_pages_tracked(CaptureArena& arena, MemoryCapture& out, const Incrementa
     }
     TrackedRange* next =
         next_at < plan.next_count && plan.next[next_at].start == r.record.start ? &plan.next[next_at] : nullptr;
-    rc = scan_anonymous(arena, r, out, plan, next, pagemap, written, zapped, prev, hash_cursor, why, why_size);
+    rc = scan_anonymous(arena, r, out, plan, next, pagemap, written, zapped, lost, prev, hash_cursor, why, why_size);
   }
   close(pagemap);
   return rc;

@@ -62,6 +62,7 @@ PageHash* hashes(uint32_t generation) {
 
 uapi::PageRegion* written_list() { return reinterpret_cast<uapi::PageRegion*>(hashes(2)); }
 uapi::PageRegion* zapped_list() { return written_list() + g_tracker.list_capacity; }
+uapi::PageRegion* lost_list() { return zapped_list() + g_tracker.list_capacity; }
 
 void configure() {
   if (g_tracker.configured) {
@@ -133,6 +134,23 @@ bool scan(int pagemap, uint64_t start, uint64_t end, uint64_t flags, uint64_t in
   return true;
 }
 
+// "crcore: tracker: scan failed START END ERRNO" on stderr (hex), by hand: no stdio here.
+void trace_failure(uint64_t start, uint64_t end, int error) {
+  char line[96];
+  char* q = line;
+  for (const char* t = "crcore: tracker: scan failed "; *t != '\0'; ++t) {
+    *q++ = *t;
+  }
+  for (uint64_t v : {start, end, static_cast<uint64_t>(error)}) {
+    for (int shift = 44; shift >= 0; shift -= 4) {
+      *q++ = "0123456789abcdef"[(v >> shift) & 15];
+    }
+    *q++ = ' ';
+  }
+  *q++ = '\n';
+  (void)!write(2, line, static_cast<size_t>(q - line));
+}
+
 bool write_protect(uint64_t start, uint64_t end) {
   uffdio_writeprotect wp{};
   wp.range.start = start;
@@ -150,7 +168,8 @@ bool is_anonymous(uint32_t kind) {
 // image's ranges did not already protect again (new memory, ranges whose scan failed, and the
 // discarded pages, which hold no marker any more).
 bool track_with_uffd(uint64_t start, uint64_t end, const TrackedRange* prev, uint32_t prev_count,
-                     const uapi::PageRegion* zapped, uint64_t zapped_count) {
+                     const uapi::PageRegion* zapped, uint64_t zapped_count, const uapi::PageRegion* lost,
+                     uint64_t lost_count) {
   uffdio_register reg{};
   reg.range.start = start;
   reg.range.len = end - start;
@@ -172,11 +191,14 @@ bool track_with_uffd(uint64_t start, uint64_t end, const TrackedRange* prev, uin
   if (cursor < end && !write_protect(cursor, end)) {
     return false;
   }
-  for (uint64_t i = 0; i < zapped_count; ++i) {
-    uint64_t s = zapped[i].start > start ? zapped[i].start : start;
-    uint64_t e = zapped[i].end < end ? zapped[i].end : end;
-    if (s < e && !write_protect(s, e)) {
-      return false;
+  for (const auto* list : {zapped, lost}) {
+    uint64_t count = list == zapped ? zapped_count : lost_count;
+    for (uint64_t i = 0; i < count; ++i) {
+      uint64_t s = list[i].start > start ? list[i].start : start;
+      uint64_t e = list[i].end < end ? list[i].end : end;
+      if (s < e && !write_protect(s, e)) {
+        return false;
+      }
     }
   }
   return true;
@@ -200,7 +222,7 @@ int tracker_prepare(uint64_t resident_pages) {
     g_tracker.hash_capacity = want_hashes;
     g_tracker.list_capacity = resident_pages + (1u << 16);
     size_t size = kPage + 2 * image::kMaxRegions * sizeof(TrackedRange) + 2 * want_hashes * sizeof(PageHash) +
-                  2 * g_tracker.list_capacity * sizeof(uapi::PageRegion);
+                  3 * g_tracker.list_capacity * sizeof(uapi::PageRegion);
     size = (size + kPage - 1) / kPage * kPage;
     // Shared: the copy-on-write writer fills in the hashes for its parent. Untouched pages cost nothing.
     void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -231,55 +253,63 @@ int tracker_before_dump(CaptureArena& arena, MemoryCapture& memory, bool increme
   plan.incremental = incremental && g_tracker.valid;
   uapi::PageRegion* written = written_list();
   uapi::PageRegion* zapped = zapped_list();
-  uint64_t written_count = 0, zapped_count = 0;
+  uapi::PageRegion* lost = lost_list();
+  uint64_t written_count = 0, zapped_count = 0, lost_count = 0;
   for (uint32_t i = 0; i < prev_count; ++i) {
     prev[i].scan_ok = 0;
   }
+  // The regions as they are now first: the last image's ranges are scanned piece by piece, one
+  // current region at a time, so that a neighbour mapped anew (not registered) spoils only itself.
+  // (Registering merges adjacent regions into one VMA, which a later munmap splits again.)
+  char why[128] = "";
+  int rc = capture_regions(arena, memory, why, sizeof why);
+  if (rc != 0) {
+    return rc;
+  }
   if (g_tracker.uffd_ok && prev_count > 0) {
     int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    uint32_t first_region = 0;
     for (uint32_t i = 0; i < prev_count && pagemap >= 0; ++i) {
       TrackedRange& p = prev[i];
       if (p.method != static_cast<uint32_t>(TrackMethod::Uffd)) {
         continue;
       }
-      uint64_t w = written_count, z = zapped_count;
-      // Written since the last image, protected again in the same walk; then the pages discarded
-      // since (neither present nor swapped, not even a write-protect marker: zero now).
-      bool ok = scan(pagemap, p.start, p.end, uapi::kScanWpMatching | uapi::kScanCheckWpAsync, 0, uapi::kPageIsWritten,
-                     written, &written_count) &&
-                scan(pagemap, p.start, p.end, 0, uapi::kPageIsPresent | uapi::kPageIsSwapped,
-                     uapi::kPageIsPresent | uapi::kPageIsSwapped, zapped, &zapped_count);
-      if (!ok) {
-        written_count = w;  // written whole instead
-        zapped_count = z;
+      p.scan_ok = 1;
+      while (first_region < memory.region_count && arena.regions[first_region].record.end <= p.start) {
+        ++first_region;
       }
-      p.scan_ok = ok ? 1 : 0;
-      if (!ok && g_tracker.trace) {
-        char line[96];
-        int e = errno;
-        // "crcore: tracker: scan of START-END failed (errno E)": written by hand, no stdio here.
-        char* q = line;
-        for (const char* t = "crcore: tracker: scan failed "; *t != '\0'; ++t) {
-          *q++ = *t;
+      for (uint32_t k = first_region; k < memory.region_count && arena.regions[k].record.start < p.end; ++k) {
+        const image::RegionRecord& r = arena.regions[k].record;
+        uint64_t s = r.start > p.start ? r.start : p.start;
+        uint64_t e = r.end < p.end ? r.end : p.end;
+        if (s >= e || !is_anonymous(r.kind)) {
+          continue;
         }
-        for (uint64_t v : {p.start, p.end, static_cast<uint64_t>(e)}) {
-          for (int shift = 44; shift >= 0; shift -= 4) {
-            *q++ = "0123456789abcdef"[(v >> shift) & 15];
+        uint64_t w = written_count, z = zapped_count;
+        // Written since the last image, protected again in the same walk; then the pages discarded
+        // since (neither present nor swapped, not even a write-protect marker: zero now).
+        bool ok = scan(pagemap, s, e, uapi::kScanWpMatching | uapi::kScanCheckWpAsync, 0, uapi::kPageIsWritten, written,
+                       &written_count) &&
+                  scan(pagemap, s, e, 0, uapi::kPageIsPresent | uapi::kPageIsSwapped,
+                       uapi::kPageIsPresent | uapi::kPageIsSwapped, zapped, &zapped_count);
+        if (!ok) {
+          int error = errno;
+          written_count = w;  // this piece is written whole instead
+          zapped_count = z;
+          if (lost_count < g_tracker.list_capacity) {
+            lost[lost_count++] = {s, e, 0};
+          } else {
+            p.scan_ok = 0;
           }
-          *q++ = ' ';
+          if (g_tracker.trace) {
+            trace_failure(s, e, error);
+          }
         }
-        *q++ = '\n';
-        (void)!write(2, line, static_cast<size_t>(q - line));
       }
     }
     if (pagemap >= 0) {
       close(pagemap);
     }
-  }
-  char why[128] = "";
-  int rc = capture_regions(arena, memory, why, sizeof why);
-  if (rc != 0) {
-    return rc;
   }
   TrackedRange* next = ranges(nxt);
   uint32_t next_count = 0;
@@ -289,7 +319,7 @@ int tracker_before_dump(CaptureArena& arena, MemoryCapture& memory, bool increme
       continue;
     }
     bool uffd = g_tracker.uffd_ok && !g_tracker.hash_only &&
-                track_with_uffd(r.start, r.end, prev, prev_count, zapped, zapped_count);
+                track_with_uffd(r.start, r.end, prev, prev_count, zapped, zapped_count, lost, lost_count);
     next[next_count++] = {r.start, r.end, static_cast<uint32_t>(uffd ? TrackMethod::Uffd : TrackMethod::Hash), 0, 0, 0};
   }
   h.range_count[nxt] = next_count;
@@ -312,6 +342,8 @@ int tracker_before_dump(CaptureArena& arena, MemoryCapture& memory, bool increme
   plan.written_count = written_count;
   plan.zapped = zapped;
   plan.zapped_count = zapped_count;
+  plan.lost = lost;
+  plan.lost_count = lost_count;
   g_tracker.pending = true;
   return 0;
 }

@@ -71,6 +71,9 @@ struct IncrementalPlan {
   uint64_t written_count = 0;
   const uapi::PageRegion* zapped = nullptr;
   uint64_t zapped_count = 0;
+  // Pieces of Uffd ranges whose scan failed (mapped anew since): written whole.
+  const uapi::PageRegion* lost = nullptr;
+  uint64_t lost_count = 0;
 };
 
 // Normal context, before the threads stop: sets up the shared mapping and userfaultfd the first
