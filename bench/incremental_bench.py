@@ -35,6 +35,17 @@ def wait_line(path, word, count, timeout):
     raise SystemExit(f"incremental_bench: no '{word.decode()}' in {path} within {timeout} s")
 
 
+def caught_usr1(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return (int(line.split()[1], 16) >> (signal.SIGUSR1 - 1)) & 1 == 1
+    except OSError:
+        pass
+    return False
+
+
 def checkpoint(bindir, pid, image, extra):
     t0 = time.monotonic()
     p = subprocess.run([os.path.join(bindir, "cr_checkpoint"), "-f", image] + extra + [str(pid)],
@@ -56,9 +67,12 @@ def one(args, size, workdir):
     wait_line(log, b"ready", 1, 900)
     time.sleep(0.2)
     extra = args.extra.split()
+    t_full = time.monotonic()
     full_s, full_pause, _ = checkpoint(args.bin, p.pid, full, ["--cont"] + extra)
     # Time for the workload to rewrite TOUCH percent of its memory (measured from the end of the full one).
+    # The workload goes on writing while the full image is written: what it rewrites counts from the pause.
     time.sleep(size * args.touch / 100 / (RATE_MIB_S_PER_THREAD * args.threads))
+    rewritten = min(100.0, (time.monotonic() - t_full) * RATE_MIB_S_PER_THREAD * args.threads / size * 100)
     incr_s, incr_pause, line = checkpoint(args.bin, p.pid, incr, ["--incremental", "--kill"] + extra)
     p.wait(timeout=120)
     t0 = time.monotonic()
@@ -66,15 +80,16 @@ def one(args, size, workdir):
                          stdout=subprocess.DEVNULL, stderr=open(log + ".restart", "ab"))
     before = open(log, "rb").read().count(b"alive")
     os.kill(r.pid, 0)
-    # Restarted once it answers a signal: ask it to print "alive N".
+    # Restarted once the workload's SIGUSR1 handler is back (never signal cr_restart itself) and it
+    # answers with "alive N".
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        try:
+        if r.poll() is not None:
+            raise SystemExit(f"incremental_bench: the restarted workload ended; see {log}.restart")
+        if caught_usr1(r.pid):
             os.kill(r.pid, signal.SIGUSR1)
-        except ProcessLookupError:
-            raise SystemExit(f"incremental_bench: the restarted workload died; see {log}.restart")
-        if open(log, "rb").read().count(b"alive") > before:
-            break
+            if open(log, "rb").read().count(b"alive") > before:
+                break
         time.sleep(0.005)
     restart_s = time.monotonic() - t0
     time.sleep(0.2)
@@ -85,7 +100,7 @@ def one(args, size, workdir):
     full_mib = os.path.getsize(full) / 2**20
     incr_mib = os.path.getsize(incr) / 2**20
     kind = "incremental" if ": incremental," in line else "FULL"
-    print(f"{size:6d} {args.touch:5.1f}% {full_mib:9.1f} {full_s:7.3f} {full_pause:8.1f} | "
+    print(f"{size:6d} {rewritten:5.1f}% {full_mib:9.1f} {full_s:7.3f} {full_pause:8.1f} | "
           f"{incr_mib:9.1f} {100 * incr_mib / full_mib:6.1f}% {incr_s:7.3f} {incr_pause:8.1f} {kind:>11} | "
           f"{restart_s:7.3f} {verify}", flush=True)
     for f in (full, incr):
@@ -106,7 +121,8 @@ def main():
     args.workload = args.workload or os.path.join(args.bin, "workload")
     workdir = tempfile.mkdtemp(prefix="crcore-incr-", dir=args.dir)
     print("# full: cr_checkpoint --cont; incremental: --incremental --kill after the workload rewrote TOUCH of "
-          "its memory; restart: cr_restart of the incremental image (its chain)")
+          "its memory\n# (touch: the share it rewrote between the two pauses, from its rate; it goes on "
+          "writing while the full image\n# is written); restart: cr_restart of the incremental image (its chain)")
     print(f"#  MiB touch  full_MiB  full_s pause_ms |  incr_MiB  ratio  incr_s pause_ms        kind | restart_s verify")
     ok = True
     try:
