@@ -363,14 +363,23 @@ void tracker_after_checkpoint(bool committed) {
   g_tracker.pending = false;
 }
 
+void tracker_init() { configure(); }
+
 void tracker_forget() {
-  g_tracker.map = nullptr;  // not in the restored address space
-  g_tracker.map_size = 0;
-  g_tracker.uffd = -1;
-  g_tracker.uffd_ok = false;
-  g_tracker.configured = false;
-  g_tracker.valid = false;
-  g_tracker.pending = false;
+  g_tracker = Tracker{};  // neither the mapping nor the descriptor is in the restored process
+  configure();
+}
+
+void tracker_after_fork() {
+  // The child shares the parent's mapping (MAP_SHARED) and holds its userfaultfd: both are the parent's.
+  if (g_tracker.map != nullptr) {
+    munmap(g_tracker.map, g_tracker.map_size);
+  }
+  if (g_tracker.uffd >= 0) {
+    close(g_tracker.uffd);
+  }
+  g_tracker = Tracker{};
+  configure();
 }
 
 void tracker_mapping(uint64_t* start, uint64_t* end) {

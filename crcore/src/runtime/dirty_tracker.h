@@ -90,8 +90,15 @@ int tracker_before_dump(CaptureArena& arena, MemoryCapture& memory, bool increme
 // image becomes the parent of the next incremental one.
 void tracker_after_checkpoint(bool committed);
 
-// After a restart: the mapping and the userfaultfd were left out of the image.
+// At start-up (normal context): opens the userfaultfd now, so that the process's descriptors do not
+// change at its first checkpoint.
+void tracker_init();
+
+// After a restart: the mapping and the userfaultfd were left out of the image. Opens a new one.
 void tracker_forget();
+
+// In a forked child: the mapping and the userfaultfd are the parent's; the child gets its own.
+void tracker_after_fork();
 
 // The tracker's own mapping, which images leave out (start, end; 0, 0 when none).
 void tracker_mapping(uint64_t* start, uint64_t* end);

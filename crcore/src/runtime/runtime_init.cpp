@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "libcr.h"
+#include "runtime/dirty_tracker.h"
 #include "runtime/glibc_layout.h"
 #include "runtime/manager.h"
 #include "runtime/runtime_state.h"
@@ -55,6 +56,7 @@ int choose_signal() {
 
 void start_runtime() {
   g_runtime.pid = getpid();
+  tracker_init();
   std::string why = start_manager();
   if (!why.empty()) {
     fprintf(stderr, "crcore: process %d will not be checkpointable: %s\n", getpid(), why.c_str());
@@ -66,6 +68,7 @@ void after_fork_in_child() {
   g_runtime.control_fd = -1;
   g_runtime.phase.store(static_cast<uint32_t>(Phase::Idle));
   g_runtime.slot_count = 0;
+  tracker_after_fork();
   start_runtime();
 }
 
