@@ -2,7 +2,8 @@
 # The checkpoint/restart case list (tests/cases/README.md has the protocol and the cases).
 #
 # Usage: run_cases.sh [--work DIR] [--jobs N] [--keep] [NAME...]
-# Every case listed in tests/cases/CASES and tests/cases/*/CASES (`name scope expect description`)
+# Every case listed in tests/cases/CASES and tests/cases/*/CASES (`name scope expect description`;
+# a subdirectory with its own CMakeLists.txt, like tree/, runs its cases itself)
 # is built from tests/cases/[DIR/]NAME.c (or run as NAME.sh) and run twice: once uninterrupted, and
 # once checkpointed (cr_checkpoint --kill, with --tree/--pgid/--sid for those scopes) when it says it
 # is ready, restarted (cr_restart) and told to go on; its stdout must be the same both times. A case
@@ -230,7 +231,14 @@ while read -r list; do
     fi
     names+=("$name"); scopes+=("$scope"); expects+=("$expect"); sources+=("$src")
   done <"$list"
-done < <(ls "$here/CASES" "$here"/*/CASES 2>/dev/null)
+done < <(
+  ls "$here/CASES"
+  # A subdirectory with a CMakeLists.txt of its own builds and runs its cases itself (tests/cases/tree:
+  # e2e_tree_cases, programs linked with libcr, one pid namespace per case): not run twice here.
+  for list in "$here"/*/CASES; do
+    [[ -f "$list" && ! -f "$(dirname "$list")/CMakeLists.txt" ]] && echo "$list"
+  done
+)
 
 # Build (in parallel), then run (in parallel, `jobs` at a time), printing each result as it comes.
 build_one() {
