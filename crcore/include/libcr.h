@@ -199,6 +199,10 @@ enum {
 #define CR_CHKPT_DUMP_PRIVATE 0x00000400  /* store private file mappings (libs) */
 #define CR_CHKPT_DUMP_SHARED 0x00000800   /* store shared file mappings */
 #define CR_CHKPT_DUMP_ALL (CR_CHKPT_DUMP_EXEC | CR_CHKPT_DUMP_PRIVATE | CR_CHKPT_DUMP_SHARED)
+/* [crcore] an incremental image: only the pages changed since the target's last checkpoint, the
+ * rest from that image (its parent, which must stay in the same directory). The first checkpoint,
+ * and the first after a restart, are full images. CR_SCOPE_PROC only (EINVAL with another scope). */
+#define CR_CHKPT_INCREMENTAL 0x00001000
 
 /* Arguments of cr_request_checkpoint().  Always fill it in with
  * cr_initialize_checkpoint_args_t() first, then set fields. */

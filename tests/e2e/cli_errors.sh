@@ -96,6 +96,9 @@ wait_lines "$work/counter.out" '^progress step' 1 60 "$counter_pid"
 refused checkpoint_missing_directory "$CR_CHECKPOINT" --kill -f "$work/no/such/dir/x.ctx" "$counter_pid"
 refused checkpoint_unwritable_directory "$CR_CHECKPOINT" --kill -f /proc/crcore-e2e.ctx "$counter_pid"
 still_alive unwritable_target_unharmed "$counter_pid"
+# Incremental images are per process: a scope checkpoint refuses --incremental before stopping anything.
+refused checkpoint_incremental_tree "$CR_CHECKPOINT" --incremental --tree --kill -f x.ctx "$counter_pid"
+still_alive incremental_tree_target_unharmed "$counter_pid"
 
 say "a real image, for the damaged copies"
 good="$work/good.ctx"

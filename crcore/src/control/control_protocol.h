@@ -43,6 +43,7 @@ enum RequestFlag : uint32_t {
   kRequestInPlace = 1u << 2,           // write with the threads stopped, not from a copy-on-write child
   kRequestTemporaryName = 1u << 3,     // the image has a temporary name: removed if no commit comes
   kRequestScope = 1u << 4,             // one process of a scope: barriers, peers in sibling images
+  kRequestIncremental = 1u << 5,       // only the pages changed since the last image (when it is known)
 };
 
 enum BarrierStage : uint32_t {

@@ -62,6 +62,9 @@ enum RecordFlag : uint16_t {
   // decompressing); the page bytes after it are one zstd frame of PagesHeader.length bytes.
   // stored_size = 16 + frame size; raw_size = 16 + length.
   kRecordZstd = 1u << 0,
+  // Pages records of incremental images only: these pages are zero now (whatever the parent chain
+  // holds there). The payload is the PagesHeader alone: stored_size = raw_size = 16.
+  kRecordZeroFill = 1u << 1,
 };
 
 // Every record: this 40-byte header, then stored_size bytes of payload.
@@ -213,9 +216,16 @@ struct RegionRecord {
   uint32_t kind;         // RegionKind
   uint32_t prot;         // RegionProt bits
   uint32_t path_len;     // then: the path (file name, or [heap]/[stack]/...)
-  uint32_t reserved;
+  uint32_t flags;        // RegionFlag bits (0 in a full image)
 };
 static_assert(sizeof(RegionRecord) == 72);
+
+enum RegionFlag : uint32_t {
+  // Incremental images only, anonymous kinds only: a page of this region that no Pages record of
+  // this image holds is the parent image's page at that address (resolved down the chain).
+  // Without it, such a page is a zero page (or the file's), as in a full image.
+  kRegionInherits = 1u << 0,
+};
 
 struct PagesHeader {
   uint64_t address;  // page-aligned

@@ -57,14 +57,18 @@ void check_file_header(const std::string& path, const FileHeader& h) {
   if (h.page_size != kPageSize) {
     fail(path, fmt::format("page size {} is not supported (only {})", h.page_size, kPageSize));
   }
-  if ((h.flags & kFileIncremental) != 0) {
-    fail(path, "incremental images are not supported yet");
-  }
-  if ((h.flags & ~uint32_t{kFileScopeMember}) != 0) {
+  if ((h.flags & ~uint32_t{kFileScopeMember | kFileIncremental}) != 0) {
     fail(path, fmt::format("unknown file flags {:#x}", h.flags));
   }
-  if (!all_zero(h.parent_id, sizeof h.parent_id)) {
+  bool incremental = (h.flags & kFileIncremental) != 0;
+  if (incremental && h.version < 3) {
+    fail(path, fmt::format("an incremental image of version {} (incremental images are version 3)", h.version));
+  }
+  if (!incremental && !all_zero(h.parent_id, sizeof h.parent_id)) {
     fail(path, "parent_id is set in an image that is not incremental");
+  }
+  if (incremental && all_zero(h.parent_id, sizeof h.parent_id)) {
+    fail(path, "an incremental image without a parent_id");
   }
 }
 
@@ -88,12 +92,21 @@ std::string check_record_header(const RecordHeader& h) {
   if (h.reserved != 0) {
     return "reserved field is not zero";
   }
-  if ((h.flags & ~uint16_t{kRecordZstd}) != 0) {
+  if ((h.flags & ~uint16_t{kRecordZstd | kRecordZeroFill}) != 0) {
     return fmt::format("unknown record flags {:#x}", h.flags);
   }
   bool zstd = (h.flags & kRecordZstd) != 0;
   if (zstd && kind != RecordKind::Pages) {
     return "only Pages records may be compressed";
+  }
+  if ((h.flags & kRecordZeroFill) != 0) {
+    if (kind != RecordKind::Pages || zstd) {
+      return "only uncompressed Pages records may be zero-fill records";
+    }
+    if (h.raw_size != sizeof(PagesHeader) || h.stored_size != sizeof(PagesHeader)) {
+      return fmt::format("a zero-fill record's payload is {} bytes, not the {}-byte PagesHeader", h.raw_size,
+                         sizeof(PagesHeader));
+    }
   }
   uint64_t limit = kMaxMetaPayload;
   if (kind == RecordKind::Pages) {
@@ -286,7 +299,11 @@ Image ImageReader::load() {
         fail(path_, at, "payload checksum mismatch");
       }
       if (kind == RecordKind::Pages) {
-        check_pages_header(pages, header.raw_size, image);
+        bool zero_fill = (header.flags & kRecordZeroFill) != 0;
+        if (zero_fill && (image.header.flags & kFileIncremental) == 0) {
+          throw RecordInvalid("a zero-fill Pages record in an image that is not incremental");
+        }
+        check_pages_header(pages, header.raw_size, image, zero_fill);
         if ((header.flags & kRecordZstd) != 0) {
 #if CRCORE_HAVE_ZSTD
           if (ZSTD_getFrameContentSize(frame_start.data(), frame_start_size) != pages.length) {
@@ -298,7 +315,7 @@ Image ImageReader::load() {
         }
         image.pages.push_back({pages.address, pages.length, at.offset + sizeof header, header.stored_size,
                                header.payload_hash, index, header.flags});
-        pages_bytes += pages.length;
+        pages_bytes += zero_fill ? 0 : pages.length;
       }
       switch (kind) {
         case RecordKind::Process:
@@ -356,6 +373,9 @@ Image ImageReader::load() {
 void ImageReader::for_each_pages(const Image& image, const PagesFn& fn) const {
   PagesStream stream(fd_.get(), path_, image.file_size);
   for (const PagesRef& ref : image.pages) {
+    if ((ref.flags & kRecordZeroFill) != 0) {
+      continue;  // no bytes: zeros where the parent chain had data
+    }
     stream.deliver(ref, fn);
   }
 }

@@ -152,9 +152,17 @@ void decode_region(Payload payload, Image& image) {
   if (!known(kind)) {
     invalid(fmt::format("region {} has unknown kind {}", range(r.start, r.end), r.kind));
   }
-  if ((r.prot & ~uint32_t{kProtRead | kProtWrite | kProtExec}) != 0 || r.reserved != 0) {
-    invalid(fmt::format("region {} has unknown prot bits {:#x} or a non-zero reserved field", range(r.start, r.end),
-                        r.prot));
+  if ((r.prot & ~uint32_t{kProtRead | kProtWrite | kProtExec}) != 0 || (r.flags & ~uint32_t{kRegionInherits}) != 0) {
+    invalid(
+        fmt::format("region {} has unknown prot bits {:#x} or flags {:#x}", range(r.start, r.end), r.prot, r.flags));
+  }
+  if ((r.flags & kRegionInherits) != 0) {
+    if ((image.header.flags & kFileIncremental) == 0) {
+      invalid(fmt::format("region {} inherits pages in an image that is not incremental", range(r.start, r.end)));
+    }
+    if (kind != RegionKind::AnonPrivate && kind != RegionKind::Heap && kind != RegionKind::Stack) {
+      invalid(fmt::format("region {} is {} and may not inherit pages", range(r.start, r.end), region_kind_name(kind)));
+    }
   }
   if (!page_aligned(r.start) || !page_aligned(r.end)) {
     invalid(fmt::format("region {} is not page-aligned", range(r.start, r.end)));
@@ -347,8 +355,11 @@ void decode_fd_data(Payload payload, Image& image) {
   image.fd_data.push_back(std::move(entry));
 }
 
-void check_pages_header(const PagesHeader& pages, uint64_t raw_size, const Image& image) {
-  if (pages.length != raw_size - sizeof pages) {
+void check_pages_header(const PagesHeader& pages, uint64_t raw_size, const Image& image, bool zero_fill) {
+  if (zero_fill && pages.length > kMaxPagesPayload) {
+    invalid(fmt::format("zero-fill length {} is above the limit of {}", pages.length, kMaxPagesPayload));
+  }
+  if (!zero_fill && pages.length != raw_size - sizeof pages) {
     invalid(fmt::format("length {} does not match raw_size {}", pages.length, raw_size));
   }
   if (!page_aligned(pages.address) || !page_aligned(pages.length) || pages.length == 0) {

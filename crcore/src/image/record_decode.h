@@ -32,7 +32,7 @@ void decode_fd_data(Payload payload, Image& image);
 void decode_resource(Payload payload, Image& image);
 // A Pages record's header (raw_size from the record header): aligned, sized, inside one region of a
 // kind that has pages.
-void check_pages_header(const PagesHeader& pages, uint64_t raw_size, const Image& image);
+void check_pages_header(const PagesHeader& pages, uint64_t raw_size, const Image& image, bool zero_fill);
 // The End record; record_index and offset are its own, pages_bytes what the reader counted.
 void decode_end(Payload payload, Image& image, uint64_t record_index, uint64_t offset, uint64_t pages_bytes);
 

@@ -78,9 +78,16 @@ int RecordWriter::begin(const FileHeader& header) noexcept {
   if (h.page_size != kPageSize) {
     return -EINVAL;
   }
-  if ((h.flags & ~uint32_t{kFileScopeMember}) != 0) {
+  if ((h.flags & ~uint32_t{kFileScopeMember | kFileIncremental}) != 0) {
     return -ENOTSUP;
   }
+  // An incremental image names its parent; a full one names none.
+  bool incremental = (h.flags & kFileIncremental) != 0;
+  bool has_parent = std::any_of(h.parent_id, h.parent_id + sizeof h.parent_id, [](uint8_t b) { return b != 0; });
+  if (incremental != has_parent) {
+    return -EINVAL;
+  }
+  incremental_ = incremental;
   h.header_check = file_header_check(h);
   std::memcpy(buffer_, &h, sizeof h);
   pending_ = sizeof h;
@@ -170,6 +177,36 @@ int RecordWriter::emit(RecordKind kind, std::span<const Piece> pieces, uint64_t 
   last_rank_ = record_rank(kind);
   ++records_;
   offset_ += record_size;
+  return 0;
+}
+
+int RecordWriter::zero_pages(uint64_t address, size_t length) noexcept {
+  if (int rc = check_order(RecordKind::Pages); rc != 0) {
+    return rc;
+  }
+  if (!incremental_ || address % kPageSize != 0 || length % kPageSize != 0 || address + length < address) {
+    return -EINVAL;
+  }
+  last_rank_ = record_rank(RecordKind::Pages);
+  while (length > 0) {
+    size_t chunk = std::min<size_t>(length, kMaxPagesPayload);
+    PagesHeader pages{address, chunk};
+    PayloadHash hash;
+    hash.update(&pages, sizeof pages);
+    RecordHeader header = make_header(RecordKind::Pages, kRecordZeroFill, sizeof pages, sizeof pages, hash.digest());
+    if (pending_ + kFramingSize > capacity_) {
+      if (int rc = flush(); rc != 0) {
+        return rc;
+      }
+    }
+    std::memcpy(buffer_ + pending_, &header, sizeof header);
+    std::memcpy(buffer_ + pending_ + sizeof header, &pages, sizeof pages);
+    pending_ += kFramingSize;
+    offset_ += kFramingSize;
+    ++records_;
+    address += chunk;
+    length -= chunk;
+  }
   return 0;
 }
 

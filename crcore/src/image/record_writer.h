@@ -41,8 +41,9 @@ class RecordWriter {
   RecordWriter& operator=(const RecordWriter&) = delete;
 
   // Writes the file header. Fills magic, version, header_size, arch and header_check itself, and
-  // page_size when it is 0; the caller sets created_ns, image_id, parent_id and flags (must be 0:
-  // incremental images are not written yet). 0 or -errno (-EINVAL: scratch too small, called twice).
+  // page_size when it is 0; the caller sets created_ns, image_id, parent_id and flags (0, or
+  // kFileIncremental with a non-zero parent_id). 0 or -errno (-EINVAL: scratch too small, called
+  // twice, unknown flags, a parent_id without kFileIncremental or the reverse).
   int begin(const FileHeader& header) noexcept;
 
   // One record of `kind` whose payload is the pieces concatenated (at most kMaxPieces). Kinds must
@@ -55,6 +56,10 @@ class RecordWriter {
   // readable). address and length are page-aligned. Splits at kMaxPagesPayload; with a workspace,
   // compresses each chunk (chunks then fit the scratch) and stores it raw when that saves nothing.
   int pages(uint64_t address, const void* memory, size_t length) noexcept;
+
+  // Zero-fill Pages record(s) for [address, address+length) (incremental images only, -EINVAL
+  // otherwise): these pages are zero now, whatever the parent chain holds. Split at kMaxPagesPayload.
+  int zero_pages(uint64_t address, size_t length) noexcept;
 
   // The End record, then every buffered byte, then fsync. 0 or -errno.
   // With Sync::Later the caller fsyncs the descriptor itself (after letting the application go on).
@@ -83,6 +88,7 @@ class RecordWriter {
   size_t pending_ = 0;  // buffered bytes at buffer_ not yet written
   ZstdWorkspace* zstd_;
   State state_ = State::Fresh;
+  bool incremental_ = false;
   int error_ = 0;                 // the first I/O error; every later call returns it
   int last_rank_ = -1;            // record_rank of the last record
   uint32_t singletons_seen_ = 0;  // bit n: the singleton kind of rank n was written

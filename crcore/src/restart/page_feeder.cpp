@@ -9,7 +9,10 @@
 #include <cstring>
 #include <exception>
 
+#include <algorithm>
+
 #include "image/image_reader.h"
+#include "restart/image_chain.h"
 #include "restart/restorer.h"
 
 namespace crcore::restart {
@@ -32,7 +35,11 @@ void send(int fd, const void* data, size_t size) {
 
 }  // namespace
 
-PageFeeder::PageFeeder(const image::Image& img, int floor) {
+PageFeeder::PageFeeder(const image::Image& img, int floor) { start(nullptr, img, floor); }
+
+PageFeeder::PageFeeder(const ImageChain& chain, int floor) { start(&chain, chain.images.at(0), floor); }
+
+void PageFeeder::start(const ImageChain* chain, const image::Image& img, int floor) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) {
     throw RestartError(std::string("cannot create the page pipe: ") + strerror(errno));
@@ -48,12 +55,35 @@ PageFeeder::PageFeeder(const image::Image& img, int floor) {
     close(read_fd_);
     int status = 0;
     try {
-      image::ImageReader reader(img.path);
-      reader.for_each_pages(img, [&](uint64_t address, std::span<const std::byte> bytes) {
+      auto send_piece = [&](uint64_t address, std::span<const std::byte> bytes) {
         uint64_t header[2] = {address, bytes.size()};
         send(p[1], header, sizeof header);
         send(p[1], bytes.data(), bytes.size());
-      });
+      };
+      if (chain == nullptr || chain->images.size() == 1) {
+        image::ImageReader reader(img.path);
+        reader.for_each_pages(img, send_piece);
+      } else {
+        // Each image of the chain, oldest first, sends only the pages it provides.
+        for (size_t k = chain->images.size(); k-- > 0;) {
+          const auto& feed = chain->feed[k];
+          if (feed.empty()) {
+            continue;
+          }
+          image::ImageReader reader(chain->images[k].path);
+          reader.for_each_pages(chain->images[k], [&](uint64_t address, std::span<const std::byte> bytes) {
+            uint64_t end = address + bytes.size();
+            auto it = std::upper_bound(feed.begin(), feed.end(), address,
+                                       [](uint64_t a, const std::pair<uint64_t, uint64_t>& r) { return a < r.second; });
+            for (; it != feed.end() && it->first < end; ++it) {
+              uint64_t s = std::max(address, it->first), e = std::min(end, it->second);
+              if (s < e) {
+                send_piece(s, bytes.subspan(s - address, e - s));
+              }
+            }
+          });
+        }
+      }
       uint64_t end[2] = {0, 0};
       send(p[1], end, sizeof end);
     } catch (const std::exception& e) {

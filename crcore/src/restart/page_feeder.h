@@ -10,14 +10,19 @@
 
 namespace crcore::restart {
 
+struct ImageChain;
+
 class PageFeeder {
  public:
   // Forks the feeder. Its descriptors are moved to `floor` and above.
   PageFeeder(const image::Image& image, int floor);
+  // The pages of a chain of incremental images: from each image, what chain.feed says it provides.
+  PageFeeder(const ImageChain& chain, int floor);
   int read_fd() const { return read_fd_; }
   pid_t pid() const { return pid_; }
 
  private:
+  void start(const ImageChain* chain, const image::Image& image, int floor);
   int read_fd_ = -1;
   pid_t pid_ = -1;
 };

@@ -23,6 +23,7 @@
 
 #include "image/image_reader.h"
 #include "restart/fd_restore.h"
+#include "restart/image_chain.h"
 #include "restart/page_feeder.h"
 #include "restart/resource_restore.h"
 #include "restart/thread_placement.h"
@@ -408,7 +409,7 @@ void restore(const image::Image& img, const RestartOptions& options) {
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);
-  PageFeeder feeder(img, floor);
+  PageFeeder feeder = options.chain != nullptr ? PageFeeder(*options.chain, floor) : PageFeeder(img, floor);
   args.feeder_fd = feeder.read_fd();
   args.feeder_pid = feeder.pid();
   args.close_from = floor;  // the feeder's pipe, file mappings, the exe: all lifted above the floor

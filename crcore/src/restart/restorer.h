@@ -13,6 +13,8 @@
 
 namespace crcore::restart {
 
+struct ImageChain;
+
 class RestartError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -28,6 +30,7 @@ struct RestartOptions {
   std::string run_on_success;  // run once every check has passed, just before the process is recreated
   std::string run_on_failure;  // --restore-pid in a namespace: run there when the restart fails inside it
   const struct ScopeFds* scope_fds = nullptr;  // a scope's shared pipes and socketpairs (scope_fds.h)
+  const ImageChain* chain = nullptr;           // an incremental image's chain (its images[0] is the image restored)
 };
 
 // Never returns on success: this process becomes the restored one.

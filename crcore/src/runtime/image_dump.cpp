@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "image/record_writer.h"
+#include "runtime/dirty_scan.h"
 #include "runtime/fault_injection.h"
 #include "runtime/glibc_layout.h"
 #include "runtime/memory_capture.h"
@@ -315,6 +316,10 @@ int write_pages(image::RecordWriter& w, CaptureArena& arena, const MemoryCapture
     int rc = 0;
     for (uint32_t k = 0; k < r.run_count && rc == 0; ++k) {
       const PageRun& run = arena.runs[r.first_run + k];
+      if ((run.length & kRunZeroFill) != 0) {
+        rc = w.zero_pages(run.address, run.length & ~kRunZeroFill);
+        continue;
+      }
       rc = copy ? write_copied(w, arena, run)
                 : w.pages(run.address, reinterpret_cast<const void*>(run.address), run.length);
       if (++written_runs == total_runs / 2 + 1) {  // total_runs is 0 unless a fault is armed
@@ -340,9 +345,16 @@ int write_pages(image::RecordWriter& w, CaptureArena& arena, const MemoryCapture
 
 int dump_image(CaptureArena& arena, const DumpRequest& request, DumpResult& result, char* why, size_t why_size) {
   MemoryCapture memory;
-  int rc = capture_regions(arena, memory, why, why_size);
+  int rc = 0;
+  if (request.memory != nullptr) {
+    memory = *request.memory;
+  } else {
+    rc = capture_regions(arena, memory, why, why_size);
+  }
+  const IncrementalPlan* plan = request.plan != nullptr && request.plan->tracking ? request.plan : nullptr;
   if (rc == 0) {
-    rc = scan_pages(arena, memory, why, why_size);
+    rc = plan != nullptr ? scan_pages_tracked(arena, memory, *plan, why, why_size)
+                         : scan_pages(arena, memory, why, why_size);
   }
   FdCapture fds;
   if (rc == 0 && request.descriptors != nullptr) {
@@ -362,7 +374,13 @@ int dump_image(CaptureArena& arena, const DumpRequest& request, DumpResult& resu
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   header.created_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec);
-  if (getrandom(header.image_id, sizeof header.image_id, GRND_NONBLOCK) != sizeof header.image_id) {
+  if (plan != nullptr) {
+    memcpy(header.image_id, plan->image_id, sizeof header.image_id);
+    if (plan->incremental) {
+      header.flags |= image::kFileIncremental;
+      memcpy(header.parent_id, plan->parent_id, sizeof header.parent_id);
+    }
+  } else if (getrandom(header.image_id, sizeof header.image_id, GRND_NONBLOCK) != sizeof header.image_id) {
     memcpy(header.image_id, &header.created_ns, sizeof header.created_ns);
   }
   uint32_t threads = parked_threads() + 1;
@@ -408,6 +426,7 @@ int dump_image(CaptureArena& arena, const DumpRequest& request, DumpResult& resu
   result.page_bytes = w.page_bytes();
   result.threads = threads;
   result.regions = memory.region_count;
+  result.incremental = plan != nullptr && plan->incremental;
   return 0;
 }
 

@@ -7,7 +7,9 @@
 
 #include "image/zstd_workspace.h"
 #include "runtime/capture_arena.h"
+#include "runtime/dirty_tracker.h"
 #include "runtime/fd_capture.h"
+#include "runtime/memory_capture.h"
 
 namespace crcore::runtime {
 
@@ -31,6 +33,10 @@ struct DumpRequest {
   // copy-on-write writer runs after the threads go on, and file offsets and the data queued in
   // pipes and sockets are live kernel state, not part of its frozen copy of memory.
   const FdCapture* descriptors = nullptr;
+  // Regions already captured by the stopped process (the dirty tracker needs them before the
+  // copy-on-write writer forks), and the tracker's plan: nullptr for neither.
+  const MemoryCapture* memory = nullptr;
+  const IncrementalPlan* plan = nullptr;
 };
 
 struct DumpResult {
@@ -38,6 +44,7 @@ struct DumpResult {
   uint64_t page_bytes = 0;
   uint32_t threads = 0;
   uint32_t regions = 0;
+  bool incremental = false;
 };
 
 // Writes the whole image: every parked thread's record and the manager's own (its context must

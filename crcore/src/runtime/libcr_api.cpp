@@ -172,6 +172,10 @@ int cr_request_checkpoint(cr_checkpoint_args_t* args, cr_checkpoint_handle_t* ha
     errno = EINVAL;
     return -1;
   }
+  if (args->cr_scope != CR_SCOPE_PROC && (args->cr_flags & CR_CHKPT_INCREMENTAL) != 0) {
+    errno = EINVAL;  // incremental images are per process: not for a scope yet
+    return -1;
+  }
   if (args->cr_scope != CR_SCOPE_PROC) {
     std::lock_guard lock(g_requests_mutex);
     for (int i = 0; i < kMaxRequests; ++i) {
@@ -212,6 +216,9 @@ int cr_request_checkpoint(cr_checkpoint_args_t* args, cr_checkpoint_handle_t* ha
   }
   crcore::runtime::own_fd(r.connection.fd());  // before the request: the image must not contain it
   auto request = crcore::control::make_request(after_for_signal(args->cr_signal), args->cr_timeout * 1000u, false);
+  if ((args->cr_flags & CR_CHKPT_INCREMENTAL) != 0) {
+    request.flags |= crcore::control::kRequestIncremental;
+  }
   if (!r.connection.send_request(request, args->cr_fd).empty()) {
     crcore::runtime::disown_fd(r.connection.fd());
     r.connection = crcore::control::Connection{};

@@ -29,6 +29,7 @@
 #include "runtime/capture_arena.h"
 #include "runtime/context.h"
 #include "runtime/critical_sections.h"
+#include "runtime/dirty_tracker.h"
 #include "runtime/fault_injection.h"
 #include "runtime/image_dump.h"
 #include "runtime/kmod_backend.h"
@@ -71,6 +72,8 @@ struct Checkpoint {
   int pipe_probe[2];
   int result_pipe[2];     // from the copy-on-write writer
   FdCapture descriptors;  // captured before the copy-on-write writer forks
+  MemoryCapture memory;   // regions, captured while stopped when the dirty tracker is on
+  IncrementalPlan plan;   // the dirty tracker's
   bool copy_on_write;
   uint64_t kmod_id;  // the kernel module's request id; 0: the user backend (tgkill)
   pid_t writer_pid;
@@ -124,8 +127,8 @@ DumpRequest make_dump_request(const Checkpoint& c) {
   dump.allow_unsupported_fds = (c.request.flags & control::kRequestCloseUnsupported) != 0;
   dump.scope_member = (c.request.flags & control::kRequestScope) != 0;
   dump.exclude.count = 0;
-  for (int fd :
-       {g_runtime.control_fd, c.connection_fd, c.image_fd, c.result_pipe[0], c.result_pipe[1], kmod::device_fd()}) {
+  for (int fd : {g_runtime.control_fd, c.connection_fd, c.image_fd, c.result_pipe[0], c.result_pipe[1],
+                 kmod::device_fd(), tracker_fd()}) {
     if (fd >= 0) {
       dump.exclude.fds[dump.exclude.count++] = fd;
     }
@@ -158,6 +161,12 @@ __attribute__((noinline)) int save_and_dump(Checkpoint& c) {
     return kRestarted;
   }
   DumpRequest dump = make_dump_request(c);
+  // Dirty tracking: what changed since the last image, and protection again, while still stopped.
+  bool incremental = (c.request.flags & control::kRequestIncremental) != 0;
+  if (tracker_before_dump(g_arena, c.memory, incremental, c.plan) == 0) {
+    dump.memory = &c.memory;
+    dump.plan = &c.plan;
+  }
   if (c.copy_on_write) {
     // Descriptors first, here, while every thread is stopped (see DumpRequest::descriptors).
     int rc = capture_fds(g_arena, dump.exclude, dump.pipe_probe, dump.allow_unsupported_fds, c.descriptors, c.why,
@@ -269,6 +278,7 @@ int come_back(Checkpoint& c) {
   }
   // Descriptors, mappings and children the image left out are gone: forget them.
   g_arena = CaptureArena{};
+  tracker_forget();
   g_unreaped_writer = 0;
   c.image_fd = -1;
   c.connection_fd = -1;
@@ -423,6 +433,7 @@ int prepare(Checkpoint& c) {
     set_status(c, control::Status::TempFailure, -rc, "cannot reserve memory for the checkpoint");
     return rc;
   }
+  (void)tracker_prepare(static_cast<uint64_t>(rss_pages));  // without it: a full image, untracked
   if ((c.request.flags & control::kRequestCompress) != 0 && !g_zstd) {
     g_zstd = std::make_unique<image::ZstdWorkspace>(c.request.compress_level > 0 ? c.request.compress_level : 1);
     if (!g_zstd->available()) {
@@ -462,7 +473,11 @@ void respond(int fd, const control::Response& r) { send(fd, &r, sizeof r, MSG_NO
 // removed, --kill/--term/--stop are carried out, a permanent failure ends the process.
 void after_answer(const control::Request& request, const control::Response& response, int image_fd, bool committed) {
   auto after = static_cast<control::After>(request.after);
-  if (response.status == static_cast<uint32_t>(control::Status::Ok)) {
+  bool ok = response.status == static_cast<uint32_t>(control::Status::Ok);
+  // The dirty tracker's next interval starts here; without an image in place, what changed since
+  // the last one is lost (the next incremental checkpoint is a full one).
+  tracker_after_checkpoint(ok && committed);
+  if (ok) {
     if (!committed) {
       // The requester is gone (or could not rename): remove its temporary file, if it is still ours.
       struct stat by_name, by_fd;

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "runtime/dirty_tracker.h"
 #include "runtime/safe_io.h"
 
 namespace crcore::runtime {
@@ -174,6 +175,13 @@ int capture_regions(CaptureArena& arena, MemoryCapture& out, char* why, size_t w
     if (strcmp(path, "[vsyscall]") == 0 || start >= image::kUserAddressLimit) {
       continue;
     }
+    // The dirty tracker's mapping is a mapping of its own (shared, never merged with the
+    // application's): left out whole.
+    uint64_t tracker_start = 0, tracker_end = 0;
+    tracker_mapping(&tracker_start, &tracker_end);
+    if (tracker_start < end && start < tracker_end && tracker_start <= start && end <= tracker_end) {
+      continue;
+    }
     // Our own scratch arena and what a layer above asked to leave out (crcore_ext.h) are cut out
     // of the line: the kernel may have merged them with a neighbour of the same kind.
     uint64_t pieces[kMaxPieces][2];
@@ -242,6 +250,72 @@ int capture_regions(CaptureArena& arena, MemoryCapture& out, char* why, size_t w
   return 0;
 }
 
+int scan_region(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, int pagemap, char* why, size_t why_size) {
+  r.first_run = static_cast<uint32_t>(out.run_count);
+  r.run_count = 0;
+  auto kind = static_cast<image::RegionKind>(r.record.kind);
+  if (!region_has_pages(kind)) {
+    return 0;
+  }
+  if (kind == image::RegionKind::DeletedFile) {
+    return scan_deleted_file(arena, r, out, why, why_size);
+  }
+  int rc = 0;
+  bool file_private = kind == image::RegionKind::FilePrivate;
+  bool readable = (r.record.prot & image::kProtRead) != 0;
+  bool made_readable = false;
+  uint64_t pages = (r.record.end - r.record.start) / kPage;
+  for (uint64_t done = 0; done < pages && rc == 0;) {
+    uint64_t batch = pages - done;
+    if (batch > arena.pagemap_capacity) {
+      batch = arena.pagemap_capacity;
+    }
+    off_t where = static_cast<off_t>((r.record.start / kPage + done) * sizeof(uint64_t));
+    ssize_t got = pread(pagemap, arena.pagemap, batch * sizeof(uint64_t), where);
+    if (got != static_cast<ssize_t>(batch * sizeof(uint64_t))) {
+      append_why(why, why_size, "short read of /proc/self/pagemap");
+      rc = -EIO;
+      break;
+    }
+    for (uint64_t k = 0; k < batch; ++k) {
+      uint64_t entry = arena.pagemap[k];
+      bool touched = (entry & (kPagemapPresent | kPagemapSwapped)) != 0;
+      if (file_private && (entry & kPagemapPresent) != 0 && (entry & kPagemapFileOrSharedAnon) != 0) {
+        touched = false;  // still the file's page: the file provides it at restart
+      }
+      if (!touched) {
+        continue;
+      }
+      uint64_t address = r.record.start + (done + k) * kPage;
+      if (!readable && !made_readable) {
+        if (mprotect(reinterpret_cast<void*>(r.record.start), r.record.end - r.record.start, PROT_READ) != 0) {
+          append_why(why, why_size, "cannot read a protected region");
+          rc = -errno;
+          break;
+        }
+        made_readable = true;
+      }
+      // A zero page can be left out only where the restart maps zeros: not over a file.
+      if (!file_private && is_zero_page(reinterpret_cast<const void*>(address))) {
+        continue;
+      }
+      if (add_page(arena, r, out, address) != 0) {
+        append_why(why, why_size, "memory too fragmented for the page-run table");
+        rc = -E2BIG;
+        break;
+      }
+    }
+    done += batch;
+  }
+  if (made_readable) {
+    int prot = ((r.record.prot & image::kProtRead) ? PROT_READ : 0) |
+               ((r.record.prot & image::kProtWrite) ? PROT_WRITE : 0) |
+               ((r.record.prot & image::kProtExec) ? PROT_EXEC : 0);
+    mprotect(reinterpret_cast<void*>(r.record.start), r.record.end - r.record.start, prot);
+  }
+  return rc;
+}
+
 int scan_pages(CaptureArena& arena, MemoryCapture& out, char* why, size_t why_size) {
   int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   if (pagemap < 0) {
@@ -252,78 +326,7 @@ int scan_pages(CaptureArena& arena, MemoryCapture& out, char* why, size_t why_si
   out.pages_saved = 0;
   int rc = 0;
   for (uint32_t i = 0; i < out.region_count && rc == 0; ++i) {
-    CapturedRegion& r = arena.regions[i];
-    r.first_run = static_cast<uint32_t>(out.run_count);
-    r.run_count = 0;
-    auto kind = static_cast<image::RegionKind>(r.record.kind);
-    if (!region_has_pages(kind)) {
-      continue;
-    }
-    if (kind == image::RegionKind::DeletedFile) {
-      rc = scan_deleted_file(arena, r, out, why, why_size);
-      continue;
-    }
-    bool file_private = kind == image::RegionKind::FilePrivate;
-    bool readable = (r.record.prot & image::kProtRead) != 0;
-    bool made_readable = false;
-    uint64_t pages = (r.record.end - r.record.start) / kPage;
-    for (uint64_t done = 0; done < pages && rc == 0;) {
-      uint64_t batch = pages - done;
-      if (batch > arena.pagemap_capacity) {
-        batch = arena.pagemap_capacity;
-      }
-      off_t where = static_cast<off_t>((r.record.start / kPage + done) * sizeof(uint64_t));
-      ssize_t got = pread(pagemap, arena.pagemap, batch * sizeof(uint64_t), where);
-      if (got != static_cast<ssize_t>(batch * sizeof(uint64_t))) {
-        append_why(why, why_size, "short read of /proc/self/pagemap");
-        rc = -EIO;
-        break;
-      }
-      for (uint64_t k = 0; k < batch; ++k) {
-        uint64_t entry = arena.pagemap[k];
-        bool touched = (entry & (kPagemapPresent | kPagemapSwapped)) != 0;
-        if (file_private && (entry & kPagemapPresent) != 0 && (entry & kPagemapFileOrSharedAnon) != 0) {
-          touched = false;  // still the file's page: the file provides it at restart
-        }
-        if (!touched) {
-          continue;
-        }
-        uint64_t address = r.record.start + (done + k) * kPage;
-        if (!readable && !made_readable) {
-          if (mprotect(reinterpret_cast<void*>(r.record.start), r.record.end - r.record.start, PROT_READ) != 0) {
-            append_why(why, why_size, "cannot read a protected region");
-            rc = -errno;
-            break;
-          }
-          made_readable = true;
-        }
-        // A zero page can be left out only where the restart maps zeros: not over a file.
-        if (!file_private && is_zero_page(reinterpret_cast<const void*>(address))) {
-          continue;
-        }
-        PageRun* last = r.run_count > 0 ? &arena.runs[out.run_count - 1] : nullptr;
-        if (last != nullptr && last->address + last->length == address && last->length < image::kMaxPagesPayload) {
-          last->length += kPage;
-        } else {
-          if (out.run_count >= arena.run_capacity) {
-            append_why(why, why_size, "memory too fragmented for the page-run table");
-            rc = -E2BIG;
-            break;
-          }
-          arena.runs[out.run_count++] = {address, kPage};
-          ++r.run_count;
-        }
-        ++r.record.pages_saved;
-        ++out.pages_saved;
-      }
-      done += batch;
-    }
-    if (made_readable) {
-      int prot = ((r.record.prot & image::kProtRead) ? PROT_READ : 0) |
-                 ((r.record.prot & image::kProtWrite) ? PROT_WRITE : 0) |
-                 ((r.record.prot & image::kProtExec) ? PROT_EXEC : 0);
-      mprotect(reinterpret_cast<void*>(r.record.start), r.record.end - r.record.start, prot);
-    }
+    rc = scan_region(arena, arena.regions[i], out, pagemap, why, why_size);
   }
   close(pagemap);
   return rc;

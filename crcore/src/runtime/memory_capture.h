@@ -25,4 +25,11 @@ int capture_regions(CaptureArena& arena, MemoryCapture& out, char* why, size_t w
 // the file does not; all-zero pages are left out) and records the runs. 0 or -errno.
 int scan_pages(CaptureArena& arena, MemoryCapture& out, char* why, size_t why_size);
 
+// scan_pages for one region (pagemap: /proc/self/pagemap, open). 0 or -errno.
+int scan_region(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, int pagemap, char* why, size_t why_size);
+
+// PageRun.length with this bit: a zero-fill run of an incremental image (no bytes; see
+// image::kRecordZeroFill). The length is the rest of the bits.
+inline constexpr uint64_t kRunZeroFill = 1ull << 63;
+
 }  // namespace crcore::runtime

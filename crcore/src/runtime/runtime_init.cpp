@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "libcr.h"
+#include "runtime/dirty_tracker.h"
 #include "runtime/fault_injection.h"
 #include "runtime/glibc_layout.h"
 #include "runtime/kmod_backend.h"
@@ -57,6 +58,7 @@ int choose_signal() {
 
 void start_runtime() {
   g_runtime.pid = getpid();
+  tracker_init();
   std::string why = start_manager();
   if (!why.empty()) {
     fprintf(stderr, "crcore: process %d will not be checkpointable: %s\n", getpid(), why.c_str());
@@ -72,6 +74,7 @@ void after_fork_in_child() {
   kmod::forget(true);  // the parent's registration; start_runtime registers this process
   g_runtime.phase.store(static_cast<uint32_t>(Phase::Idle));
   g_runtime.slot_count = 0;
+  tracker_after_fork();
   start_runtime();
 }
 

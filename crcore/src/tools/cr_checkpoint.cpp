@@ -16,6 +16,7 @@
 
 #include "control/control_client.h"
 #include "control/kmod_client.h"
+#include "image/format.h"
 #include "tools/scope_checkpoint.h"
 
 namespace {
@@ -33,6 +34,7 @@ struct Options {
   bool quiet = false;
   bool compress = false;
   bool no_cow = false;
+  bool incremental = false;
   std::string unsupported_fds = "fail";
   std::string backend = "auto";
 };
@@ -137,6 +139,10 @@ int main(int argc, char** argv) {
   app.add_flag("--no-cow", o.no_cow,
                "keep the process stopped while its image is written (default: it runs on while a "
                "copy-on-write child writes; --kill always writes with the process stopped)");
+  app.add_flag("--incremental", o.incremental,
+               "write only the pages changed since the process's last checkpoint; the image names that one "
+               "as its parent, and cr_restart finds it in the same directory (the first checkpoint, and the "
+               "first after a restart, are full images)");
   app.add_option("--unsupported-fds", o.unsupported_fds,
                  "a descriptor crcore cannot restore (a socket to elsewhere, an eventfd...): 'fail' the "
                  "checkpoint (default) or 'close' it: the restarted process finds /dev/null there")
@@ -159,6 +165,9 @@ int main(int argc, char** argv) {
   }
   if (int(o.term) + int(o.kill) + int(o.stop) + int(o.cont) > 1) {
     return fail("--term, --kill, --stop and --cont exclude each other");
+  }
+  if (o.incremental && (o.tree || o.pgid || o.sid)) {
+    return fail("--incremental works on one process only, not with --tree, --pgid or --sid");
   }
   if (o.tree || o.pgid || o.sid) {
     // A scope: one image per process beside an index at PATH (docs/image-format.md, "Scope index").
@@ -229,6 +238,9 @@ int main(int argc, char** argv) {
   auto request = crcore::control::make_request(after, static_cast<uint32_t>(o.time * 1000), o.compress,
                                                o.unsupported_fds == "close", o.no_cow);
   request.flags |= crcore::control::kRequestTemporaryName;
+  if (o.incremental) {
+    request.flags |= crcore::control::kRequestIncremental;
+  }
   std::string err;
   if (use_kmod) {
     bool not_registered = false;
@@ -273,10 +285,19 @@ int main(int argc, char** argv) {
     return fail("cannot rename the image to " + path + ": " + strerror(rename_errno));
   }
   if (!o.quiet) {
-    printf("%s: %u threads, %u regions, %.1f MiB image (%.1f MiB of memory), paused %.1f ms, total %.1f ms\n",
-           path.c_str(), response.threads, response.regions, static_cast<double>(response.image_bytes) / 1048576.0,
-           static_cast<double>(response.page_bytes) / 1048576.0, static_cast<double>(response.pause_ns) / 1e6,
-           static_cast<double>(response.total_ns) / 1e6);
+    // Full or incremental: the file header says (the runtime writes a full image when it has no parent).
+    std::string kind = "full";
+    if (std::ifstream in(path, std::ios::binary); in) {
+      crcore::image::FileHeader header{};
+      if (in.read(reinterpret_cast<char*>(&header), sizeof header) &&
+          (header.flags & crcore::image::kFileIncremental) != 0) {
+        kind = "incremental";
+      }
+    }
+    printf("%s: %s, %u threads, %u regions, %.1f MiB image (%.1f MiB of memory), paused %.1f ms, total %.1f ms\n",
+           path.c_str(), kind.c_str(), response.threads, response.regions,
+           static_cast<double>(response.image_bytes) / 1048576.0, static_cast<double>(response.page_bytes) / 1048576.0,
+           static_cast<double>(response.pause_ns) / 1e6, static_cast<double>(response.total_ns) / 1e6);
   }
   if (after == After::Kill) {
     // The process kills itself once it knows the image is in place; wait until it is gone.

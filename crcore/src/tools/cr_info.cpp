@@ -26,6 +26,7 @@
 #include "image/image_reader.h"
 #include "image/kind_names.h"
 #include "image/scope_index.h"
+#include "restart/image_chain.h"
 #include "restart/thread_placement.h"
 
 namespace crcore::image {
@@ -266,6 +267,28 @@ void print_resources(const Image& image, const Options& options) {
   }
 }
 
+// An incremental image's chain: the files, newest first, down to the full image; or why it is broken.
+struct ChainView {
+  std::vector<std::string> paths;
+  std::string problem;
+};
+
+ChainView chain_of(const Image& image) {
+  ChainView view;
+  if ((image.header.flags & kFileIncremental) == 0) {
+    return view;
+  }
+  try {
+    restart::ImageChain chain = restart::load_chain(image);
+    for (const Image& link : chain.images) {
+      view.paths.push_back(link.path);
+    }
+  } catch (const std::exception& e) {
+    view.problem = e.what();
+  }
+  return view;
+}
+
 void print_text(const Image& image, const Summary& s, const Options& options) {
   const ProcessRecord& p = image.process;
   fmt::print("image        {}: {}, format version {}, id {}\n", image.path, human(image.file_size),
@@ -277,6 +300,15 @@ void print_text(const Image& image, const Summary& s, const Options& options) {
              p.checkpoint_serial);
   fmt::print("host         {}, kernel {}\n", image.hostname, image.kernel);
   fmt::print("taken        {}\n", local_time(image.header.created_ns, false));
+  if ((image.header.flags & kFileIncremental) != 0) {
+    ChainView chain = chain_of(image);
+    fmt::print("incremental  parent {}\n", hex_id(image.header.parent_id));
+    if (chain.problem.empty()) {
+      fmt::print("chain        {} (full)\n", join(chain.paths, " <- "));
+    } else {
+      fmt::print("chain        broken: {}\n", chain.problem);
+    }
+  }
 
   fmt::print("threads      {}\n", image.threads.size());
   fmt::print("  {:<8} {:<14} {}\n", "TID", "FLAGS", "NAME");
@@ -323,7 +355,16 @@ nlohmann::ordered_json to_json(const Image& image, const Summary& s, const Optio
                   {"id", hex_id(image.header.image_id)},
                   {"created_ns", image.header.created_ns},
                   {"created", local_time(image.header.created_ns, true)},
-                  {"records", image.end.record_count + 1}};
+                  {"records", image.end.record_count + 1},
+                  {"incremental", (image.header.flags & kFileIncremental) != 0}};
+  if ((image.header.flags & kFileIncremental) != 0) {
+    ChainView chain = chain_of(image);
+    out["image"]["parent_id"] = hex_id(image.header.parent_id);
+    out["image"]["chain"] = chain.paths;
+    if (!chain.problem.empty()) {
+      out["image"]["chain_problem"] = chain.problem;
+    }
+  }
   out["process"] = {{"exe", image.exe},
                     {"cmdline", image.cmdline},
                     {"cwd", image.cwd},

@@ -8,6 +8,7 @@
 #include "control/kmod_client.h"
 #include "image/image_reader.h"
 #include "image/scope_index.h"
+#include "restart/image_chain.h"
 #include "restart/pid_restore.h"
 #include "restart/restorer.h"
 #include "restart/tree_restore.h"
@@ -81,7 +82,10 @@ int main(int argc, char** argv) {
       crcore::restart::restore_scope(options.image_path, options, !no_restore_pid);
     }
     crcore::image::ImageReader reader(options.image_path);
-    crcore::image::Image image = reader.load();
+    // An incremental image needs its parents: all found and checked before anything changes.
+    crcore::restart::ImageChain chain = crcore::restart::load_chain(reader.load());
+    options.chain = &chain;
+    crcore::image::Image& image = chain.images[0];
     if (restore_pid) {
       crcore::restart::restore_with_original_pid(image, options);
     }

@@ -201,14 +201,33 @@ TEST(Header, WrongArch) {
   EXPECT_NE(error.find("architecture 183 is not x86-64"), std::string::npos) << error;
 }
 
-TEST(Header, IncrementalIsNotSupportedYet) {
+TEST(Header, IncrementalWithoutParent) {
   TempDir dir;
   ImageSpec spec = small_spec();
+  spec.header.flags = kFileIncremental;
+  spec.header.header_check = file_header_check(spec.header);
+  std::string error = load_error(dir, assemble(spec.header, raw_records(spec)));
+  EXPECT_NE(error.find("an incremental image without a parent_id"), std::string::npos) << error;
+}
+
+TEST(Header, IncrementalInVersion2) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  spec.header.version = 2;  // version 2 is still read, but incremental images came with version 3
   spec.header.flags = kFileIncremental;
   spec.header.parent_id[0] = 1;
   spec.header.header_check = file_header_check(spec.header);
   std::string error = load_error(dir, assemble(spec.header, raw_records(spec)));
-  EXPECT_NE(error.find("incremental"), std::string::npos) << error;
+  EXPECT_NE(error.find("an incremental image of version 2"), std::string::npos) << error;
+}
+
+TEST(Header, ParentWithoutIncremental) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  spec.header.parent_id[0] = 1;
+  spec.header.header_check = file_header_check(spec.header);
+  std::string error = load_error(dir, assemble(spec.header, raw_records(spec)));
+  EXPECT_NE(error.find("parent_id is set in an image that is not incremental"), std::string::npos) << error;
 }
 
 TEST(Header, MissingFile) {

@@ -81,13 +81,22 @@ TEST_F(WriterTest, RefusesASmallScratch) {
   EXPECT_EQ(writer.begin(FileHeader{}), -EINVAL);
 }
 
-TEST_F(WriterTest, RefusesIncrementalAndOddPageSizes) {
+TEST_F(WriterTest, RefusesAParentMismatchAndOddPageSizes) {
   FileHeader header{};
-  header.flags = kFileIncremental;
-  EXPECT_EQ(RecordWriter(fd_, scratch_, nullptr).begin(header), -ENOTSUP);
+  header.flags = kFileIncremental;  // incremental, but no parent named
+  EXPECT_EQ(RecordWriter(fd_, scratch_, nullptr).begin(header), -EINVAL);
   header.flags = 0;
+  header.parent_id[3] = 7;  // a parent, but not incremental
+  EXPECT_EQ(RecordWriter(fd_, scratch_, nullptr).begin(header), -EINVAL);
+  header.parent_id[3] = 0;
   header.page_size = 65536;
   EXPECT_EQ(RecordWriter(fd_, scratch_, nullptr).begin(header), -EINVAL);
+}
+
+TEST_F(WriterTest, ZeroFillOnlyInIncrementalImages) {
+  RecordWriter full(fd_, scratch_, nullptr);
+  ASSERT_EQ(full.begin(FileHeader{}), 0);
+  EXPECT_EQ(full.zero_pages(0x10000, 4096), -EINVAL);
 }
 
 TEST_F(WriterTest, RefusesRecordsBeforeBeginAndAfterEnd) {

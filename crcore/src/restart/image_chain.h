@@ -1,0 +1,30 @@
+// Chains of incremental images: the newest image given to cr_restart, its parent, the parent's
+// parent, ... down to a full image, found by image id in the newest image's directory. Everything
+// is loaded and validated, and the links checked, before anything of the process is recreated.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "image/image.h"
+
+namespace crcore::restart {
+
+struct ImageChain {
+  std::vector<image::Image> images;  // [0]: the newest (the one restored), then each parent; the last is full
+  // For each image of the chain, the address ranges whose contents it provides (sorted, disjoint):
+  // the pages of its Pages records that no newer image states and that every newer image inherits.
+  std::vector<std::vector<std::pair<uint64_t, uint64_t>>> feed;
+};
+
+// Loads the parents of `newest` (nothing to do for a full image) and decides which image provides
+// each page. Sets each region's pages_saved in images[0] to the pages the chain provides for it.
+// Throws RestartError (a missing or mismatched parent) or ImageError (a damaged one).
+ImageChain load_chain(image::Image newest);
+
+// "1f2e...": an image id as cr_info and messages show it.
+std::string image_id_string(const uint8_t* id);
+
+}  // namespace crcore::restart
