@@ -42,6 +42,20 @@ crcore_mpi_find_layer() {
   return 1
 }
 
+# crcore_mpi_close_inherited: in the subshell that becomes the rank, closes every descriptor above 2
+# (but PMI_FD): slurmstepd leaves the step's TCP connection open in --mpi=pmix tasks, and a rank holding
+# a TCP socket cannot be checkpointed. PMIx clients find their server through PMIX_* variables.
+crcore_mpi_close_inherited() {
+  local path fd
+  for path in /proc/"$BASHPID"/fd/*; do
+    fd="${path##*/}"
+    # (no redirection on this loop: bash would keep the saved stderr in a descriptor closed here)
+    if [[ "$fd" =~ ^[0-9]+$ ]] && ((fd > 2)) && [[ "$fd" != "${PMI_FD:-}" && -e "$path" ]]; then
+      exec {fd}>&-
+    fi
+  done
+}
+
 # crcore_mpi_task_start SNAPSHOT ARGV...: starts this rank in the background and sets `child` to its pid.
 # SNAPSHOT is empty for a fresh start, else the global snapshot directory to restart this rank
 # (SLURM_PROCID) from. Returns non-zero, with a message on stderr, when it cannot.
@@ -70,8 +84,11 @@ crcore_mpi_task_start() {
   crcore_mpi_killed=0
   if [[ -z "$snapshot" ]]; then
     # bash ignores SIGINT and SIGQUIT in background commands: the program gets them back.
-    env --default-signal=INT,QUIT "${rank_env[@]}" "LD_PRELOAD=$layer${LD_PRELOAD:+:$LD_PRELOAD}" \
-      "$CR_RUN" -- "$@" <&0 &
+    (
+      crcore_mpi_close_inherited
+      exec env --default-signal=INT,QUIT "${rank_env[@]}" "LD_PRELOAD=$layer${LD_PRELOAD:+:$LD_PRELOAD}" \
+        "$CR_RUN" -- "$@"
+    ) <&0 &
   else
     image="$snapshot/task.$rank.ctx"
     if [[ ! -r "$image" ]]; then
@@ -85,7 +102,10 @@ crcore_mpi_task_start() {
       return 1
     fi
     # stdin kept as is (bash gives background commands /dev/null otherwise).
-    env "${rank_env[@]}" "$CR_RESTART" --quiet "$image" <&0 &
+    (
+      crcore_mpi_close_inherited
+      exec env "${rank_env[@]}" "$CR_RESTART" --quiet "$image"
+    ) <&0 &
   fi
   child=$!
   return 0
