@@ -3,9 +3,10 @@
 # `scontrol checkpoint create`, vacated, restarted with `scontrol checkpoint restart`, and finishes with
 # the answer of an uninterrupted `srun --mpi=pmix` run of the same program.
 #
-# With --expect-refusal (slurm_mpi_step_refused, registered while crcore's MPI layer is not in the
-# build): the uninterrupted 4-rank run must work on the test cluster, and `srun --mpi=pmix --cr` must
-# fail at once with crcore's message that the MPI layer is missing (never run without checkpoint support).
+# With --expect-refusal (slurm_mpi_step_refused, registered when CRCORE_SLURM_MPI_READY is OFF, for a
+# build without libcrmpi.so): the uninterrupted 4-rank run must work on the test cluster, and
+# `srun --mpi=pmix --cr` must fail at once with crcore's message that the MPI layer is missing (never run
+# without checkpoint support).
 #
 # Usage (as root): CRCORE_BUILD=build CRCORE_MPI_RING=build/bin/mpi_ring bash tests/slurm/mpi_step.sh [--expect-refusal] [WORKDIR]
 set -uo pipefail
@@ -50,11 +51,20 @@ wait_for 60 "job $job to print progress step 16" has_line "slurm-$job.out" "prog
 as_user scontrol checkpoint vacate "$job" || cluster_fail "scontrol checkpoint vacate $job failed"
 wait_for 60 "job $job to end after vacate" job_ended "$job"
 [[ -f "$stepdir/snapshot.2/COMPLETE" ]] || cluster_fail "no complete snapshot.2 after vacate"
-out="$(as_user scontrol checkpoint restart "$job" 2>&1)" || cluster_fail "scontrol checkpoint restart $job failed" "$out"
+# Every rank's supervisor knew the vacate (task 0's marker): the step, and the job, ended cleanly.
+job_in_state "$job" COMPLETED || cluster_fail "the vacated MPI job ended $(job_state "$job"), not COMPLETED" "$(cat "slurm-$job.out")"
+for rank in 0 1 2 3; do
+  [[ -f "$stepdir/snapshot.2/task.$rank.ctx" ]] || cluster_fail "snapshot.2 has no image of rank $rank" "$(ls -l "$stepdir/snapshot.2")"
+done
+# The resubmitted job gets the caller's environment (--export=ALL): the same Open MPI setting as before.
+out="$(as_user env "${mpi_env#ALL,}" scontrol checkpoint restart "$job" 2>&1)" || cluster_fail "scontrol checkpoint restart $job failed" "$out"
 [[ "$out" =~ Submitted\ batch\ job\ ([0-9]+) ]] || cluster_fail "restart printed no new job" "$out"
 new_job="${BASH_REMATCH[1]}"
 wait_for 180 "restarted job $new_job to end" job_ended "$new_job"
 job_in_state "$new_job" COMPLETED || cluster_fail "restarted job $new_job ended $(job_state "$new_job")" "$(cat "slurm-$new_job.out")"
+# Resumed, not run again from the start: the banner (printed before step 1) is not in the new output.
+grep -q '^mpi_ring: ' "slurm-$new_job.out" &&
+  cluster_fail "restarted job $new_job ran the program from the start" "$(cat "slurm-$new_job.out")"
 answer="$(tail -n 1 "$cluster_work/expected.out")"
 [[ "$(tail -n 1 "slurm-$new_job.out")" == "$answer" ]] ||
   cluster_fail "restarted MPI job: not the uninterrupted answer" "$(tail -n 5 "slurm-$new_job.out")" "expected $answer"
