@@ -2,7 +2,7 @@
  * initramfs with the virtio and 9p modules).
  *
  * Loads the modules listed in /modules/order, mounts the host's root file system read-only over
- * 9p (mount tag "root"), gives it a fresh /dev, /proc, /sys, /tmp and /run, chroots into it and
+ * 9p (mount tag "root"), gives it a fresh /dev, /proc, /sys and /run (scratch: /run/tmp), chroots into it and
  * runs the script named by the kernel parameter crcore_run=PATH (the kernel hands unknown
  * parameters to init as environment variables) with bash. Powers the guest off when the script
  * ends, after printing its exit status on the console. */
@@ -71,8 +71,13 @@ int main(void) {
   mount_or_die("devtmpfs", "/newroot/dev", "devtmpfs", 0, NULL);
   mount_or_die("proc", "/newroot/proc", "proc", 0, NULL);
   mount_or_die("sysfs", "/newroot/sys", "sysfs", 0, NULL);
-  mount_or_die("tmpfs", "/newroot/tmp", "tmpfs", 0, "mode=1777");
+  /* The host's /tmp stays visible (read-only, like everything else): the build tree may live there.
+   * The guest's scratch space is /run/tmp (TMPDIR). */
   mount_or_die("tmpfs", "/newroot/run", "tmpfs", 0, "mode=755");
+  if (mkdir("/newroot/run/tmp", 01777) != 0 || chmod("/newroot/run/tmp", 01777) != 0) {
+    say("mkdir /run/tmp", strerror(errno));
+    power_off();
+  }
   mount_or_die("tmpfs", "/newroot/dev/shm", "tmpfs", 0, "mode=1777");
   if (chroot("/newroot") != 0 || chdir("/") != 0) {
     say("chroot", strerror(errno));
@@ -84,7 +89,8 @@ int main(void) {
     power_off();
   }
   setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
-  setenv("HOME", "/tmp", 1);
+  setenv("HOME", "/run/tmp", 1);
+  setenv("TMPDIR", "/run/tmp", 1);
   pid_t child = fork();
   if (child == 0) {
     execl("/bin/bash", "bash", script, (char*)NULL);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The kmod test cases, run as root INSIDE the test guest (tests/kmod/run_kmod_tests.sh boots it): the
-# host's root file system is mounted read-only, /tmp is the guest's own tmpfs. Every line that starts
+# host's root file system is mounted read-only, /run/tmp is the guest's own tmpfs (TMPDIR). Every line that starts
 # with "KMOD-" is read by the host harness; the last one is "KMOD-TESTS: PASS" or "KMOD-TESTS: FAIL".
 #
 # Reads its settings from the file named by $crcore_env (written by the host harness): MODULE (crcore.ko),
@@ -45,7 +45,7 @@ kernel_problems() {  # oops, warnings, slab corruption, hung tasks: anything the
     grep -v -E 'loading out-of-tree module|module verification failed' || true
 }
 
-work=/tmp/kmod-work
+work=/run/tmp/kmod-work
 mkdir -p "$work/bin"
 # Every checkpoint and restart of the e2e scripts goes through the module, never quietly through
 # the control socket.

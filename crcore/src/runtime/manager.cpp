@@ -528,6 +528,11 @@ bool serve(int fd) {
   msg.msg_controllen = sizeof cbuf;
   // The request is read even from a foreign caller (without waiting), so that the refusal reaches
   // it: closing a socket with unread data resets the connection and loses the answer.
+  // A foreign caller's request is waited for a moment at most (it must not stall the manager).
+  if (!allowed) {
+    struct pollfd request_ready = {fd, POLLIN, 0};
+    poll(&request_ready, 1, 200);
+  }
   ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | (allowed ? 0 : MSG_DONTWAIT));
   int image_fd = -1;
   cmsghdr* c = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr;
@@ -542,6 +547,12 @@ bool serve(int fd) {
     if (image_fd >= 0) {
       close(image_fd);
     }
+    // Anything it still sends is read before the close, so the answer is not lost to a reset.
+    shutdown(fd, SHUT_WR);
+    struct pollfd late = {fd, POLLIN, 0};
+    char discard[256];
+    while (poll(&late, 1, 100) > 0 && recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0) {
+    }
     return false;
   }
   if (n != static_cast<ssize_t>(sizeof request) || request.magic != control::kRequestMagic ||
@@ -551,6 +562,12 @@ bool serve(int fd) {
     respond(fd, response);
     if (image_fd >= 0) {
       close(image_fd);
+    }
+    // Anything it still sends is read before the close, so the answer is not lost to a reset.
+    shutdown(fd, SHUT_WR);
+    struct pollfd late = {fd, POLLIN, 0};
+    char discard[256];
+    while (poll(&late, 1, 100) > 0 && recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0) {
     }
     return false;
   }

@@ -10,8 +10,8 @@
 
 namespace crmpi {
 
-VRequest* post_send(const void* buffer, int count, MPI_Datatype type, int dest, int tag, VComm* comm,
-                    int (*isend)(const void*, int, MPI_Datatype, int, int, MPI_Comm, MPI_Request*), const char* call) {
+VRequest* post_send(const void* buffer, int count, MPI_Datatype type, int dest, int tag, VComm* comm, SendMode mode,
+                    const char* call) {
   auto request = std::make_unique<VRequest>();
   request->what = RequestKind::Send;
   request->buffer = const_cast<void*>(buffer);
@@ -22,6 +22,7 @@ VRequest* post_send(const void* buffer, int count, MPI_Datatype type, int dest, 
   request->comm = comm;
   {
     Passage passage;
+    auto isend = mode == SendMode::Synchronous ? lower.Issend : mode == SendMode::Ready ? lower.Irsend : lower.Isend;
     check(isend(buffer, count, real_type(type, call), dest, tag, comm->real, &request->real), call);
     traffic().sent(comm, dest);
   }

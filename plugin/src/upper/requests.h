@@ -10,8 +10,12 @@ namespace crmpi {
 
 // Posts a send or a receive as a new pending request (a receive is served from drained messages
 // first). The caller must not hold a gate passage.
-VRequest* post_send(const void* buffer, int count, MPI_Datatype type, int dest, int tag, VComm* comm,
-                    int (*isend)(const void*, int, MPI_Datatype, int, int, MPI_Comm, MPI_Request*), const char* call);
+// Which nonblocking send: resolved in the lower half only after the gate is passed (a restart may
+// replace the lower half while a call waits at the gate).
+enum class SendMode { Standard, Synchronous, Ready };
+
+VRequest* post_send(const void* buffer, int count, MPI_Datatype type, int dest, int tag, VComm* comm, SendMode mode,
+                    const char* call);
 VRequest* post_receive(void* buffer, int count, MPI_Datatype type, int source, int tag, VComm* comm, const char* call);
 // (Re)posts a pending receive in the lower half, or completes it from a drained message.
 void start_receive(VRequest* request, const char* call);

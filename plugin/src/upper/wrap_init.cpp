@@ -71,10 +71,21 @@ int MPI_Abort(MPI_Comm comm, int code) {
   return lower.Abort(c->real, code);
 }
 
-double MPI_Wtime(void) { return lower.Wtime(); }
-double MPI_Wtick(void) { return lower.Wtick(); }
+// Through the gate like every call into the lower half (no thread may be inside it at a checkpoint).
+double MPI_Wtime(void) {
+  Passage passage;
+  return lower.Wtime();
+}
 
-int MPI_Get_processor_name(char* name, int* length) { return lower.Get_processor_name(name, length); }
+double MPI_Wtick(void) {
+  Passage passage;
+  return lower.Wtick();
+}
+
+int MPI_Get_processor_name(char* name, int* length) {
+  Passage passage;
+  return lower.Get_processor_name(name, length);
+}
 
 int MPI_Get_version(int* version, int* subversion) {
   *version = MPI_VERSION;
@@ -83,6 +94,7 @@ int MPI_Get_version(int* version, int* subversion) {
 }
 
 int MPI_Get_library_version(char* version, int* length) {
+  Passage passage;
   if (lower.Get_library_version != nullptr) {
     return lower.Get_library_version(version, length);
   }
@@ -91,6 +103,7 @@ int MPI_Get_library_version(char* version, int* length) {
 }
 
 int MPI_Error_string(int code, char* text, int* length) {
+  Passage passage;
   if (lower.Error_string != nullptr) {
     return lower.Error_string(code, text, length);
   }
@@ -99,6 +112,7 @@ int MPI_Error_string(int code, char* text, int* length) {
 }
 
 int MPI_Error_class(int code, int* error_class) {
+  Passage passage;
   if (lower.Error_class != nullptr) {
     return lower.Error_class(code, error_class);
   }

@@ -14,9 +14,9 @@ using namespace crmpi;
 
 namespace {
 
-int blocking_send(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm,
-                  int (*isend)(const void*, int, MPI_Datatype, int, int, MPI_Comm, MPI_Request*), const char* call) {
-  VRequest* r = post_send(buf, count, type, dest, tag, vcomm(comm, call), isend, call);
+int blocking_send(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, SendMode mode,
+                  const char* call) {
+  VRequest* r = post_send(buf, count, type, dest, tag, vcomm(comm, call), mode, call);
   wait_for(r);
   retire(r, MPI_STATUS_IGNORE);
   return MPI_SUCCESS;
@@ -29,29 +29,30 @@ MPI_Request handle(VRequest* r) { return reinterpret_cast<MPI_Request>(r); }
 extern "C" {
 
 int MPI_Send(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm) {
-  return blocking_send(buf, count, type, dest, tag, comm, lower.Isend, "MPI_Send");
+  return blocking_send(buf, count, type, dest, tag, comm, SendMode::Standard, "MPI_Send");
 }
 
 int MPI_Ssend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm) {
-  return blocking_send(buf, count, type, dest, tag, comm, lower.Issend, "MPI_Ssend");
+  return blocking_send(buf, count, type, dest, tag, comm, SendMode::Synchronous, "MPI_Ssend");
 }
 
 int MPI_Rsend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm) {
-  return blocking_send(buf, count, type, dest, tag, comm, lower.Irsend, "MPI_Rsend");
+  return blocking_send(buf, count, type, dest, tag, comm, SendMode::Ready, "MPI_Rsend");
 }
 
 int MPI_Isend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, MPI_Request* request) {
-  *request = handle(post_send(buf, count, type, dest, tag, vcomm(comm, "MPI_Isend"), lower.Isend, "MPI_Isend"));
+  *request = handle(post_send(buf, count, type, dest, tag, vcomm(comm, "MPI_Isend"), SendMode::Standard, "MPI_Isend"));
   return MPI_SUCCESS;
 }
 
 int MPI_Issend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, MPI_Request* request) {
-  *request = handle(post_send(buf, count, type, dest, tag, vcomm(comm, "MPI_Issend"), lower.Issend, "MPI_Issend"));
+  *request =
+      handle(post_send(buf, count, type, dest, tag, vcomm(comm, "MPI_Issend"), SendMode::Synchronous, "MPI_Issend"));
   return MPI_SUCCESS;
 }
 
 int MPI_Irsend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, MPI_Request* request) {
-  *request = handle(post_send(buf, count, type, dest, tag, vcomm(comm, "MPI_Irsend"), lower.Irsend, "MPI_Irsend"));
+  *request = handle(post_send(buf, count, type, dest, tag, vcomm(comm, "MPI_Irsend"), SendMode::Ready, "MPI_Irsend"));
   return MPI_SUCCESS;
 }
 
@@ -72,7 +73,7 @@ int MPI_Sendrecv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, int 
                  int recvcount, MPI_Datatype recvtype, int source, int recvtag, MPI_Comm comm, MPI_Status* status) {
   VComm* c = vcomm(comm, "MPI_Sendrecv");
   VRequest* r = post_receive(recvbuf, recvcount, recvtype, source, recvtag, c, "MPI_Sendrecv");
-  VRequest* s = post_send(sendbuf, sendcount, sendtype, dest, sendtag, c, lower.Isend, "MPI_Sendrecv");
+  VRequest* s = post_send(sendbuf, sendcount, sendtype, dest, sendtag, c, SendMode::Standard, "MPI_Sendrecv");
   wait_for(s);
   wait_for(r);
   retire(s, MPI_STATUS_IGNORE);
@@ -91,7 +92,7 @@ int MPI_Sendrecv_replace(void* buf, int count, MPI_Datatype type, int dest, int 
   }
   std::vector<char> incoming(static_cast<size_t>(packed));
   VRequest* r = post_receive(incoming.data(), packed, MPI_PACKED, source, recvtag, c, "MPI_Sendrecv_replace");
-  VRequest* s = post_send(buf, count, type, dest, sendtag, c, lower.Isend, "MPI_Sendrecv_replace");
+  VRequest* s = post_send(buf, count, type, dest, sendtag, c, SendMode::Standard, "MPI_Sendrecv_replace");
   wait_for(s);
   wait_for(r);
   retire(s, MPI_STATUS_IGNORE);
