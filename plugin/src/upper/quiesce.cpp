@@ -20,13 +20,20 @@ MPI_Datatype lower_uint64() { return static_cast<MPI_Datatype>(lower_predefined(
 MPI_Datatype lower_byte() { return static_cast<MPI_Datatype>(lower_predefined(MPI_BYTE)); }
 MPI_Datatype lower_packed() { return static_cast<MPI_Datatype>(lower_predefined(MPI_PACKED)); }
 
-// Step 1: every communicator's target = the most collectives any member has entered.
+// Step 1: every communicator's target = the most collectives any member has entered. A communicator
+// is named by its id and its lowest member's world rank: communicators made by one split share the id
+// (one per color), and every rank's MPI_COMM_SELF has the same id.
+uint64_t lowest_member(const VComm& c) {
+  return static_cast<uint64_t>(*std::min_element(c.world.begin(), c.world.end()));
+}
+
 void agree_on_collective_cut() {
   Registry& r = registry();
-  std::vector<uint64_t> mine;  // id, count pairs
+  std::vector<uint64_t> mine;  // id, lowest member, count
   for (const auto& c : r.comms) {
     if (!c->freed) {
       mine.push_back(c->id);
+      mine.push_back(lowest_member(*c));
       mine.push_back(c->collectives);
     }
   }
@@ -47,13 +54,14 @@ void agree_on_collective_cut() {
   check(lower.Allgatherv(mine.data(), my_length, lower_uint64(), all.data(), lengths.data(), offsets.data(),
                          lower_uint64(), shadow),
         "quiesce: MPI_Allgatherv");
-  std::map<uint64_t, uint64_t> most;
-  for (size_t i = 0; i + 1 < all.size(); i += 2) {
-    most[all[i]] = std::max(most[all[i]], all[i + 1]);
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> most;
+  for (size_t i = 0; i + 2 < all.size(); i += 3) {
+    auto& m = most[{all[i], all[i + 1]}];
+    m = std::max(m, all[i + 2]);
   }
   for (const auto& c : r.comms) {
     if (!c->freed) {
-      c->target = most[c->id];
+      c->target = most[{c->id, lowest_member(*c)}];
     }
   }
 }
