@@ -10,6 +10,7 @@
 
 #include "libcr.h"
 #include "runtime/dirty_tracker.h"
+#include "runtime/exec_guard.h"
 #include "runtime/fault_injection.h"
 #include "runtime/glibc_layout.h"
 #include "runtime/kmod_backend.h"
@@ -79,6 +80,7 @@ void after_fork_in_child() {
 }
 
 __attribute__((constructor)) void crcore_runtime_init() {
+  resolve_exec_functions();  // libcr's exec functions work even in a process that disables the runtime
   const char* off = getenv("CRCORE_DISABLE");
   if (off != nullptr && strcmp(off, "1") == 0) {
     return;
@@ -88,6 +90,7 @@ __attribute__((constructor)) void crcore_runtime_init() {
   discover_glibc_layout();
   install_checkpoint_handler(g_runtime.signal);
   protect_checkpoint_signal(g_runtime.signal);  // after our own sigaction
+  unblock_checkpoint_signal(g_runtime.signal);  // blocked across an exec by exec_guard
   start_runtime();
   pthread_atfork(nullptr, nullptr, after_fork_in_child);
 }
