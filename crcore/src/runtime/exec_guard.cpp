@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdarg>
+#include <ctime>
 
 #include "runtime/runtime_state.h"
 
@@ -28,18 +29,57 @@ Fexecve g_fexecve = nullptr;
 
 constexpr int kMaxListArgs = 4096;
 
+uint64_t signal_bit() { return g_runtime.signal > 0 ? uint64_t{1} << (g_runtime.signal - 1) : 0; }
+
 // Blocks the checkpoint signal for the exec; gives back the old mask.
 uint64_t block_signal() {
   uint64_t old = 0;
-  uint64_t block = g_runtime.signal > 0 ? uint64_t{1} << (g_runtime.signal - 1) : 0;
+  uint64_t block = signal_bit();
   syscall(SYS_rt_sigprocmask, SIG_BLOCK, &block, &old, sizeof block);
   return old;
+}
+
+// True while this process's runtime is checkpointing it (from the request's acceptance to the
+// release). A forked child's copy of the phase is reset by its own runtime; a vfork child shares
+// the parent's memory but not its pid.
+bool checkpoint_under_way() {
+  return g_runtime.phase.load(std::memory_order_acquire) != static_cast<uint32_t>(Phase::Idle) &&
+         g_runtime.pid == static_cast<pid_t>(syscall(SYS_getpid));
 }
 
 void restore_mask(uint64_t old) {
   int saved = errno;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, sizeof old);
   errno = saved;
+}
+
+// Waits until no checkpoint of this process is under way, then blocks the checkpoint signal and
+// gives back the old mask. An exec in the middle of a checkpoint would replace the process between
+// the scan that found it and its capture: the exec waits instead, with the caller's own mask, so the
+// thread is stopped, captured (and restarted) inside this wait like anywhere else.
+uint64_t enter_exec() {
+  for (;;) {
+    uint64_t old = block_signal();
+    if ((old & signal_bit()) != 0 || !checkpoint_under_way()) {
+      return old;  // (a caller that blocked the signal itself cannot be stopped: no wait)
+    }
+    restore_mask(old);
+    struct timespec pause = {0, 1000 * 1000};
+    syscall(SYS_nanosleep, &pause, nullptr);
+  }
+}
+
+// Runs one exec function between enter_exec and the mask's restoration (reached only on failure).
+template <typename Function, typename... Args>
+int guarded(Function function, Args... args) {
+  if (function == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  uint64_t old = enter_exec();
+  int rc = function(args...);
+  restore_mask(old);
+  return rc;
 }
 
 // Collects execl-style arguments into `argv` (NULL-terminated); false if there are too many.
@@ -75,42 +115,23 @@ void unblock_checkpoint_signal(int signal) {
 using namespace crcore::runtime;
 
 extern "C" int execve(const char* path, char* const argv[], char* const envp[]) {
-  if (g_execve == nullptr) {
-    errno = ENOSYS;
-    return -1;
-  }
-  uint64_t old = block_signal();
-  int rc = g_execve(path, argv, envp);
-  restore_mask(old);
-  return rc;
+  return guarded(g_execve, path, argv, envp);
 }
 
 extern "C" int execv(const char* path, char* const argv[]) {
-  uint64_t old = block_signal();
-  int rc = g_execv != nullptr ? g_execv(path, argv) : (errno = ENOSYS, -1);
-  restore_mask(old);
-  return rc;
+  return guarded(g_execv, path, argv);
 }
 
 extern "C" int execvp(const char* file, char* const argv[]) {
-  uint64_t old = block_signal();
-  int rc = g_execvp != nullptr ? g_execvp(file, argv) : (errno = ENOSYS, -1);
-  restore_mask(old);
-  return rc;
+  return guarded(g_execvp, file, argv);
 }
 
 extern "C" int execvpe(const char* file, char* const argv[], char* const envp[]) {
-  uint64_t old = block_signal();
-  int rc = g_execvpe != nullptr ? g_execvpe(file, argv, envp) : (errno = ENOSYS, -1);
-  restore_mask(old);
-  return rc;
+  return guarded(g_execvpe, file, argv, envp);
 }
 
 extern "C" int fexecve(int fd, char* const argv[], char* const envp[]) {
-  uint64_t old = block_signal();
-  int rc = g_fexecve != nullptr ? g_fexecve(fd, argv, envp) : (errno = ENOSYS, -1);
-  restore_mask(old);
-  return rc;
+  return guarded(g_fexecve, fd, argv, envp);
 }
 
 extern "C" int execl(const char* path, const char* arg, ...) {

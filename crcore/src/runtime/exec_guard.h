@@ -2,7 +2,9 @@
 // signal after the point of no return: the new program would die of it (its default action) before
 // libcr is loaded again. libcr's exec functions block the signal across the call (a pending one then
 // reaches the new image's handler, which ignores a stray signal, or stays blocked in a program that
-// does not load libcr). The runtime unblocks it once its handler is installed.
+// does not load libcr). The runtime unblocks it once its handler is installed. An exec called while
+// a checkpoint of this process is under way waits for its end (a process exec'ing in a loop would
+// otherwise escape a tree checkpoint's scan again and again).
 #pragma once
 
 namespace crcore::runtime {
