@@ -23,6 +23,7 @@ namespace crcore::image {
 namespace {
 
 constexpr size_t kFramingSize = sizeof(RecordHeader) + sizeof(PagesHeader);  // 56
+constexpr size_t kMinParallelRun = 256u << 10;
 
 RecordHeader make_header(RecordKind kind, uint16_t flags, uint64_t stored, uint64_t raw, uint64_t hash) {
   RecordHeader header;
@@ -53,6 +54,12 @@ RecordWriter::RecordWriter(int fd, std::span<std::byte> scratch, ZstdWorkspace* 
     : fd_(fd), buffer_(scratch.data()), capacity_(scratch.size()), zstd_(zstd) {
   if (zstd_ != nullptr && !zstd_->available()) {
     zstd_ = nullptr;
+  }
+}
+
+RecordWriter::~RecordWriter() {
+  if (workers_started_) {
+    zstd_->stop_workers();
   }
 }
 
@@ -219,6 +226,16 @@ int RecordWriter::pages(uint64_t address, const void* memory, size_t length) noe
   }
   last_rank_ = record_rank(RecordKind::Pages);
   const auto* bytes = static_cast<const std::byte*>(memory);
+  // A short run is not worth a round trip to the workers.
+  if (zstd_ != nullptr && zstd_->threads() > 1 && length >= kMinParallelRun) {
+    if (!workers_started_) {
+      workers_started_ = true;
+      zstd_->start_workers();
+    }
+    if (zstd_->running_workers() > 0) {
+      return pages_parallel(address, bytes, length);
+    }
+  }
   // With compression, a chunk's frame must fit the scratch after the record and pages headers.
   size_t chunk_limit = kMaxPagesPayload;
   if (zstd_ != nullptr) {
@@ -299,6 +316,70 @@ int RecordWriter::pages_compressed(uint64_t address, const void* memory, size_t 
   offset_ += sizeof header + stored_size;
   stored_page_bytes_ += frame_size;
   *stored = true;
+  return 0;
+}
+
+// Chunks go to the workers as long as a job slot is free; the oldest is written (compressed, or
+// raw when compressing saved nothing) before its slot is reused, so records stay in address order.
+// Every job is written (or, after a failure, waited for) before returning: the caller may reuse
+// the memory then.
+int RecordWriter::pages_parallel(uint64_t address, const std::byte* memory, size_t length) noexcept {
+  static_assert(ZstdWorkspace::kJobHeadroom >= kFramingSize);
+  uint32_t next = job_sequence_, oldest = job_sequence_;
+  int rc = 0;
+  while (length > 0 && rc == 0) {
+    if (next - oldest == zstd_->slots()) {
+      rc = write_job(oldest++);
+      continue;
+    }
+    size_t chunk = std::min(length, ZstdWorkspace::kParallelChunk);
+    ZstdWorkspace::Job& job = zstd_->job(next);
+    job.source = memory;
+    job.size = chunk;
+    job.address = address;
+    zstd_->submit(next++);
+    address += chunk;
+    memory += chunk;
+    length -= chunk;
+  }
+  for (; oldest != next; ++oldest) {
+    if (rc == 0) {
+      rc = write_job(oldest);
+    } else {
+      zstd_->wait(oldest);
+    }
+  }
+  job_sequence_ = next;
+  return rc;
+}
+
+int RecordWriter::write_job(uint32_t sequence) noexcept {
+  ZstdWorkspace::Job& job = zstd_->wait(sequence);
+  ++records_;
+  page_bytes_ += job.size;
+  if (job.frame_size == 0) {
+    return pages_raw(job.address, job.source, job.size);
+  }
+  std::byte* frame = job.output + ZstdWorkspace::kJobHeadroom;
+  std::byte* record = frame - kFramingSize;
+  PagesHeader pages{job.address, job.size};
+  std::memcpy(record + sizeof(RecordHeader), &pages, sizeof pages);
+  uint64_t stored_size = sizeof pages + job.frame_size;
+  uint64_t hash = payload_hash(record + sizeof(RecordHeader), stored_size);
+  RecordHeader header = make_header(RecordKind::Pages, kRecordZstd, stored_size, sizeof pages + job.size, hash);
+  std::memcpy(record, &header, sizeof header);
+  struct iovec iov[2];
+  int count = 0;
+  if (pending_ != 0) {
+    iov[count++] = {buffer_, pending_};
+  }
+  iov[count++] = {record, sizeof header + stored_size};
+  if (int rc = write_all(iov, count); rc != 0) {
+    return rc;
+  }
+  pending_ = 0;
+  offset_ += sizeof header + stored_size;
+  stored_page_bytes_ += job.frame_size;
   return 0;
 }
 

@@ -37,6 +37,8 @@ class RecordWriter {
   // first byte written). scratch: caller-owned, at least kMinScratch bytes; it coalesces small records
   // into large writes and receives compressed pages. zstd: nullptr for no compression.
   RecordWriter(int fd, std::span<std::byte> scratch, ZstdWorkspace* zstd) noexcept;
+  // Stops the workspace's compression workers if this writer started them.
+  ~RecordWriter();
   RecordWriter(const RecordWriter&) = delete;
   RecordWriter& operator=(const RecordWriter&) = delete;
 
@@ -55,6 +57,8 @@ class RecordWriter {
   // Pages record(s) for [address, address+length), read straight from memory (which must be
   // readable). address and length are page-aligned. Splits at kMaxPagesPayload; with a workspace,
   // compresses each chunk (chunks then fit the scratch) and stores it raw when that saves nothing.
+  // When the workspace has threads, chunks of ZstdWorkspace::kParallelChunk are compressed by its
+  // workers in parallel and written in order; every chunk of the call is written before it returns.
   int pages(uint64_t address, const void* memory, size_t length) noexcept;
 
   // Zero-fill Pages record(s) for [address, address+length) (incremental images only, -EINVAL
@@ -78,6 +82,8 @@ class RecordWriter {
   int emit(RecordKind kind, std::span<const Piece> pieces, uint64_t payload_size) noexcept;
   int pages_raw(uint64_t address, const void* memory, size_t length) noexcept;
   int pages_compressed(uint64_t address, const void* memory, size_t length, bool* stored) noexcept;
+  int pages_parallel(uint64_t address, const std::byte* memory, size_t length) noexcept;
+  int write_job(uint32_t sequence) noexcept;
   int flush() noexcept;
   int write_all(::iovec* iov, int count) noexcept;
   int failed(int error) noexcept;
@@ -89,6 +95,8 @@ class RecordWriter {
   ZstdWorkspace* zstd_;
   State state_ = State::Fresh;
   bool incremental_ = false;
+  bool workers_started_ = false;
+  uint32_t job_sequence_ = 0;     // the next job of the workspace's workers
   int error_ = 0;                 // the first I/O error; every later call returns it
   int last_rank_ = -1;            // record_rank of the last record
   uint32_t singletons_seen_ = 0;  // bit n: the singleton kind of rank n was written

@@ -33,13 +33,26 @@ void send(int fd, const void* data, size_t size) {
   }
 }
 
+// The image with only its compressed Pages records, when the stage reads the others itself.
+image::Image pages_to_send(const image::Image& img, bool compressed_only) {
+  image::Image copy = img;
+  if (compressed_only) {
+    std::erase_if(copy.pages, [](const image::PagesRef& ref) { return (ref.flags & image::kRecordZstd) == 0; });
+  }
+  return copy;
+}
+
 }  // namespace
 
-PageFeeder::PageFeeder(const image::Image& img, int floor) { start(nullptr, img, floor); }
+PageFeeder::PageFeeder(const image::Image& img, int floor, bool compressed_only) {
+  start(nullptr, img, floor, compressed_only);
+}
 
-PageFeeder::PageFeeder(const ImageChain& chain, int floor) { start(&chain, chain.images.at(0), floor); }
+PageFeeder::PageFeeder(const ImageChain& chain, int floor, bool compressed_only) {
+  start(&chain, chain.images.at(0), floor, compressed_only);
+}
 
-void PageFeeder::start(const ImageChain* chain, const image::Image& img, int floor) {
+void PageFeeder::start(const ImageChain* chain, const image::Image& img, int floor, bool compressed_only) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) {
     throw RestartError(std::string("cannot create the page pipe: ") + strerror(errno));
@@ -62,7 +75,7 @@ void PageFeeder::start(const ImageChain* chain, const image::Image& img, int flo
       };
       if (chain == nullptr || chain->images.size() == 1) {
         image::ImageReader reader(img.path);
-        reader.for_each_pages(img, send_piece);
+        reader.for_each_pages(pages_to_send(img, compressed_only), send_piece);
       } else {
         // Each image of the chain, oldest first, sends only the pages it provides.
         for (size_t k = chain->images.size(); k-- > 0;) {
@@ -71,17 +84,19 @@ void PageFeeder::start(const ImageChain* chain, const image::Image& img, int flo
             continue;
           }
           image::ImageReader reader(chain->images[k].path);
-          reader.for_each_pages(chain->images[k], [&](uint64_t address, std::span<const std::byte> bytes) {
-            uint64_t end = address + bytes.size();
-            auto it = std::upper_bound(feed.begin(), feed.end(), address,
-                                       [](uint64_t a, const std::pair<uint64_t, uint64_t>& r) { return a < r.second; });
-            for (; it != feed.end() && it->first < end; ++it) {
-              uint64_t s = std::max(address, it->first), e = std::min(end, it->second);
-              if (s < e) {
-                send_piece(s, bytes.subspan(s - address, e - s));
-              }
-            }
-          });
+          reader.for_each_pages(pages_to_send(chain->images[k], compressed_only),
+                                [&](uint64_t address, std::span<const std::byte> bytes) {
+                                  uint64_t end = address + bytes.size();
+                                  auto it = std::upper_bound(
+                                      feed.begin(), feed.end(), address,
+                                      [](uint64_t a, const std::pair<uint64_t, uint64_t>& r) { return a < r.second; });
+                                  for (; it != feed.end() && it->first < end; ++it) {
+                                    uint64_t s = std::max(address, it->first), e = std::min(end, it->second);
+                                    if (s < e) {
+                                      send_piece(s, bytes.subspan(s - address, e - s));
+                                    }
+                                  }
+                                });
         }
       }
       uint64_t end[2] = {0, 0};

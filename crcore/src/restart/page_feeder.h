@@ -14,15 +14,16 @@ struct ImageChain;
 
 class PageFeeder {
  public:
-  // Forks the feeder. Its descriptors are moved to `floor` and above.
-  PageFeeder(const image::Image& image, int floor);
+  // Forks the feeder. Its descriptors are moved to `floor` and above. compressed_only: it sends only
+  // the zstd records' pages (the stage reads the others itself: restart_extents.h).
+  PageFeeder(const image::Image& image, int floor, bool compressed_only = false);
   // The pages of a chain of incremental images: from each image, what chain.feed says it provides.
-  PageFeeder(const ImageChain& chain, int floor);
+  PageFeeder(const ImageChain& chain, int floor, bool compressed_only = false);
   int read_fd() const { return read_fd_; }
   pid_t pid() const { return pid_; }
 
  private:
-  void start(const ImageChain* chain, const image::Image& image, int floor);
+  void start(const ImageChain* chain, const image::Image& image, int floor, bool compressed_only);
   int read_fd_ = -1;
   pid_t pid_ = -1;
 };

@@ -26,6 +26,7 @@
 #include "restart/image_chain.h"
 #include "restart/page_feeder.h"
 #include "restart/resource_restore.h"
+#include "restart/restart_extents.h"
 #include "restart/thread_placement.h"
 #include "stage/stage_args.h"
 
@@ -313,16 +314,20 @@ void restore(const image::Image& img, const RestartOptions& options) {
     regions.push_back(s);
   }
 
-  // 2. The stage's mapping: blob, arguments, regions, threads, stacks, spare room.
+  // The uncompressed pages: read by the stage itself, straight into place.
+  std::vector<stage::StageExtent> extents = stage_extents(img, options.chain, floor);
+
+  // 2. The stage's mapping: blob, arguments, regions, extents, threads, stacks, spare room.
   size_t blob_size = static_cast<size_t>(crcore_stage_blob_end - crcore_stage_blob);
   uint64_t blob_bytes = round_up(blob_size);
   uint64_t args_bytes = round_up(sizeof(stage::StageArgs));
   uint64_t region_bytes = round_up(regions.size() * sizeof(stage::StageRegion));
+  uint64_t extent_bytes = round_up(extents.size() * sizeof(stage::StageExtent));
   uint64_t thread_bytes = round_up(img.threads.size() * sizeof(image::ThreadRecord));
   uint64_t stacks_bytes = (img.threads.size() + 1) * kThreadStackSize;
   uint64_t policy_bytes = round_up(img.threads.size() * sizeof(stage::StageThreadPolicy));
-  uint64_t total =
-      blob_bytes + args_bytes + region_bytes + thread_bytes + policy_bytes + stacks_bytes + kMainStackSize + kTempSize;
+  uint64_t total = blob_bytes + args_bytes + region_bytes + extent_bytes + thread_bytes + policy_bytes + stacks_bytes +
+                   kMainStackSize + kTempSize;
   uint64_t base = place_stage(img, total);
   auto* area = reinterpret_cast<unsigned char*>(base);
   memcpy(area, crcore_stage_blob, blob_size);
@@ -332,6 +337,12 @@ void restore(const image::Image& img, const RestartOptions& options) {
   args.regions = cursor;
   memcpy(reinterpret_cast<void*>(cursor), regions.data(), regions.size() * sizeof(stage::StageRegion));
   cursor += region_bytes;
+  args.extents = cursor;
+  args.extent_count = extents.size();
+  if (!extents.empty()) {
+    memcpy(reinterpret_cast<void*>(cursor), extents.data(), extents.size() * sizeof(stage::StageExtent));
+  }
+  cursor += extent_bytes;
   args.threads = cursor;
   auto* threads = reinterpret_cast<image::ThreadRecord*>(cursor);
   size_t t = 1;
@@ -409,7 +420,7 @@ void restore(const image::Image& img, const RestartOptions& options) {
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);
-  PageFeeder feeder = options.chain != nullptr ? PageFeeder(*options.chain, floor) : PageFeeder(img, floor);
+  PageFeeder feeder = options.chain != nullptr ? PageFeeder(*options.chain, floor, true) : PageFeeder(img, floor, true);
   args.feeder_fd = feeder.read_fd();
   args.feeder_pid = feeder.pid();
   args.close_from = floor;  // the feeder's pipe, file mappings, the exe: all lifted above the floor

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -16,9 +17,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -53,6 +56,19 @@ std::unique_ptr<image::ZstdWorkspace> g_zstd;
 CheckpointInfo g_info;
 pid_t g_unreaped_writer = 0;  // the last copy-on-write writer, once it has reported
 uint64_t g_kmod_request = 0;  // set by serve_kmod for the checkpoint it starts
+
+// How many threads compress the image with --compress: the CPUs this process may use (at most 8),
+// or CRCORE_COMPRESS_THREADS from its environment (1: the writer alone). Normal context.
+int compress_threads() {
+  if (const char* env = getenv("CRCORE_COMPRESS_THREADS"); env != nullptr && *env != '\0') {
+    return std::clamp(atoi(env), 1, image::ZstdWorkspace::kMaxThreads);
+  }
+  cpu_set_t cpus;
+  if (sched_getaffinity(0, sizeof cpus, &cpus) != 0) {
+    return 1;
+  }
+  return std::clamp(CPU_COUNT(&cpus), 1, 8);
+}
 
 void reap_writer() {
   if (g_unreaped_writer > 0) {
@@ -434,10 +450,13 @@ int prepare(Checkpoint& c) {
     return rc;
   }
   (void)tracker_prepare(static_cast<uint64_t>(rss_pages));  // without it: a full image, untracked
-  if ((c.request.flags & control::kRequestCompress) != 0 && !g_zstd) {
-    g_zstd = std::make_unique<image::ZstdWorkspace>(c.request.compress_level > 0 ? c.request.compress_level : 1);
+  int level = c.request.compress_level > 0 ? c.request.compress_level : 1;
+  if ((c.request.flags & control::kRequestCompress) != 0 && (!g_zstd || g_zstd->level() != level)) {
+    g_zstd = std::make_unique<image::ZstdWorkspace>(level, compress_threads());
     if (!g_zstd->available()) {
-      set_status(c, control::Status::Refused, 0, "this crcore was built without zstd: --compress is unavailable");
+      set_status(c, control::Status::Refused, 0,
+                 CRCORE_HAVE_ZSTD ? g_zstd->error() : "this crcore was built without zstd: --compress is unavailable");
+      g_zstd.reset();
       return -ENOTSUP;
     }
   }

@@ -207,6 +207,33 @@ void read_exactly(int fd, void* to, uint64_t size) {
   }
 }
 
+// Reads the uncompressed pages straight from the image files into place (cr_restart validated
+// every record, and each extent is checked against the regions here, like the feeder's pieces).
+void read_extents(const StageArgs& a) {
+  auto* extents = reinterpret_cast<const StageExtent*>(a.extents);
+  for (uint64_t i = 0; i < a.extent_count; ++i) {
+    const StageExtent& x = extents[i];
+    if (region_for(a, x.address, x.length) == nullptr) {
+      die("an image extent lies outside every region", 0, x.address);
+    }
+    auto* p = reinterpret_cast<char*>(x.address);
+    uint64_t size = x.length, offset = x.file_offset;
+    while (size > 0) {
+      uint64_t chunk = size > (1u << 30) ? (1u << 30) : size;
+      long n = sys(kSysPread64, x.fd, reinterpret_cast<long>(p), static_cast<long>(chunk), static_cast<long>(offset));
+      if (n == -4) {
+        continue;  // EINTR
+      }
+      if (n <= 0) {
+        die("cannot read pages from the image (truncated since it was checked?)", n, x.address);
+      }
+      p += n;
+      offset += static_cast<uint64_t>(n);
+      size -= static_cast<uint64_t>(n);
+    }
+  }
+}
+
 // Fills memory with what the feeder (cr_restart's child, which reads and checks the image) sends:
 // {address, length} headers, each followed by its bytes; {0, 0} ends.
 void receive_pages(const StageArgs& a) {
@@ -344,6 +371,7 @@ extern "C" [[noreturn]] void stage_main(StageArgs* args) {
   unmap_everything_else(a);
   move_vdso(a);
   map_regions(a);
+  read_extents(a);
   receive_pages(a);
   protect_regions(a);
   restore_mm(a);

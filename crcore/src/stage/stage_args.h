@@ -10,7 +10,7 @@
 
 namespace crcore::stage {
 
-inline constexpr uint64_t kStageArgsMagic = 0x0353474154534352ull;  // "RCSTAGS" + version 3
+inline constexpr uint64_t kStageArgsMagic = 0x0453474154534352ull;  // "RCSTAGS" + version 4
 
 enum StageMapFlag : uint32_t {
   kMapShared = 1u << 0,
@@ -55,6 +55,16 @@ struct StageThreadPolicy {
   int32_t mempolicy_mode;  // MPOL_* with flags; -1: leave the policy alone
 };
 
+// Page bytes the stage reads itself, straight from an image file into place (uncompressed Pages
+// records, already validated by cr_restart); compressed ones come from the feeder.
+struct StageExtent {
+  uint64_t address;      // page-aligned, inside a region with kMapHasData
+  uint64_t length;       // bytes
+  uint64_t file_offset;  // where they are in the file
+  int32_t fd;            // the image file, above close_from
+  uint32_t reserved;
+};
+
 struct StageArgs {
   uint64_t magic;
   uint64_t stage_start;  // the stage's own mapping: kept while everything else is unmapped
@@ -93,6 +103,8 @@ struct StageArgs {
   uint32_t restore_tids;  // 1: every thread gets its original tid (clone3 set_tid)
   uint32_t reserved1;
   uint64_t thread_policies;  // address of StageThreadPolicy[thread_count] (order of threads), or 0
+  uint64_t extents;          // address of StageExtent[extent_count], read before the feeder's pages
+  uint64_t extent_count;
 };
 
 }  // namespace crcore::stage

@@ -9,6 +9,7 @@ namespace crcore::stage {
 enum Sys : long {
   kSysRead = 0,
   kSysWrite = 1,
+  kSysPread64 = 17,
   kSysClose = 3,
   kSysMmap = 9,
   kSysMprotect = 10,

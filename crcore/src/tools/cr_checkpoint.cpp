@@ -33,6 +33,7 @@ struct Options {
   bool clobber = false;
   bool quiet = false;
   bool compress = false;
+  int compress_level = 1;
   bool no_cow = false;
   bool incremental = false;
   std::string unsupported_fds = "fail";
@@ -135,7 +136,11 @@ int main(int argc, char** argv) {
   app.add_flag("-s,--sid", o.sid, "checkpoint a session");
   app.add_option("--time", o.time, "give up after SECONDS (the process continues)")->check(CLI::NonNegativeNumber);
   app.add_flag("--clobber", o.clobber, "replace an existing image file");
-  app.add_flag("--compress", o.compress, "compress the memory with zstd");
+  app.add_flag("--compress", o.compress,
+               "compress the memory with zstd, on as many threads as the process may use CPUs (at most 8; "
+               "CRCORE_COMPRESS_THREADS in the process's environment overrides)");
+  app.add_option("--compress-level", o.compress_level, "zstd level for --compress (default 1; implies --compress)")
+      ->check(CLI::Range(1, 19));
   app.add_flag("--no-cow", o.no_cow,
                "keep the process stopped while its image is written (default: it runs on while a "
                "copy-on-write child writes; --kill always writes with the process stopped)");
@@ -238,6 +243,10 @@ int main(int argc, char** argv) {
   auto request = crcore::control::make_request(after, static_cast<uint32_t>(o.time * 1000), o.compress,
                                                o.unsupported_fds == "close", o.no_cow);
   request.flags |= crcore::control::kRequestTemporaryName;
+  if (o.compress_level != 1) {
+    request.flags |= crcore::control::kRequestCompress;
+    request.compress_level = o.compress_level;
+  }
   if (o.incremental) {
     request.flags |= crcore::control::kRequestIncremental;
   }
