@@ -10,8 +10,16 @@
 #include <exception>
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "image/image_reader.h"
+#include "image/pages_stream.h"
+#include "image/scoped_fd.h"
 #include "restart/image_chain.h"
 #include "restart/restorer.h"
 
@@ -33,13 +41,101 @@ void send(int fd, const void* data, size_t size) {
   }
 }
 
-// The image with only its compressed Pages records, when the stage reads the others itself.
-image::Image pages_to_send(const image::Image& img, bool compressed_only) {
-  image::Image copy = img;
-  if (compressed_only) {
-    std::erase_if(copy.pages, [](const image::PagesRef& ref) { return (ref.flags & image::kRecordZstd) == 0; });
+// One Pages record to send: from image k of the chain (0 when there is no chain).
+struct Work {
+  size_t image;
+  const image::PagesRef* ref;
+};
+
+// Sends the pages: records are decompressed (and their hashes checked) by up to kFeederThreads
+// threads at once, each with its own descriptor of each image; a piece goes down the pipe whole
+// under a lock (the stage takes pieces in any order). Of a chain, each image sends only the
+// ranges it provides (chain.feed), which are disjoint.
+void feed_pages(const ImageChain* chain, const image::Image& img, bool compressed_only, int pipe_fd) {
+  constexpr unsigned kFeederThreads = 4;
+  std::vector<const image::Image*> images;
+  if (chain == nullptr || chain->images.size() == 1) {
+    images.push_back(&img);
+  } else {
+    for (const auto& link : chain->images) {
+      images.push_back(&link);
+    }
   }
-  return copy;
+  std::vector<Work> work;
+  for (size_t k = 0; k < images.size(); ++k) {
+    if (images.size() > 1 && chain->feed[k].empty()) {
+      continue;
+    }
+    for (const image::PagesRef& ref : images[k]->pages) {
+      bool zero_fill = (ref.flags & image::kRecordZeroFill) != 0;
+      bool compressed = (ref.flags & image::kRecordZstd) != 0;
+      if (!zero_fill && (compressed || !compressed_only)) {
+        work.push_back({k, &ref});
+      }
+    }
+  }
+  std::mutex pipe_lock;
+  auto send_piece = [&](uint64_t address, std::span<const std::byte> bytes) {
+    std::lock_guard<std::mutex> hold(pipe_lock);
+    uint64_t header[2] = {address, bytes.size()};
+    send(pipe_fd, header, sizeof header);
+    send(pipe_fd, bytes.data(), bytes.size());
+  };
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::string first_error;
+  std::mutex error_lock;
+  auto run = [&]() {
+    std::vector<image::ScopedFd> fds(images.size());
+    std::vector<std::unique_ptr<image::PagesStream>> streams(images.size());
+    try {
+      for (size_t i; !failed && (i = next.fetch_add(1)) < work.size();) {
+        const Work& w = work[i];
+        if (!streams[w.image]) {
+          const image::Image& from = *images[w.image];
+          fds[w.image].reset(open(from.path.c_str(), O_RDONLY | O_CLOEXEC));
+          if (!fds[w.image].valid()) {
+            throw RestartError("cannot open " + from.path + " again: " + strerror(errno));
+          }
+          streams[w.image] = std::make_unique<image::PagesStream>(fds[w.image].get(), from.path, from.file_size);
+        }
+        if (images.size() == 1) {
+          streams[w.image]->deliver(*w.ref, send_piece);
+          continue;
+        }
+        const auto& feed = chain->feed[w.image];
+        streams[w.image]->deliver(*w.ref, [&](uint64_t address, std::span<const std::byte> bytes) {
+          uint64_t end = address + bytes.size();
+          auto it = std::upper_bound(feed.begin(), feed.end(), address,
+                                     [](uint64_t a, const std::pair<uint64_t, uint64_t>& r) { return a < r.second; });
+          for (; it != feed.end() && it->first < end; ++it) {
+            uint64_t s = std::max(address, it->first), e = std::min(end, it->second);
+            if (s < e) {
+              send_piece(s, bytes.subspan(s - address, e - s));
+            }
+          }
+        });
+      }
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> hold(error_lock);
+      if (!failed.exchange(true)) {
+        first_error = e.what();
+      }
+    }
+  };
+  unsigned threads = std::min<unsigned>({kFeederThreads, std::max(1u, std::thread::hardware_concurrency()),
+                                         static_cast<unsigned>(std::max<size_t>(1, work.size()))});
+  std::vector<std::thread> helpers;
+  for (unsigned t = 1; t < threads; ++t) {
+    helpers.emplace_back(run);
+  }
+  run();
+  for (auto& helper : helpers) {
+    helper.join();
+  }
+  if (failed) {
+    throw RestartError(first_error);
+  }
 }
 
 }  // namespace
@@ -68,37 +164,7 @@ void PageFeeder::start(const ImageChain* chain, const image::Image& img, int flo
     close(read_fd_);
     int status = 0;
     try {
-      auto send_piece = [&](uint64_t address, std::span<const std::byte> bytes) {
-        uint64_t header[2] = {address, bytes.size()};
-        send(p[1], header, sizeof header);
-        send(p[1], bytes.data(), bytes.size());
-      };
-      if (chain == nullptr || chain->images.size() == 1) {
-        image::ImageReader reader(img.path);
-        reader.for_each_pages(pages_to_send(img, compressed_only), send_piece);
-      } else {
-        // Each image of the chain, oldest first, sends only the pages it provides.
-        for (size_t k = chain->images.size(); k-- > 0;) {
-          const auto& feed = chain->feed[k];
-          if (feed.empty()) {
-            continue;
-          }
-          image::ImageReader reader(chain->images[k].path);
-          reader.for_each_pages(pages_to_send(chain->images[k], compressed_only),
-                                [&](uint64_t address, std::span<const std::byte> bytes) {
-                                  uint64_t end = address + bytes.size();
-                                  auto it = std::upper_bound(
-                                      feed.begin(), feed.end(), address,
-                                      [](uint64_t a, const std::pair<uint64_t, uint64_t>& r) { return a < r.second; });
-                                  for (; it != feed.end() && it->first < end; ++it) {
-                                    uint64_t s = std::max(address, it->first), e = std::min(end, it->second);
-                                    if (s < e) {
-                                      send_piece(s, bytes.subspan(s - address, e - s));
-                                    }
-                                  }
-                                });
-        }
-      }
+      feed_pages(chain, img, compressed_only, p[1]);
       uint64_t end[2] = {0, 0};
       send(p[1], end, sizeof end);
     } catch (const std::exception& e) {
