@@ -52,6 +52,9 @@ CRCORE_MODES = [
 ]
 DEFAULT_MODES = "plain,compress,cow,nocow"
 
+# CRIU builds tried when the default `criu` cannot run here (bench/README.md: building CRIU from source).
+FALLBACK_CRIU = ["/tmp/criu-src/criu/criu", "/usr/local/sbin/criu"]
+
 SIGUSR1_BIT = 1 << (signal.SIGUSR1 - 1)
 POLL = 0.0005  # seconds between polls of /proc and of the workload's log
 
@@ -691,12 +694,16 @@ def main():
     ap.add_argument("--modes", default=DEFAULT_MODES,
                     help=f"crcore modes, comma-separated, from {', '.join(m for m, _ in CRCORE_MODES)} "
                          f"(those the cr_checkpoint at hand does not offer are skipped) ({DEFAULT_MODES})")
-    ap.add_argument("--criu", default=os.environ.get("CRIU", "criu"), help="CRIU program (env CRIU, else criu)")
+    ap.add_argument("--criu", default=None,
+                    help=f"CRIU program (env CRIU, else criu; if that cannot run, {', '.join(FALLBACK_CRIU)})")
     ap.add_argument("--no-criu", action="store_true", help="run crcore alone")
     ap.add_argument("--repeat", type=int, default=1, help="checkpoint/restart cycles per run; medians reported (1)")
     ap.add_argument("--no-plot", action="store_true", help="write no PNG")
     ap.add_argument("--plot-only", nargs=2, metavar=("CSV", "PNG"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    args.criu_given = args.criu is not None or "CRIU" in os.environ
+    if args.criu is None:
+        args.criu = os.environ.get("CRIU", "criu")
 
     if args.plot_only:
         plot(*args.plot_only)
@@ -749,6 +756,13 @@ def main():
             log("bench: CRIU not run (--no-criu)")
         else:
             why = criu_usable(args.criu, workdir)
+            if why and not args.criu_given:
+                # Debian 12's criu 3.17 fails on newer kernels (vdso); a CRIU built from source may work.
+                for other in FALLBACK_CRIU:
+                    if os.access(other, os.X_OK) and not criu_usable(other, workdir):
+                        log(f"bench: {args.criu}: {why.rstrip('.')}; using {other} instead")
+                        args.criu, why = other, None
+                        break
             if why:
                 print(f"CRIU cannot run here: {why.rstrip('.')}. Running crcore alone.", flush=True)
             else:

@@ -316,6 +316,40 @@ TEST(RoundTrip, LargerScratchMakesLargerCompressedRecords) {
   expect_memory_delivered(path, memory, 0x7e0000000000);
 }
 
+// The parallel writer: workers compress 2 MiB chunks and the writer writes them in order; with
+// memory that only partly compresses, and a last chunk that does not, records stay in address order,
+// compressed or raw, and deliver exactly the memory.
+TEST(RoundTrip, WorkerThreadsCompressChunksInOrder) {
+  ZstdWorkspace zstd(1, 3);
+  if (!zstd.available()) {
+    GTEST_SKIP() << zstd.error();
+  }
+  TempDir dir;
+  Mapping memory(21u << 20);  // 10 chunks and a half: more than the 6 job slots
+  for (size_t i = 0; i < memory.size(); i += 64) {
+    memory.data()[i] = static_cast<std::byte>(i / 4096);
+  }
+  for (size_t i = 20u << 20; i < memory.size(); i += 4096) {
+    Bytes page = random_page(static_cast<uint32_t>(i));
+    std::memcpy(memory.data() + i, page.data(), page.size());
+  }
+  uint64_t address = 0x7e0000000000;
+  std::string path = write_one_region(dir, memory, address, &zstd);
+  EXPECT_EQ(zstd.running_workers(), 0);  // the writer stopped them
+  ImageReader reader(path);
+  Image image = reader.load();
+  ASSERT_EQ(image.pages.size(), 11u);
+  uint64_t expected = address;
+  for (size_t i = 0; i < image.pages.size(); ++i) {
+    const PagesRef& ref = image.pages[i];
+    EXPECT_EQ(ref.address, expected);
+    EXPECT_EQ(ref.length, i < 10 ? ZstdWorkspace::kParallelChunk : 1u << 20);
+    EXPECT_EQ(ref.flags, i < 10 ? kRecordZstd : 0);
+    expected += ref.length;
+  }
+  expect_memory_delivered(path, memory, address);
+}
+
 TEST(Names, KindsHaveNames) {
   EXPECT_EQ(record_kind_name(RecordKind::Thread), "Thread");
   EXPECT_EQ(record_kind_name(static_cast<RecordKind>(99)), "unknown");
