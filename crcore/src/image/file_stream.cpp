@@ -1,6 +1,8 @@
 #include "image/file_stream.h"
 
 #include <errno.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +13,31 @@
 #include "image/image_error.h"
 
 namespace crcore::image {
+
+MappedView::MappedView(int fd, uint64_t offset, uint64_t length, uint64_t file_size) {
+  // Only a regular file that is still as long as the caller believes: a mapping read past the end
+  // of a file raises SIGBUS, where a read reports a truncated image.
+  struct stat st;
+  if (length == 0 || offset + length > file_size || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      static_cast<uint64_t>(st.st_size) < offset + length) {
+    return;
+  }
+  uint64_t start = offset & ~uint64_t{4095};
+  size_t span = static_cast<size_t>(offset + length - start);
+  void* base = mmap(nullptr, span, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, static_cast<off_t>(start));
+  if (base == MAP_FAILED) {
+    return;
+  }
+  base_ = static_cast<std::byte*>(base);
+  lead_ = static_cast<size_t>(offset - start);
+  length_ = static_cast<size_t>(length);
+}
+
+MappedView::~MappedView() {
+  if (base_ != nullptr) {
+    munmap(base_, lead_ + length_);
+  }
+}
 
 FileStream::FileStream(int fd, const std::string& path, uint64_t file_size, uint64_t start)
     : fd_(fd), path_(path), file_size_(file_size), offset_(start) {
