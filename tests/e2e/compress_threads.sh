@@ -8,6 +8,7 @@
 #
 # Usage: compress_threads.sh --work DIR -- WORKLOAD
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 parse_work_args 1 "compress_threads.sh --work DIR -- WORKLOAD" "$@"
 workload="${args[0]}"
