@@ -3,7 +3,8 @@
 // ASYNC-SIGNAL-SAFE. It runs while every application thread is stopped, possibly one of them inside
 // malloc holding its lock. So, in this class and everything it calls:
 //   * no allocation (no malloc/new, no std::string/vector), no locks, no exceptions, no stdio;
-//   * only write(2)/writev(2)/fsync(2), memcpy and pure computation (XXH3, zstd on a static context);
+//   * only write(2)/writev(2)/fsync(2), memcpy and pure computation (XXH3, zstd on a static context),
+//     and, with a threaded ZstdWorkspace, its raw clone() workers and futexes (zstd_workspace.h);
 //   * every error is returned as -errno, and the caller reports it; the writer prints nothing.
 // errno is clobbered: a signal handler that calls the writer saves and restores it.
 #pragma once
