@@ -18,6 +18,8 @@
 
 namespace crcore::image {
 
+#if CRCORE_HAVE_ZSTD
+
 namespace {
 
 constexpr size_t kWorkerStack = 256u << 10;
@@ -49,8 +51,6 @@ struct ZstdWorkspace::Worker {
   std::byte* stack;
   std::atomic<int32_t> tid;  // cleared by the kernel when the worker exits (CLONE_CHILD_CLEARTID)
 };
-
-#if CRCORE_HAVE_ZSTD
 
 ZstdWorkspace::ZstdWorkspace(int level, int threads) noexcept : level_(level) {
   if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
