@@ -1,0 +1,23 @@
+// The NUMA policy mbind gave ranges of the address space (image RegionMemPolicy resources, format
+// version 4). At a checkpoint every mapping whose policy is not the default (get_mempolicy with
+// MPOL_F_ADDR) is recorded, in the image and in a table of the runtime's own memory; a restarted
+// process gets its memory back from the image, this table with it, and the runtime re-applies each
+// policy (mbind with MPOL_MF_MOVE) once it is back, limited to the nodes allowed here.
+#pragma once
+
+#include <cstddef>
+
+#include "runtime/capture_arena.h"
+#include "runtime/resource_capture.h"
+
+namespace crcore::runtime {
+
+// RESTRICTED CODE (threads stopped): reads /proc/self/maps into the free end of the data pool.
+// 0, -ENOTSUP with why (more ranges than the table holds), or -ENOBUFS.
+int capture_region_policies(CaptureArena& arena, size_t& data_used, ResourceList& list, char* why, size_t why_size);
+
+// After a restart (normal context): mbind every recorded range again; a range that cannot be
+// given its policy is said on stderr.
+void reapply_region_policies();
+
+}  // namespace crcore::runtime
