@@ -36,8 +36,8 @@ int main(void) {
              (unsigned)(ds.sem_perm.mode & 0777), (unsigned long)ds.sem_nsems);
   struct sembuf ops[2] = {{0, -7, IPC_NOWAIT}, {1, 1, IPC_NOWAIT}};
   int r = semop(a, ops, 2);
-  case_print("semop %d; a %d %d; b %d %d %d %d\n", r, semctl(a, 0, GETVAL), semctl(a, 1, GETVAL),
-             semctl(b, 0, GETVAL), semctl(b, 1, GETVAL), semctl(b, 2, GETVAL), semctl(b, 3, GETVAL));
+  case_print("semop %d; a %d %d; b %d %d %d %d\n", r, semctl(a, 0, GETVAL), semctl(a, 1, GETVAL), semctl(b, 0, GETVAL),
+             semctl(b, 1, GETVAL), semctl(b, 2, GETVAL), semctl(b, 3, GETVAL));
   semctl(a, 0, IPC_RMID);
   semctl(b, 0, IPC_RMID);
   return 0;
