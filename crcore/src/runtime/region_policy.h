@@ -1,8 +1,8 @@
 // The NUMA policy mbind gave ranges of the address space (image RegionMemPolicy resources, format
 // version 4). At a checkpoint every mapping whose policy is not the default (get_mempolicy with
-// MPOL_F_ADDR) is recorded, in the image and in a table of the runtime's own memory; a restarted
-// process gets its memory back from the image, this table with it, and the runtime re-applies each
-// policy (mbind with MPOL_MF_MOVE) once it is back, limited to the nodes allowed here.
+// MPOL_F_ADDR) is recorded in the image. Once a restarted process is back (its mappings made by the
+// stage), its runtime reads those records from the image it came from (RestartBlock.image_path)
+// and re-applies each policy (mbind with MPOL_MF_MOVE), limited to the nodes allowed here.
 #pragma once
 
 #include <cstddef>
@@ -16,8 +16,8 @@ namespace crcore::runtime {
 // 0, -ENOTSUP with why (more ranges than the table holds), or -ENOBUFS.
 int capture_region_policies(CaptureArena& arena, size_t& data_used, ResourceList& list, char* why, size_t why_size);
 
-// After a restart (normal context): mbind every recorded range again; a range that cannot be
-// given its policy is said on stderr.
+// After a restart (normal context): mbind every range the image recorded again; a range that
+// cannot be given its policy, or an image that cannot be read again, is said on stderr.
 void reapply_region_policies();
 
 }  // namespace crcore::runtime

@@ -23,14 +23,10 @@ namespace {
 
 constexpr size_t kMaxObjects = 256;
 
-// "process P: " + parts, into why.
+// A refusal's text, built in why (cr_checkpoint puts the process's pid before it).
 class Why {
  public:
-  Why(char* out, size_t size) : out_(out), size_(size) {
-    put("process ");
-    number(g_runtime.pid);
-    put(": ");
-  }
+  Why(char* out, size_t size) : out_(out), size_(size) { out_[0] = '\0'; }
   Why& put(const char* s) {
     size_t n = strlen(s);
     if (used_ + n + 1 > size_) {
