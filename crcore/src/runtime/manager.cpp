@@ -288,7 +288,7 @@ int come_back(Checkpoint& c) {
   g_runtime.control_fd = -1;
   kmod::forget(false);  // the image left the device out: register this new process afresh
   kmod::register_process(g_runtime.signal);
-  reapply_region_policies();  // mbind policies, from the runtime's own memory (region_policy.h)
+  reapply_region_policies();  // mbind policies, from the image it came from (region_policy.h)
   release_threads(Outcome::Restart);
   unblock_critical_sections();
   int fd = create_control_socket();
