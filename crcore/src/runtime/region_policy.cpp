@@ -8,6 +8,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <vector>
+
+#ifdef CRCORE_WITH_HWLOC_TOPOLOGY
+#include <hwloc.h>
+#endif
 
 #include "runtime/runtime_state.h"
 #include "runtime/safe_io.h"
@@ -96,6 +102,93 @@ bool read_exactly(int fd, void* out, size_t size) {
   return true;
 }
 
+// The NUMA nodes of the image's topology mapped onto this machine's with hwloc, as cr_restart maps
+// the threads' policies (restart/thread_placement.cpp): when the two differ, each node by its
+// logical index (modulo the count here); otherwise unchanged.
+class NodeMap {
+ public:
+  explicit NodeMap(const std::string& xml) {
+#ifdef CRCORE_WITH_HWLOC_TOPOLOGY
+    if (xml.empty() || hwloc_topology_init(&then_) != 0) {
+      then_ = nullptr;
+      return;
+    }
+    if (hwloc_topology_set_xmlbuffer(then_, xml.data(), static_cast<int>(xml.size()) + 1) != 0 ||
+        hwloc_topology_load(then_) != 0 || hwloc_topology_init(&now_) != 0) {
+      hwloc_topology_destroy(then_);
+      then_ = nullptr;
+      now_ = nullptr;
+      return;
+    }
+    if (hwloc_topology_load(now_) != 0) {
+      release();
+      return;
+    }
+    int n_then = hwloc_get_nbobjs_by_type(then_, HWLOC_OBJ_NUMANODE);
+    int n_now = hwloc_get_nbobjs_by_type(now_, HWLOC_OBJ_NUMANODE);
+    differs_ = n_then > 0 && n_now > 0 && n_then != n_now;
+    for (int i = 0; !differs_ && i < n_then; ++i) {
+      differs_ = hwloc_get_obj_by_type(then_, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(i))->os_index !=
+                 hwloc_get_obj_by_type(now_, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(i))->os_index;
+    }
+    if (differs_) {
+      fprintf(stderr,
+              "crcore: restarted process %d: the image's NUMA nodes (%d) differ from this machine's (%d): the "
+              "policies of ranges are mapped by logical index\n",
+              getpid(), n_then, n_now);
+    }
+#else
+    (void)xml;
+#endif
+  }
+  ~NodeMap() { release(); }
+  NodeMap(const NodeMap&) = delete;
+  NodeMap& operator=(const NodeMap&) = delete;
+
+  void apply(uint64_t* nodes) const {
+#ifdef CRCORE_WITH_HWLOC_TOPOLOGY
+    if (!differs_) {
+      return;
+    }
+    uint64_t out[16] = {0};
+    int n_then = hwloc_get_nbobjs_by_type(then_, HWLOC_OBJ_NUMANODE);
+    int n_now = hwloc_get_nbobjs_by_type(now_, HWLOC_OBJ_NUMANODE);
+    for (int k = 0; k < n_then; ++k) {
+      hwloc_obj_t o = hwloc_get_obj_by_type(then_, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(k));
+      if (o->os_index >= kMaxNode || ((nodes[o->os_index / 64] >> (o->os_index % 64)) & 1u) == 0) {
+        continue;
+      }
+      hwloc_obj_t target =
+          hwloc_get_obj_by_type(now_, HWLOC_OBJ_NUMANODE, o->logical_index % static_cast<unsigned>(n_now));
+      if (target != nullptr && target->os_index < kMaxNode) {
+        out[target->os_index / 64] |= uint64_t{1} << (target->os_index % 64);
+      }
+    }
+    memcpy(nodes, out, sizeof out);
+#else
+    (void)nodes;
+#endif
+  }
+
+ private:
+  void release() {
+#ifdef CRCORE_WITH_HWLOC_TOPOLOGY
+    if (then_ != nullptr) {
+      hwloc_topology_destroy(then_);
+    }
+    if (now_ != nullptr) {
+      hwloc_topology_destroy(now_);
+    }
+    then_ = now_ = nullptr;
+#endif
+  }
+#ifdef CRCORE_WITH_HWLOC_TOPOLOGY
+  hwloc_topology_t then_ = nullptr;
+  hwloc_topology_t now_ = nullptr;
+#endif
+  bool differs_ = false;
+};
+
 void apply(const image::RegionMemPolicyResource& r, const uint64_t* allowed) {
   uint64_t nodes[16];
   bool any = false;
@@ -135,6 +228,8 @@ void reapply_region_policies() {
   if (syscall(SYS_get_mempolicy, nullptr, allowed, kMaxNode, 0, kMpolFMemsAllowed) != 0) {
     memset(allowed, 0xff, sizeof allowed);
   }
+  std::vector<image::RegionMemPolicyResource> policies;
+  std::string topology;  // the image's hwloc XML
   // The image was checked whole by cr_restart a moment ago: its records are walked, not checked
   // again. Resource records are never compressed.
   image::FileHeader file{};
@@ -160,19 +255,31 @@ void reapply_region_policies() {
         ok = read_exactly(fd, &policy, sizeof policy);
         left = 0;
         if (ok) {
-          apply(policy, allowed);
+          policies.push_back(policy);
         }
+      } else if (ok && r.type == static_cast<uint32_t>(image::ResourceType::Topology) && left < (16u << 20)) {
+        topology.resize(left);
+        ok = read_exactly(fd, topology.data(), left);
+        left = 0;
       }
     }
     if (ok && left > 0 && lseek(fd, static_cast<off_t>(left), SEEK_CUR) < 0) {
       ok = false;
     }
   }
+  close(fd);
   if (!ok) {
     fprintf(stderr, "crcore: restarted process %d: cannot walk %s again for its NUMA policies of ranges\n", getpid(),
             path);
+    return;
   }
-  close(fd);
+  if (!policies.empty()) {
+    NodeMap map(topology);
+    for (auto& policy : policies) {
+      map.apply(policy.nodes);
+      apply(policy, allowed);
+    }
+  }
 }
 
 }  // namespace crcore::runtime

@@ -2,7 +2,9 @@
 // version 4). At a checkpoint every mapping whose policy is not the default (get_mempolicy with
 // MPOL_F_ADDR) is recorded in the image. Once a restarted process is back (its mappings made by the
 // stage), its runtime reads those records from the image it came from (RestartBlock.image_path)
-// and re-applies each policy (mbind with MPOL_MF_MOVE), limited to the nodes allowed here.
+// and re-applies each policy (mbind with MPOL_MF_MOVE): its nodes mapped with hwloc from the image's
+// topology onto this machine's when their NUMA nodes differ (by logical index, as cr_restart maps
+// the threads' policies), then limited to the nodes allowed here.
 #pragma once
 
 #include <cstddef>
