@@ -4,6 +4,7 @@
  * case_wait_go(): polls every 10 ms until $CRCORE_CASE_GO exists (the runner has checkpointed,
  * killed and restarted the process in between, or not at all).
  * case_fail(): prints why on stderr and exits 1.
+ * case_after_kill(): leaves a shell command for the runner to run between the kill and the restart.
  * Plain C, header only: each case is one self-contained program. */
 #ifndef CRCORE_TESTS_CASE_H
 #define CRCORE_TESTS_CASE_H
@@ -60,6 +61,15 @@ static void case_wait_go(void) {
   const char* path = case_env("CRCORE_CASE_GO");
   while (access(path, F_OK) != 0) {
     case_sleep_ms(10);
+  }
+}
+
+/* Commands (a shell line) the runner runs after the checkpointed run was killed and before it is
+ * restarted (only then): a file `after-kill` in the working directory, which is the case's own. */
+static void case_after_kill(const char* command) {
+  FILE* f = fopen("after-kill", "w");
+  if (f == NULL || fprintf(f, "%s\n", command) < 0 || fclose(f) != 0) {
+    case_fail("cannot write after-kill");
   }
 }
 

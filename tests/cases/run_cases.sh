@@ -178,6 +178,12 @@ run_one() {
     return
   fi
   finish "$pid" >/dev/null
+  # A case may leave commands for this point, between the kill and the restart (case.h
+  # case_after_kill(): e.g. removing its SysV objects, so that the restart must recreate them).
+  if [[ -f "$dir/after-kill" ]] && ! bash "$dir/after-kill" >>"$dir/checkpoint.log" 2>&1; then
+    echo "FAIL $name: its after-kill commands failed (see $dir/checkpoint.log)"
+    return
+  fi
   # 3. Restarted: its stdout is the same file again (reopened at its offset), or a new terminal.
   local before=""
   if [[ "$pty" == 1 ]]; then

@@ -1,4 +1,5 @@
-/* A SysV message queue created by the process, holding three messages of two types. */
+/* A SysV message queue created by the process, holding three messages of two types: saved in the
+ * image (copied, not taken); the queue still exists at the restart, so it is emptied and refilled. */
 #include <sys/ipc.h>
 #include <sys/msg.h>
 

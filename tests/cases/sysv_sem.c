@@ -1,4 +1,5 @@
-/* A SysV semaphore set created by the process, with values set before the checkpoint. */
+/* A SysV semaphore set created by the process, with values set before the checkpoint: saved in the
+ * image; the set still exists at the restart (the kernel kept it), so it is set back to them. */
 #include <sys/ipc.h>
 #include <sys/sem.h>
 

@@ -15,9 +15,10 @@
 namespace crcore::image {
 
 inline constexpr char kFileMagic[8] = {'C', 'R', 'C', 'O', 'R', 'E', 'I', 'M'};
-inline constexpr uint32_t kImageVersion = 3;
-// The oldest version a reader still accepts: version 3 only added record kinds and FdKinds, so a
-// version-2 image is a valid version-3 image without them.
+inline constexpr uint32_t kImageVersion = 4;
+// The oldest version a reader still accepts: version 3 only added record kinds and FdKinds, version
+// 4 only ResourceTypes (SysV semaphores and message queues, per-region memory policy), so a
+// version-2 image is a valid version-4 image without them.
 inline constexpr uint32_t kOldestImageVersion = 2;
 inline constexpr uint32_t kArchX86_64 = 62;           // ELF e_machine EM_X86_64
 inline constexpr uint32_t kRecordMagic = 0x43524352;  // "RCRC" little-endian
@@ -319,6 +320,10 @@ enum class ResourceType : uint32_t {
   MemPolicy = 7,      // tid: MemPolicyResource
   Topology = 8,       // the machine's topology, as hwloc XML
   Terminal = 9,       // fd: TerminalResource (terminal settings and window size of a tty)
+  // Version 4.
+  SysvSem = 10,          // SysvSemResource + nsems uint16 values: a SysV semaphore set the process uses
+  SysvMsg = 11,          // SysvMsgResource + its messages in queue order (SysvMessageHeader + bytes each)
+  RegionMemPolicy = 12,  // RegionMemPolicyResource: the NUMA policy of one address range (mbind)
 };
 
 struct ResourceHeader {
@@ -376,6 +381,47 @@ struct TerminalResource {
 };
 static_assert(sizeof(TerminalResource) == 68);
 
+// A SysV semaphore set (version 4). Restored with the same id (kernel.sem_next_id) and key, or, when
+// an object with that id and key still exists, set back to these values.
+struct SysvSemResource {
+  int32_t id;     // the semid the program holds
+  int32_t key;    // IPC_PRIVATE (0) or the key
+  uint32_t mode;  // permission bits (sem_perm.mode & 0777)
+  uint32_t uid;   // owner (sem_perm.uid, gid)
+  uint32_t gid;
+  uint32_t nsems;  // then: nsems uint16 values (semctl GETALL), no padding
+};
+static_assert(sizeof(SysvSemResource) == 24);
+
+// A SysV message queue (version 4), its messages read without removing them (msgrcv MSG_COPY).
+struct SysvMsgResource {
+  int32_t id;
+  int32_t key;
+  uint32_t mode;
+  uint32_t uid;
+  uint32_t gid;
+  uint32_t count;   // messages that follow
+  uint64_t qbytes;  // msg_qbytes: the queue's byte limit
+};
+static_assert(sizeof(SysvMsgResource) == 32);
+
+struct SysvMessageHeader {
+  int64_t type;     // mtype (> 0)
+  uint64_t length;  // bytes of mtext that follow
+};
+static_assert(sizeof(SysvMessageHeader) == 16);
+
+// The policy mbind gave one range of the address space (version 4): a mapping whose policy is not
+// the default (get_mempolicy MPOL_F_ADDR). Re-applied by the runtime once it is restarted.
+struct RegionMemPolicyResource {
+  uint64_t start;  // page-aligned
+  uint64_t end;
+  int32_t mode;  // MPOL_* with its MPOL_F_* flags
+  uint32_t reserved;
+  uint64_t nodes[16];  // node mask, 1024 nodes
+};
+static_assert(sizeof(RegionMemPolicyResource) == 152);
+
 inline constexpr uint32_t kSignalCount = 64;
 
 // The kernel's struct sigaction (rt_sigaction), exactly as the syscall takes it.
@@ -427,5 +473,9 @@ static_assert(__has_unique_object_representations(IntervalTimerResource));
 static_assert(__has_unique_object_representations(PrctlResource));
 static_assert(__has_unique_object_representations(MemPolicyResource));
 static_assert(__has_unique_object_representations(TerminalResource));
+static_assert(__has_unique_object_representations(SysvSemResource));
+static_assert(__has_unique_object_representations(SysvMsgResource));
+static_assert(__has_unique_object_representations(SysvMessageHeader));
+static_assert(__has_unique_object_representations(RegionMemPolicyResource));
 
 }  // namespace crcore::image

@@ -123,6 +123,12 @@ constexpr std::string_view resource_type_name(ResourceType type) {
       return "topology";
     case ResourceType::Terminal:
       return "terminal";
+    case ResourceType::SysvSem:
+      return "sysv-sem";
+    case ResourceType::SysvMsg:
+      return "sysv-msg";
+    case ResourceType::RegionMemPolicy:
+      return "region-mempolicy";
   }
   return "unknown";
 }

@@ -245,6 +245,42 @@ void decode_fd(Payload payload, Image& image) {
   image.fds.push_back({f, std::string(reinterpret_cast<const char*>(payload.data() + sizeof f), f.path_len)});
 }
 
+// Version-4 resources: a SysvSem or SysvMsg fills its payload exactly; a RegionMemPolicy is a range.
+void check_resource_contents(ResourceType type, Payload bytes) {
+  if (type == ResourceType::SysvSem) {
+    SysvSemResource s = fixed<SysvSemResource>(bytes, false, "SysvSem resource");
+    if (s.nsems == 0 || bytes.size() != sizeof s + uint64_t{s.nsems} * 2) {
+      invalid(fmt::format("sysv-sem resource of set {}: {} semaphores in {} bytes", s.id, s.nsems, bytes.size()));
+    }
+  } else if (type == ResourceType::SysvMsg) {
+    SysvMsgResource q = fixed<SysvMsgResource>(bytes, false, "SysvMsg resource");
+    uint64_t at = sizeof q;
+    for (uint32_t i = 0; i < q.count; ++i) {
+      SysvMessageHeader m{};
+      if (bytes.size() - at < sizeof m) {
+        invalid(fmt::format("sysv-msg resource of queue {}: message {} is cut short", q.id, i));
+      }
+      memcpy(&m, bytes.data() + at, sizeof m);
+      at += sizeof m;
+      if (m.type <= 0 || m.length > bytes.size() - at) {
+        invalid(fmt::format("sysv-msg resource of queue {}: message {} has type {} and {} bytes", q.id, i, m.type,
+                            m.length));
+      }
+      at += m.length;
+    }
+    if (at != bytes.size()) {
+      invalid(fmt::format("sysv-msg resource of queue {}: {} bytes after its {} messages", q.id, bytes.size() - at,
+                          q.count));
+    }
+  } else if (type == ResourceType::RegionMemPolicy) {
+    RegionMemPolicyResource r{};
+    memcpy(&r, bytes.data(), sizeof r);
+    if (r.start >= r.end || r.end > kUserAddressLimit || r.start % 4096 != 0 || r.reserved != 0) {
+      invalid(fmt::format("region-mempolicy resource of range {:#x}-{:#x} is not a valid range", r.start, r.end));
+    }
+  }
+}
+
 void decode_resource(Payload payload, Image& image) {
   ResourceHeader h = fixed<ResourceHeader>(payload, false, "Resource");
   if (h.length != payload.size() - sizeof h) {
@@ -299,6 +335,9 @@ void decode_resource(Payload payload, Image& image) {
     case ResourceType::Terminal:
       expected = sizeof(TerminalResource);
       break;
+    case ResourceType::RegionMemPolicy:
+      expected = sizeof(RegionMemPolicyResource);
+      break;
     default:
       break;
   }
@@ -306,6 +345,7 @@ void decode_resource(Payload payload, Image& image) {
     invalid(fmt::format("{} resource of {} bytes (expected {})", resource_type_name(type), h.length, expected));
   }
   auto bytes = payload.subspan(sizeof h);
+  check_resource_contents(type, bytes);
   image.resources.push_back({h, std::vector<std::byte>(bytes.begin(), bytes.end())});
 }
 

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "image/kind_names.h"
+#include "restart/sysv_ipc_restore.h"
 
 #ifndef PR_TIMER_CREATE_RESTORE_IDS
 #define PR_TIMER_CREATE_RESTORE_IDS 77
@@ -663,6 +664,9 @@ void restore_posix_timers(const image::Image& image) {
 }  // namespace
 
 void restore_process_resources(const image::Image& image) {
+  if ((image.header.flags & image::kFileScopeMember) == 0) {
+    restore_sysv_objects({&image});  // a scope's are restored once for all its processes (tree_restore.cpp)
+  }
   restore_posix_timers(image);
   for (const auto* e : resources_of(image, image::ResourceType::IntervalTimer, -1)) {
     image::IntervalTimerResource t;

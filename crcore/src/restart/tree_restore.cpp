@@ -22,6 +22,7 @@
 #include "image/scope_index.h"
 #include "restart/pid_namespace.h"
 #include "restart/scope_fds.h"
+#include "restart/sysv_ipc_restore.h"
 
 namespace crcore::restart {
 namespace {
@@ -284,6 +285,7 @@ void restore_scope(const std::string& index_path, RestartOptions options, bool r
     images.push_back(&img);
   }
   ScopeFds fds = create_scope_fds(images);
+  restore_sysv_objects(images);  // SysV semaphores and queues, once, before any process runs
   size_t table_bytes = std::max<size_t>(plan.index.entries.size() * sizeof(pid_t), 1);
   void* table = mmap(nullptr, table_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (table == MAP_FAILED) {

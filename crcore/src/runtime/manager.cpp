@@ -38,6 +38,7 @@
 #include "runtime/kmod_backend.h"
 #include "runtime/pending_signals.h"
 #include "runtime/raw_syscall.h"
+#include "runtime/region_policy.h"
 #include "runtime/resource_capture.h"
 #include "runtime/runtime_state.h"
 #include "runtime/safe_io.h"
@@ -303,6 +304,7 @@ int come_back(Checkpoint& c) {
   g_runtime.control_fd = -1;
   kmod::forget(false);  // the image left the device out: register this new process afresh
   kmod::register_process(g_runtime.signal);
+  reapply_region_policies();  // mbind policies, from the image it came from (region_policy.h)
   release_threads(Outcome::Restart);
   unblock_critical_sections();
   int fd = create_control_socket();

@@ -12,8 +12,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "runtime/region_policy.h"
 #include "runtime/runtime_state.h"
 #include "runtime/safe_io.h"
+#include "runtime/sysv_ipc_capture.h"
 #include "runtime/topology.h"
 
 namespace crcore::runtime {
@@ -321,6 +323,12 @@ int capture_process_resources(CaptureArena& arena, size_t& data_used, ResourceLi
   }
   if (rc == 0) {
     rc = capture_posix_timers(arena, data_used, list, why, why_size);
+  }
+  if (rc == 0) {
+    rc = capture_sysv_ipc(arena, data_used, list, why, why_size);  // semaphore sets, message queues
+  }
+  if (rc == 0) {
+    rc = capture_region_policies(arena, data_used, list, why, why_size);  // mbind policies
   }
   for (int which = ITIMER_REAL; rc == 0 && which <= ITIMER_PROF; ++which) {
     struct itimerval v;

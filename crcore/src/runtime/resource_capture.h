@@ -46,8 +46,9 @@ void describe_memory_policy(image::MemPolicyResource& policy);
 // slack belong to each thread; the image keeps the main thread's).
 void describe_prctl(image::PrctlResource& p);
 
-// The process-wide resources: POSIX timers, interval timers, prctl state, the CPU affinity and
-// memory policy of every parked thread and of the manager, the hwloc topology; refuses attached
+// The process-wide resources: POSIX timers, interval timers, SysV semaphore sets and message
+// queues (sysv_ipc_capture.h), NUMA policies of ranges (region_policy.h), prctl state, the CPU
+// affinity and memory policy of every parked thread and of the manager, the hwloc topology; refuses attached
 // SysV shared memory, and (has_memfd: a memfd descriptor is open) shared memfd mappings.
 // 0, or -ENOTSUP with why saying what cannot be restored, or -ENOBUFS.
 int capture_process_resources(CaptureArena& arena, size_t& data_used, ResourceList& list, bool has_memfd, char* why,

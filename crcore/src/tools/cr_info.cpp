@@ -237,6 +237,32 @@ std::string resource_summary(const ResourceEntry& e) {
       what = fmt::format("terminal settings, {}x{}", t.rows, t.cols);
       break;
     }
+    case ResourceType::SysvSem: {
+      SysvSemResource s;
+      memcpy(&s, e.bytes.data(), sizeof s);
+      std::string values;
+      for (uint32_t i = 0; i < s.nsems && i < 16; ++i) {
+        uint16_t v = 0;
+        memcpy(&v, e.bytes.data() + sizeof s + i * 2, sizeof v);
+        values += (i == 0 ? "" : " ") + std::to_string(v);
+      }
+      what = fmt::format("semaphore set {} key {:#x} mode {:o}, {} values: {}{}", s.id, static_cast<uint32_t>(s.key),
+                         s.mode, s.nsems, values, s.nsems > 16 ? " ..." : "");
+      break;
+    }
+    case ResourceType::SysvMsg: {
+      SysvMsgResource q;
+      memcpy(&q, e.bytes.data(), sizeof q);
+      what = fmt::format("message queue {} key {:#x} mode {:o}, {} messages ({} bytes with headers), qbytes {}", q.id,
+                         static_cast<uint32_t>(q.key), q.mode, q.count, e.bytes.size() - sizeof q, q.qbytes);
+      break;
+    }
+    case ResourceType::RegionMemPolicy: {
+      RegionMemPolicyResource r;
+      memcpy(&r, e.bytes.data(), sizeof r);
+      what = fmt::format("{:#x}-{:#x} NUMA policy mode {:#x} nodes {:#x}", r.start, r.end, r.mode, r.nodes[0]);
+      break;
+    }
   }
   return fmt::format("{:<13} {:<13} {}", resource_type_name(type), who, what);
 }

@@ -182,12 +182,12 @@ TEST(Header, WrongMagic) {
 TEST(Header, WrongVersion) {
   TempDir dir;
   ImageSpec spec = small_spec();
-  for (uint32_t version : {1u, 4u}) {  // version 1: before socketpairs (80-byte FdRecord)
+  for (uint32_t version : {1u, kImageVersion + 1}) {  // version 1: before socketpairs (80-byte FdRecord)
     spec.header.version = version;
     spec.header.header_check = file_header_check(spec.header);
     std::string error = load_error(dir, assemble(spec.header, raw_records(spec)));
-    std::string expected =
-        "version " + std::to_string(version) + " is not supported (this crcore reads versions 2 to 3)";
+    std::string expected = "version " + std::to_string(version) +
+                           " is not supported (this crcore reads versions 2 to " + std::to_string(kImageVersion) + ")";
     EXPECT_NE(error.find(expected), std::string::npos) << error;
   }
 }

@@ -1,5 +1,5 @@
-// Resource records (image format 3): they round-trip through the reader, the reader's rules refuse a
-// damaged one, and a version-2 image (no Resource records) is still read.
+// Resource records (image format 3, and the version-4 types): they round-trip through the reader, the reader's rules
+// refuse a damaged one, and a version-2 image (no Resource records) is still read.
 #include <cstring>
 
 #include <gtest/gtest.h>
@@ -113,6 +113,74 @@ TEST(Resources, DamagedOnesAreRefused) {
   short_length.pop_back();
   EXPECT_NE(load_error(dir, with_resources(spec, {short_length})).find("does not match the payload"),
             std::string::npos);
+}
+
+Bytes sysv_semaphores(int32_t id, uint32_t nsems, size_t values) {
+  SysvSemResource s{};
+  s.id = id;
+  s.key = 0x1234;
+  s.mode = 0640;
+  s.nsems = nsems;
+  Bytes out = as_bytes(s);
+  for (size_t i = 0; i < values; ++i) {
+    uint16_t v = static_cast<uint16_t>(i + 1);
+    Bytes b = as_bytes(v);
+    out.insert(out.end(), b.begin(), b.end());
+  }
+  return out;
+}
+
+Bytes sysv_queue(int32_t id, const std::vector<std::pair<int64_t, std::string>>& messages, uint32_t count) {
+  SysvMsgResource q{};
+  q.id = id;
+  q.count = count;
+  q.qbytes = 16384;
+  Bytes out = as_bytes(q);
+  for (const auto& [type, body] : messages) {
+    SysvMessageHeader m{type, body.size()};
+    Bytes h = as_bytes(m);
+    out.insert(out.end(), h.begin(), h.end());
+    Bytes t = text(body);
+    out.insert(out.end(), t.begin(), t.end());
+  }
+  return out;
+}
+
+TEST(Resources, SysvObjectsAndRegionPolicies) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  RegionMemPolicyResource r{};
+  r.start = 0x10000;
+  r.end = 0x14000;
+  r.mode = 3;
+  r.nodes[0] = 1;
+  Image image =
+      load(dir, with_resources(spec, {resource(ResourceType::SysvSem, -1, 0, sysv_semaphores(7, 3, 3)),
+                                      resource(ResourceType::SysvMsg, -1, 0, sysv_queue(9, {{2, "ab"}, {1, ""}}, 2)),
+                                      resource(ResourceType::RegionMemPolicy, -1, 0, as_bytes(r))}));
+  ASSERT_EQ(image.resources.size(), 3u);
+  EXPECT_EQ(image.resources[0].bytes.size(), sizeof(SysvSemResource) + 6);
+  EXPECT_EQ(image.resources[1].bytes.size(), sizeof(SysvMsgResource) + 2 * sizeof(SysvMessageHeader) + 2);
+
+  RegionMemPolicyResource backwards = r;
+  backwards.end = r.start;
+  struct Case {
+    Bytes payload;
+    std::string expected;
+  } cases[] = {
+      {resource(ResourceType::SysvSem, -1, 0, sysv_semaphores(7, 3, 2)), "sysv-sem resource of set 7: 3 semaphores"},
+      {resource(ResourceType::SysvSem, -1, 0, sysv_semaphores(7, 0, 0)), "sysv-sem resource of set 7: 0 semaphores"},
+      {resource(ResourceType::SysvMsg, -1, 0, sysv_queue(9, {{2, "ab"}}, 2)), "message 1 is cut short"},
+      {resource(ResourceType::SysvMsg, -1, 0, sysv_queue(9, {{0, "ab"}}, 1)), "message 0 has type 0"},
+      {resource(ResourceType::SysvMsg, -1, 0, sysv_queue(9, {{1, "ab"}, {1, "c"}}, 1)), "bytes after its 1 messages"},
+      {resource(ResourceType::SysvMsg, 3, 0, sysv_queue(9, {}, 0)), "sysv-msg resource names fd 3"},
+      {resource(ResourceType::RegionMemPolicy, -1, 0, as_bytes(backwards)), "is not a valid range"},
+      {resource(ResourceType::RegionMemPolicy, -1, 0, Bytes(8)), "region-mempolicy resource of 8 bytes"},
+  };
+  for (const Case& c : cases) {
+    std::string error = load_error(dir, with_resources(spec, {c.payload}));
+    EXPECT_NE(error.find(c.expected), std::string::npos) << error;
+  }
 }
 
 TEST(Resources, OutOfOrderIsRefused) {
