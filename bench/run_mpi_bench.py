@@ -21,7 +21,8 @@ When the MPI layer cannot run (libcrmpi.so missing or failing), its rows say why
 restart rows are measured on ordinary processes (bench/workload under cr_run, started by mpirun with
 CRCORE_MPI=1): the launcher side alone.
 
-Prints a table; nothing here asserts a time. Exit status 0 when the table was printed.
+--overhead-only skips the checkpoint and restart timing. Prints a table; nothing here asserts a time. Exit
+status 0 when the table was printed.
 """
 
 import argparse
@@ -47,6 +48,8 @@ def parse_args():
     p.add_argument("--mib", type=int, default=64, help="MiB per rank of the checkpointed job (64)")
     p.add_argument("--dir", default=tempfile.gettempdir(), help="where snapshots go (/tmp)")
     p.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
+    p.add_argument("--overhead-only", action="store_true",
+                   help="only the communication overhead (no checkpoint/restart timing)")
     return p.parse_args()
 
 
@@ -259,6 +262,9 @@ def main():
         print(f"  ft-enable-cr could not run: {b.ft_problem}")
 
     print()
+    if a.overhead_only:
+        shutil.rmtree(b.work, ignore_errors=True)
+        return 0
     use_ft = b.ft_problem is None
     cycles = []
     if use_ft:
