@@ -37,17 +37,19 @@ void wait_for(VRequest* request);
 // Hands a completed pending request back: status copied out, request forgotten.
 void retire(VRequest* request, MPI_Status* status);
 
-// The requests of one blocking call (at most two: Sendrecv), on its stack.
+// The requests of one blocking call (at most two: Sendrecv), on its stack, in posting order.
 class CallRequests {
  public:
-  VRequest& add() { return *mine_[count_++]; }
+  VRequest& add(VRequest& request) {
+    mine_[count_++] = &request;
+    return request;
+  }
   // Waits for one of them; while held for a checkpoint, all of them are pending requests.
   void wait_for(VRequest& request);
 
  private:
   void pause();
-  VRequest storage_[2];
-  VRequest* mine_[2] = {&storage_[0], &storage_[1]};
+  VRequest* mine_[2] = {nullptr, nullptr};
   int count_ = 0;
 };
 

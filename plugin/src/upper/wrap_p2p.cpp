@@ -37,7 +37,8 @@ int blocking_send(const void* buf, int count, MPI_Datatype type, int dest, int t
     }
   }
   CallRequests requests;
-  VRequest& r = requests.add();
+  VRequest send;
+  VRequest& r = requests.add(send);
   post_send(r, buf, count, type, dest, tag, c, mode, call);
   requests.wait_for(r);
   return MPI_SUCCESS;
@@ -83,7 +84,8 @@ int MPI_Recv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_C
   VComm* c = vcomm(comm, "MPI_Recv");
   Passage passage;
   CallRequests requests;
-  VRequest& r = requests.add();
+  VRequest receive;
+  VRequest& r = requests.add(receive);
   post_receive(r, buf, count, type, source, tag, c, "MPI_Recv");
   requests.wait_for(r);
   if (status != MPI_STATUS_IGNORE) {
@@ -104,9 +106,11 @@ int MPI_Sendrecv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, int 
   VComm* c = vcomm(comm, "MPI_Sendrecv");
   Passage passage;
   CallRequests requests;
-  VRequest& r = requests.add();
+  VRequest receive;
+  VRequest& r = requests.add(receive);
   post_receive(r, recvbuf, recvcount, recvtype, source, recvtag, c, "MPI_Sendrecv");
-  VRequest& s = requests.add();
+  VRequest send;
+  VRequest& s = requests.add(send);
   post_send(s, sendbuf, sendcount, sendtype, dest, sendtag, c, SendMode::Standard, "MPI_Sendrecv");
   requests.wait_for(s);
   requests.wait_for(r);
@@ -124,9 +128,11 @@ int MPI_Sendrecv_replace(void* buf, int count, MPI_Datatype type, int dest, int 
   check(lower.Pack_size(count, real_type(type, "MPI_Sendrecv_replace"), c->real, &packed), "MPI_Sendrecv_replace");
   std::vector<char> incoming(static_cast<size_t>(packed));
   CallRequests requests;
-  VRequest& r = requests.add();
+  VRequest receive;
+  VRequest& r = requests.add(receive);
   post_receive(r, incoming.data(), packed, MPI_PACKED, source, recvtag, c, "MPI_Sendrecv_replace");
-  VRequest& s = requests.add();
+  VRequest send;
+  VRequest& s = requests.add(send);
   post_send(s, buf, count, type, dest, sendtag, c, SendMode::Standard, "MPI_Sendrecv_replace");
   requests.wait_for(s);
   requests.wait_for(r);
