@@ -56,8 +56,8 @@ int main(int argc, char** argv) {
         MPI_Recv(small, 32, MPI_INT64_T, partner, k, MPI_COMM_WORLD, &status);
         int count = -1;
         MPI_Get_count(&status, MPI_INT64_T, &count);
-        CASE_CHECK(count == small_length(step, k) && status.MPI_TAG == k, errors, "step %d: small %d count %d", step,
-                   k, count);
+        CASE_CHECK(count == small_length(step, k) && status.MPI_TAG == k, errors, "step %d: small %d count %d", step, k,
+                   count);
         for (int i = 0; i < count && i < 32; ++i) {
           CASE_CHECK(small[i] == case_value(step, partner, k * 100 + i), errors, "step %d: small %d [%d]", step, k, i);
           hash = case_mix(hash, (uint64_t)small[i]);
