@@ -8,6 +8,8 @@ each, and the medians are compared:
   pingpong 1 MiB    bandwidth between two ranks (bandwidth-bound)
   allreduce 8       8 doubles over --np ranks, time per call
   allreduce 64 Ki   65536 doubles, time per call
+each as the mean over all iterations of a run and as its fastest of 100 batches ("best batch": on a shared
+machine, the batches no other process interrupted; the steadier figure there). The ranges are over the runs.
 
 Checkpoint and restart of a whole job (`mpi_bench hold MIB`, MIB MiB per rank, --np ranks):
   snapshot     from the request to the last rank's committed image (metadata.json's checkpoint_seconds)
@@ -74,43 +76,55 @@ class Bench:
             return [os.path.join(self.mpibin, "mpirun"), "-am", "ft-enable-cr", "--oversubscribe", "-np", str(np)]
         return [self.real_mpirun, "--oversubscribe", "-np", str(np)]
 
-    def run_once(self, ft, np, args, pattern):
+    def run_once(self, ft, np, args, patterns):
         r = subprocess.run(self.mpirun(ft, np) + [self.program] + args, env=self.env, capture_output=True,
                            text=True, timeout=600)
-        m = re.search(pattern, r.stdout)
-        if r.returncode != 0 or not m:
+        found = [re.search(p, r.stdout) for p in patterns]
+        if r.returncode != 0 or not all(found):
             raise RuntimeError(f"exit {r.returncode}: {(r.stderr or r.stdout).strip().splitlines()[-1:]}")
-        return float(m.group(1))
+        return [float(m.group(1)) for m in found]
 
     def overhead(self):
         quick = self.a.quick
+        # (program arguments, ranks, [(row, pattern)]): one run gives the mean over all iterations and the
+        # fastest of 100 batches (the one least disturbed by other processes on a shared machine).
+        ar = f"{self.a.np} ranks"
         cases = [
-            ("pingpong 8 B latency (us)", 2, ["pingpong", "8", "2000" if quick else "20000"], r"latency_us ([\d.]+)"),
-            ("pingpong 1 MiB bandwidth (MB/s)", 2, ["pingpong", "1048576", "50" if quick else "500"],
-             r"bandwidth_MBps ([\d.]+)"),
-            (f"allreduce 8 doubles, {self.a.np} ranks (us/call)", self.a.np,
-             ["allreduce", "8", "2000" if quick else "20000"], r"us_per_call ([\d.]+)"),
-            (f"allreduce 64 Ki doubles, {self.a.np} ranks (us/call)", self.a.np,
-             ["allreduce", "65536", "50" if quick else "500"], r"us_per_call ([\d.]+)"),
+            (["pingpong", "8", "2000" if quick else "20000"], 2,
+             [("pingpong 8 B latency (us)", r"latency_us ([\d.]+)"),
+              ("  best batch (us)", r"best_latency_us ([\d.]+)")]),
+            (["pingpong", "1048576", "50" if quick else "500"], 2,
+             [("pingpong 1 MiB bandwidth (MB/s)", r"bandwidth_MBps ([\d.]+)"),
+              ("  best batch (MB/s)", r"best_bandwidth_MBps ([\d.]+)")]),
+            (["allreduce", "8", "2000" if quick else "20000"], self.a.np,
+             [(f"allreduce 8 doubles, {ar} (us/call)", r"us_per_call ([\d.]+)"),
+              ("  best batch (us/call)", r"best_us_per_call ([\d.]+)")]),
+            (["allreduce", "65536", "50" if quick else "500"], self.a.np,
+             [(f"allreduce 64 Ki doubles, {ar} (us/call)", r"us_per_call ([\d.]+)"),
+              ("  best batch (us/call)", r"best_us_per_call ([\d.]+)")]),
         ]
         rows = []
-        for name, np, args, pattern in cases:
+        for args, np, figures in cases:
+            patterns = [p for _, p in figures]
             plain, ft = [], []
             for _ in range(self.a.repeat):
-                plain.append(self.run_once(False, np, args, pattern))
+                plain.append(self.run_once(False, np, args, patterns))
                 if self.ft_problem is None:
                     try:
-                        ft.append(self.run_once(True, np, args, pattern))
+                        ft.append(self.run_once(True, np, args, patterns))
                     except (RuntimeError, subprocess.TimeoutExpired) as e:
                         self.ft_problem = str(e)
-            p = statistics.median(plain)
-            f = statistics.median(ft) if ft else None
-            if f is None:
-                rows.append((name, f"{p:.3f}", "n/a", "n/a"))
-            else:
+            for i, (name, _) in enumerate(figures):
+                p = statistics.median(run[i] for run in plain)
+                spread = f"{min(run[i] for run in plain):.3f}-{max(run[i] for run in plain):.3f}"
+                if not ft:
+                    rows.append((name, f"{p:.3f}", "n/a", "n/a", spread, ""))
+                    continue
+                f = statistics.median(run[i] for run in ft)
+                ft_spread = f"{min(run[i] for run in ft):.3f}-{max(run[i] for run in ft):.3f}"
                 higher_is_better = "MB/s" in name
                 cost = (p - f) / p if higher_is_better else (f - p) / p
-                rows.append((name, f"{p:.3f}", f"{f:.3f}", f"{cost * 100:+.1f}%"))
+                rows.append((name, f"{p:.3f}", f"{f:.3f}", f"{cost * 100:+.1f}%", spread, ft_spread))
         return rows
 
     def wait_line(self, path, regex, proc, timeout=300, count=1):
@@ -255,9 +269,10 @@ def main():
     print(f"crcore MPI benchmark: {a.np} ranks, {a.repeat} runs per figure (median), work dir {b.work}")
     rows = b.overhead()
     print()
-    print(f"{'communication':<44} {'plain':>12} {'ft-enable-cr':>13} {'overhead':>9}")
-    for name, plain, ft, cost in rows:
-        print(f"{name:<44} {plain:>12} {ft:>13} {cost:>9}")
+    print(f"{'communication (median of runs)':<44} {'plain':>12} {'ft-enable-cr':>13} {'overhead':>9}"
+          f"  {'plain range':>19} {'ft-enable-cr range':>19}")
+    for name, plain, ft, cost, spread, ft_spread in rows:
+        print(f"{name:<44} {plain:>12} {ft:>13} {cost:>9}  {spread:>19} {ft_spread:>19}")
     if b.ft_problem:
         print(f"  ft-enable-cr could not run: {b.ft_problem}")
 
