@@ -6,6 +6,7 @@ Overhead: bench/mpi/mpi_bench (built with mpicc) runs under plain `mpirun` and u
 each, and the medians are compared:
   pingpong 8 B      half-round-trip latency between two ranks (latency-bound)
   pingpong 1 MiB    bandwidth between two ranks (bandwidth-bound)
+  self 8 B          MPI_Send to itself then MPI_Recv, one rank: the cost of the calls, no waiting
   allreduce 8       8 doubles over --np ranks, time per call
   allreduce 64 Ki   65536 doubles, time per call
 each as the mean over all iterations of a run and as its fastest of 100 batches ("best batch": on a shared
@@ -96,6 +97,9 @@ class Bench:
             (["pingpong", "1048576", "50" if quick else "500"], 2,
              [("pingpong 1 MiB bandwidth (MB/s)", r"bandwidth_MBps ([\d.]+)"),
               ("  best batch (MB/s)", r"best_bandwidth_MBps ([\d.]+)")]),
+            (["self", "8", "2000" if quick else "20000"], 1,
+             [("self send+recv 8 B, 1 rank (us/pair)", r"us_per_pair ([\d.]+)"),
+              ("  best batch (us/pair)", r"best_us_per_pair ([\d.]+)")]),
             (["allreduce", "8", "2000" if quick else "20000"], self.a.np,
              [(f"allreduce 8 doubles, {ar} (us/call)", r"us_per_call ([\d.]+)"),
               ("  best batch (us/call)", r"best_us_per_call ([\d.]+)")]),

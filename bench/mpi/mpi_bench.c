@@ -4,6 +4,9 @@
  *   mpi_bench pingpong BYTES ITERS   ranks 0 and 1 bounce a message; rank 0 prints
  *                                    "pingpong BYTES latency_us L bandwidth_MBps B best_latency_us BL
  *                                    best_bandwidth_MBps BB" (L: half a round trip, over all iterations)
+ *   mpi_bench self BYTES ITERS       every rank sends a message to itself and receives it (MPI_Send, then
+ *                                    MPI_Recv: no waiting for another process, so the figure is the cost of
+ *                                    the two calls); rank 0 prints "self BYTES us_per_pair T best_us_per_pair BT"
  *   mpi_bench allreduce COUNT ITERS  every rank Allreduces COUNT doubles; rank 0 prints
  *                                    "allreduce COUNT us_per_call T best_us_per_call BT"
  *   mpi_bench hold MIB SECONDS       every rank fills MIB MiB, rank 0 prints "ready", then every 50 ms a
@@ -83,6 +86,28 @@ static void pingpong(int rank, long bytes, int iters) {
   free(buf);
 }
 
+static void self_pair(int rank, long bytes, int iters) {
+  char* buf = calloc((size_t)bytes > 0 ? (size_t)bytes : 1, 1);
+  double start = 0;
+  batches_t batch = batches_for(iters);
+  for (int i = -iters / 10; i < iters; ++i) {
+    if (i == 0) {
+      start = MPI_Wtime();
+    }
+    if (i >= 0) {
+      batch_tick(&batch, i);
+    }
+    MPI_Send(buf, (int)bytes, MPI_CHAR, rank, 0, MPI_COMM_WORLD);
+    MPI_Recv(buf, (int)bytes, MPI_CHAR, rank, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  }
+  batch_tick(&batch, iters);
+  double each = (MPI_Wtime() - start) / iters;
+  if (rank == 0) {
+    printf("self %ld us_per_pair %.3f best_us_per_pair %.3f\n", bytes, each * 1e6, batch.best * 1e6);
+  }
+  free(buf);
+}
+
 static void allreduce(int rank, long count, int iters) {
   double *in = malloc(sizeof(double) * (size_t)count), *out = malloc(sizeof(double) * (size_t)count);
   for (long i = 0; i < count; ++i) {
@@ -152,13 +177,16 @@ int main(int argc, char** argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   if (argc != 4) {
     if (rank == 0) {
-      fprintf(stderr, "usage: mpi_bench pingpong BYTES ITERS | allreduce COUNT ITERS | hold MIB SECONDS\n");
+      fprintf(stderr,
+              "usage: mpi_bench pingpong BYTES ITERS | self BYTES ITERS | allreduce COUNT ITERS | hold MIB SECONDS\n");
     }
     MPI_Finalize();
     return 2;
   }
   if (strcmp(argv[1], "pingpong") == 0 && size >= 2) {
     pingpong(rank, atol(argv[2]), atoi(argv[3]));
+  } else if (strcmp(argv[1], "self") == 0) {
+    self_pair(rank, atol(argv[2]), atoi(argv[3]));
   } else if (strcmp(argv[1], "allreduce") == 0) {
     allreduce(rank, atol(argv[2]), atoi(argv[3]));
   } else if (strcmp(argv[1], "hold") == 0) {
