@@ -6,8 +6,11 @@ Overhead: bench/mpi/mpi_bench (built with mpicc) runs under plain `mpirun` and u
 each, and the medians are compared:
   pingpong 8 B      half-round-trip latency between two ranks (latency-bound)
   pingpong 1 MiB    bandwidth between two ranks (bandwidth-bound)
+  self 8 B          MPI_Send to itself then MPI_Recv, one rank: the cost of the calls, no waiting
   allreduce 8       8 doubles over --np ranks, time per call
   allreduce 64 Ki   65536 doubles, time per call
+each as the mean over all iterations of a run and as its fastest of 100 batches ("best batch": on a shared
+machine, the batches no other process interrupted; the steadier figure there). The ranges are over the runs.
 
 Checkpoint and restart of a whole job (`mpi_bench hold MIB`, MIB MiB per rank, --np ranks):
   snapshot     from the request to the last rank's committed image (metadata.json's checkpoint_seconds)
@@ -21,7 +24,8 @@ When the MPI layer cannot run (libcrmpi.so missing or failing), its rows say why
 restart rows are measured on ordinary processes (bench/workload under cr_run, started by mpirun with
 CRCORE_MPI=1): the launcher side alone.
 
-Prints a table; nothing here asserts a time. Exit status 0 when the table was printed.
+--overhead-only skips the checkpoint and restart timing. Prints a table; nothing here asserts a time. Exit
+status 0 when the table was printed.
 """
 
 import argparse
@@ -47,6 +51,8 @@ def parse_args():
     p.add_argument("--mib", type=int, default=64, help="MiB per rank of the checkpointed job (64)")
     p.add_argument("--dir", default=tempfile.gettempdir(), help="where snapshots go (/tmp)")
     p.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
+    p.add_argument("--overhead-only", action="store_true",
+                   help="only the communication overhead (no checkpoint/restart timing)")
     return p.parse_args()
 
 
@@ -71,43 +77,58 @@ class Bench:
             return [os.path.join(self.mpibin, "mpirun"), "-am", "ft-enable-cr", "--oversubscribe", "-np", str(np)]
         return [self.real_mpirun, "--oversubscribe", "-np", str(np)]
 
-    def run_once(self, ft, np, args, pattern):
+    def run_once(self, ft, np, args, patterns):
         r = subprocess.run(self.mpirun(ft, np) + [self.program] + args, env=self.env, capture_output=True,
                            text=True, timeout=600)
-        m = re.search(pattern, r.stdout)
-        if r.returncode != 0 or not m:
+        found = [re.search(p, r.stdout) for p in patterns]
+        if r.returncode != 0 or not all(found):
             raise RuntimeError(f"exit {r.returncode}: {(r.stderr or r.stdout).strip().splitlines()[-1:]}")
-        return float(m.group(1))
+        return [float(m.group(1)) for m in found]
 
     def overhead(self):
         quick = self.a.quick
+        # (program arguments, ranks, [(row, pattern)]): one run gives the mean over all iterations and the
+        # fastest of 100 batches (the one least disturbed by other processes on a shared machine).
+        ar = f"{self.a.np} ranks"
         cases = [
-            ("pingpong 8 B latency (us)", 2, ["pingpong", "8", "2000" if quick else "20000"], r"latency_us ([\d.]+)"),
-            ("pingpong 1 MiB bandwidth (MB/s)", 2, ["pingpong", "1048576", "50" if quick else "500"],
-             r"bandwidth_MBps ([\d.]+)"),
-            (f"allreduce 8 doubles, {self.a.np} ranks (us/call)", self.a.np,
-             ["allreduce", "8", "2000" if quick else "20000"], r"us_per_call ([\d.]+)"),
-            (f"allreduce 64 Ki doubles, {self.a.np} ranks (us/call)", self.a.np,
-             ["allreduce", "65536", "50" if quick else "500"], r"us_per_call ([\d.]+)"),
+            (["pingpong", "8", "2000" if quick else "20000"], 2,
+             [("pingpong 8 B latency (us)", r"latency_us ([\d.]+)"),
+              ("  best batch (us)", r"best_latency_us ([\d.]+)")]),
+            (["pingpong", "1048576", "50" if quick else "500"], 2,
+             [("pingpong 1 MiB bandwidth (MB/s)", r"bandwidth_MBps ([\d.]+)"),
+              ("  best batch (MB/s)", r"best_bandwidth_MBps ([\d.]+)")]),
+            (["self", "8", "2000" if quick else "20000"], 1,
+             [("self send+recv 8 B, 1 rank (us/pair)", r"us_per_pair ([\d.]+)"),
+              ("  best batch (us/pair)", r"best_us_per_pair ([\d.]+)")]),
+            (["allreduce", "8", "2000" if quick else "20000"], self.a.np,
+             [(f"allreduce 8 doubles, {ar} (us/call)", r"us_per_call ([\d.]+)"),
+              ("  best batch (us/call)", r"best_us_per_call ([\d.]+)")]),
+            (["allreduce", "65536", "50" if quick else "500"], self.a.np,
+             [(f"allreduce 64 Ki doubles, {ar} (us/call)", r"us_per_call ([\d.]+)"),
+              ("  best batch (us/call)", r"best_us_per_call ([\d.]+)")]),
         ]
         rows = []
-        for name, np, args, pattern in cases:
+        for args, np, figures in cases:
+            patterns = [p for _, p in figures]
             plain, ft = [], []
             for _ in range(self.a.repeat):
-                plain.append(self.run_once(False, np, args, pattern))
+                plain.append(self.run_once(False, np, args, patterns))
                 if self.ft_problem is None:
                     try:
-                        ft.append(self.run_once(True, np, args, pattern))
+                        ft.append(self.run_once(True, np, args, patterns))
                     except (RuntimeError, subprocess.TimeoutExpired) as e:
                         self.ft_problem = str(e)
-            p = statistics.median(plain)
-            f = statistics.median(ft) if ft else None
-            if f is None:
-                rows.append((name, f"{p:.3f}", "n/a", "n/a"))
-            else:
+            for i, (name, _) in enumerate(figures):
+                p = statistics.median(run[i] for run in plain)
+                spread = f"{min(run[i] for run in plain):.3f}-{max(run[i] for run in plain):.3f}"
+                if not ft:
+                    rows.append((name, f"{p:.3f}", "n/a", "n/a", spread, ""))
+                    continue
+                f = statistics.median(run[i] for run in ft)
+                ft_spread = f"{min(run[i] for run in ft):.3f}-{max(run[i] for run in ft):.3f}"
                 higher_is_better = "MB/s" in name
                 cost = (p - f) / p if higher_is_better else (f - p) / p
-                rows.append((name, f"{p:.3f}", f"{f:.3f}", f"{cost * 100:+.1f}%"))
+                rows.append((name, f"{p:.3f}", f"{f:.3f}", f"{cost * 100:+.1f}%", spread, ft_spread))
         return rows
 
     def wait_line(self, path, regex, proc, timeout=300, count=1):
@@ -252,13 +273,17 @@ def main():
     print(f"crcore MPI benchmark: {a.np} ranks, {a.repeat} runs per figure (median), work dir {b.work}")
     rows = b.overhead()
     print()
-    print(f"{'communication':<44} {'plain':>12} {'ft-enable-cr':>13} {'overhead':>9}")
-    for name, plain, ft, cost in rows:
-        print(f"{name:<44} {plain:>12} {ft:>13} {cost:>9}")
+    print(f"{'communication (median of runs)':<44} {'plain':>12} {'ft-enable-cr':>13} {'overhead':>9}"
+          f"  {'plain range':>19} {'ft-enable-cr range':>19}")
+    for name, plain, ft, cost, spread, ft_spread in rows:
+        print(f"{name:<44} {plain:>12} {ft:>13} {cost:>9}  {spread:>19} {ft_spread:>19}")
     if b.ft_problem:
         print(f"  ft-enable-cr could not run: {b.ft_problem}")
 
     print()
+    if a.overhead_only:
+        shutil.rmtree(b.work, ignore_errors=True)
+        return 0
     use_ft = b.ft_problem is None
     cycles = []
     if use_ft:

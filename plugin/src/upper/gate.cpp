@@ -1,33 +1,104 @@
 #include "gate.h"
 
-#include "lower_half.h"
+#include <linux/membarrier.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <string>
+
 #include "objects.h"
 
 namespace crmpi {
 
-Gate& gate() {
-  static Gate instance;
-  return instance;
+Gate g_gate;
+thread_local ThreadGate* Gate::t_mine __attribute__((tls_model("initial-exec"))) = nullptr;
+
+namespace {
+
+// The quiesce's waits also look again now and then: a thread whose leave() read the hold word just
+// before it changed does not notify, and the waits must not depend on it.
+constexpr auto kRecheck = std::chrono::milliseconds(1);
+
+long membarrier(int command) { return syscall(SYS_membarrier, command, 0, 0); }
+
+// Gives the thread's ThreadGate back when the thread ends (constructed only on the slow path).
+struct Lease {
+  ThreadGate* gate = nullptr;
+  std::mutex* mutex = nullptr;
+  ~Lease() {
+    if (gate != nullptr) {
+      std::lock_guard lock(*mutex);
+      gate->in_use = false;
+    }
+  }
+};
+thread_local Lease t_lease;
+
+}  // namespace
+
+ThreadGate& Gate::adopt_thread() {
+  std::lock_guard lock(mutex_);
+  ThreadGate* t = nullptr;
+  for (ThreadGate& candidate : threads_) {
+    if (!candidate.in_use) {
+      t = &candidate;
+      break;
+    }
+  }
+  if (t == nullptr) {
+    t = &threads_.emplace_back();
+  }
+  t->in_use = true;
+  t->inside.store(0, std::memory_order_relaxed);
+  t->collectives.store(0, std::memory_order_relaxed);
+  t->entering.store(0, std::memory_order_relaxed);
+  t_lease.gate = t;
+  t_lease.mutex = &mutex_;
+  t_mine = t;
+  return *t;
 }
 
-void Gate::enter() {
-  for (;;) {
-    inside_.fetch_add(1);
-    if (hold_.load() != static_cast<int>(Hold::All)) {
-      prepare_thread_for_lower_half();
-      return;
-    }
-    inside_.fetch_sub(1);
-    std::unique_lock lock(mutex_);
-    changed_.notify_all();
-    changed_.wait(lock, [this] { return hold_.load() != static_cast<int>(Hold::All); });
+void Gate::arm() {
+  // Registration belongs to the process (its mm): a restored process registers again.
+  if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0) {
+    barrier_ = Barrier::Expedited;
+  } else {
+    barrier_ = Barrier::Fence;
   }
 }
 
-void Gate::leave() {
-  if (inside_.fetch_sub(1) == 1 && hold_.load() != static_cast<int>(Hold::None)) {
-    std::lock_guard lock(mutex_);
-    changed_.notify_all();
+void Gate::synchronize() {
+  if (barrier_ == Barrier::Expedited && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
+    // Not registered any more (cannot happen after arm(), which every load of the lower half runs):
+    // the global command needs no registration; it only takes longer.
+    if (membarrier(MEMBARRIER_CMD_GLOBAL) != 0) {
+      fatal("checkpoint", std::string("membarrier failed: ") + strerror(errno));
+    }
+  }
+}
+
+void Gate::notify() {
+  std::lock_guard lock(mutex_);
+  changed_.notify_all();
+}
+
+void Gate::enter_held(ThreadGate& t) {
+  for (;;) {
+    t.inside.store(t.inside.load(std::memory_order_relaxed) - 1, std::memory_order_release);
+    {
+      std::unique_lock lock(mutex_);
+      changed_.notify_all();
+      changed_.wait(lock, [this] { return hold_.load() != static_cast<int>(Hold::All); });
+    }
+    t.inside.store(t.inside.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    order();
+    if (hold_.load(std::memory_order_acquire) != static_cast<int>(Hold::All)) {
+      return;
+    }
   }
 }
 
@@ -43,34 +114,39 @@ bool Gate::may_start_collective(const VComm* comm) const {
   return false;
 }
 
-void Gate::enter_collective(VComm* comm) {
+void Gate::enter_collective_held(ThreadGate& t, VComm* comm) {
+  t.entering.store(0, std::memory_order_release);
   std::unique_lock lock(mutex_);
+  changed_.notify_all();
   changed_.wait(lock, [&] { return may_start_collective(comm); });
   ++comm->collectives;
-  inside_.fetch_add(1);
-  collectives_.fetch_add(1);
-  prepare_thread_for_lower_half();
-}
-
-void Gate::leave_collective() {
-  std::lock_guard lock(mutex_);
-  collectives_.fetch_sub(1);
-  inside_.fetch_sub(1);
-  changed_.notify_all();
-}
-
-void Gate::pause_point() {
-  if (hold_.load() == static_cast<int>(Hold::All)) {
-    leave();
-    enter();
-  }
+  t.inside.store(t.inside.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  t.collectives.store(t.collectives.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void Gate::hold(Hold what) {
-  std::lock_guard lock(mutex_);
-  targets_known_ = false;
-  hold_.store(static_cast<int>(what));
-  changed_.notify_all();
+  {
+    std::lock_guard lock(mutex_);
+    targets_known_ = false;
+    hold_.store(static_cast<int>(what));
+  }
+  synchronize();
+  // A thread that read the old hold word may still be counting a collective: wait for it (a few
+  // instructions, unless it was descheduled right there).
+  for (;;) {
+    bool entering = false;
+    {
+      std::lock_guard lock(mutex_);
+      for (const ThreadGate& t : threads_) {
+        entering = entering || t.entering.load(std::memory_order_acquire) != 0;
+      }
+      if (!entering) {
+        changed_.notify_all();
+        return;
+      }
+    }
+    sched_yield();
+  }
 }
 
 void Gate::set_targets_known() {
@@ -80,8 +156,10 @@ void Gate::set_targets_known() {
 }
 
 bool Gate::at_cut() const {
-  if (collectives_.load() != 0) {
-    return false;
+  for (const ThreadGate& t : threads_) {
+    if (t.collectives.load(std::memory_order_acquire) != 0) {
+      return false;
+    }
   }
   for (const auto& c : registry().comms) {
     if (!c->freed && c->collectives != c->target) {
@@ -91,15 +169,28 @@ bool Gate::at_cut() const {
   return true;
 }
 
+bool Gate::idle() const {
+  for (const ThreadGate& t : threads_) {
+    if (t.inside.load(std::memory_order_acquire) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool Gate::wait_for_collective_cut() {
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [this] { return at_cut(); });
+  while (!at_cut()) {
+    changed_.wait_for(lock, kRecheck);
+  }
   return true;
 }
 
 void Gate::wait_until_idle() {
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [this] { return inside_.load() == 0; });
+  while (!idle()) {
+    changed_.wait_for(lock, kRecheck);
+  }
 }
 
 void Gate::open() {

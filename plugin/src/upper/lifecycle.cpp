@@ -70,6 +70,7 @@ void make_predefined_comms() {
 }  // namespace
 
 void start_lower_half(int* argc, char*** argv) {
+  gate().arm();  // per process: again in a restored one
   load_lower_half();
   int provided = 0;
   check(lower.Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");

@@ -39,6 +39,7 @@ namespace crmpi {
   X(Group_free) \
   X(Group_range_incl) \
   X(Group_range_excl) \
+  X(Send) \
   X(Isend) \
   X(Issend) \
   X(Irsend) \

@@ -5,34 +5,57 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
 
 #include "crcore_ext.h"
 #include "lower/crmpi_lower.h"
 #include "lower_api.h"
+#include "predefined.h"
 #include "rtld_namespace.h"
 
 namespace crmpi {
 
 LowerApi lower;
+PredefinedTable g_predefined;
+std::atomic<uint64_t> g_lower_generation{0};
+thread_local uint64_t t_lower_prepared __attribute__((tls_model("initial-exec"))) = 0;
 
 namespace {
 
-void* g_handle = nullptr;               // the shim's handle in the lower namespace (a link map)
-std::atomic<uint64_t> g_generation{0};  // lower halves loaded so far
-void (*g_ctype_init)() = nullptr;       // the lower libc's __ctype_init
-thread_local uint64_t t_prepared = 0;
-std::mutex g_cache_lock;
-std::unordered_map<const void*, void*> g_to_lower;
-std::unordered_map<const void*, void*> g_to_upper;
+void* g_handle = nullptr;          // the shim's handle in the lower namespace (a link map)
+void (*g_ctype_init)() = nullptr;  // the lower libc's __ctype_init
+
+// The names of libmpi's data objects (ompi_*), taken from the library at build time.
+constexpr const char* kPredefinedNames[] = {
+#include "predefined.inc"
+};
+static_assert(PredefinedTable::kSlots >= 2 * std::size(kPredefinedNames));
+
+// Every predefined object the application can name: its address in the application's namespace
+// (libmpi's, or the executable's copy of it) and in the lower half's.
+void build_predefined_table(void* handle) {
+  g_predefined.clear();
+  const bool debug = getenv("CRMPI_DEBUG") != nullptr;
+  for (const char* name : kPredefinedNames) {
+    void* upper = dlsym(RTLD_DEFAULT, name);
+    void* found = dlsym(handle, name);
+    if (upper != nullptr && found != nullptr) {
+      g_predefined.add(upper, found);
+      if (debug) {
+        fprintf(stderr, "crmpi: %s upper %p -> lower %p (handle %p)\n", name, upper, found, handle);
+      }
+    }
+  }
+}
 
 const crmpi_lower_hooks g_hooks = {CRMPI_LOWER_VERSION,   crcore_exclude_memory, crcore_include_memory,
                                    crcore_exclude_thread, crcore_exclude_fd,     crcore_include_fd};
@@ -65,6 +88,18 @@ const char* symbol_at(const void* address) {
   return info.dli_sname;
 }
 
+// Not in the table (an object the build-time list lacks, or not a predefined handle at all): by the
+// symbol at that address. Rare, so a lock and dladdr are fine here.
+void* lower_predefined_by_name(const void* upper) {
+  static std::mutex lock;
+  std::lock_guard guard(lock);
+  const char* name = symbol_at(upper);
+  if (name == nullptr || strncmp(name, "ompi_", 5) != 0 || g_handle == nullptr) {
+    return nullptr;
+  }
+  return dlsym(g_handle, name);
+}
+
 }  // namespace
 
 void load_lower_half() {
@@ -85,25 +120,18 @@ void load_lower_half() {
   }
   CRMPI_LOWER_FUNCTIONS(CRMPI_RESOLVE)
 #undef CRMPI_RESOLVE
-  {
-    std::lock_guard lock(g_cache_lock);
-    g_to_lower.clear();
-    g_to_upper.clear();
-  }
+  build_predefined_table(handle);
   g_handle = handle;
   lower = table;
   g_ctype_init = reinterpret_cast<void (*)()>(dlsym(handle, "__ctype_init"));
-  t_prepared = g_generation.fetch_add(1) + 1;  // the loading thread is ready
+  t_lower_prepared = g_lower_generation.fetch_add(1) + 1;  // the loading thread is ready
 }
 
-void prepare_thread_for_lower_half() {
-  uint64_t now = g_generation.load(std::memory_order_acquire);
-  if (t_prepared != now) {
-    if (g_ctype_init != nullptr) {
-      g_ctype_init();
-    }
-    t_prepared = now;
+void prepare_thread_for_lower_half_slow() {
+  if (g_ctype_init != nullptr) {
+    g_ctype_init();
   }
+  t_lower_prepared = g_lower_generation.load(std::memory_order_acquire);
 }
 
 void refresh_lower_objects() {
@@ -113,42 +141,7 @@ void refresh_lower_objects() {
   }
 }
 
-void* lower_predefined(const void* upper) {
-  std::lock_guard lock(g_cache_lock);
-  if (auto it = g_to_lower.find(upper); it != g_to_lower.end()) {
-    return it->second;
-  }
-  const char* name = symbol_at(upper);
-  if (name == nullptr || (strncmp(name, "ompi_mpi_", 9) != 0 && strncmp(name, "ompi_", 5) != 0)) {
-    return nullptr;
-  }
-  void* found = dlsym(g_handle, name);
-  if (getenv("CRMPI_DEBUG") != nullptr) {
-    fprintf(stderr, "crmpi: %s upper %p -> lower %p (handle %p)\n", name, upper, found, g_handle);
-  }
-  if (found != nullptr) {
-    g_to_lower.emplace(upper, found);
-    g_to_upper.emplace(found, const_cast<void*>(upper));
-  }
-  return found;
-}
-
-void* upper_predefined(const void* lower_handle) {
-  std::lock_guard lock(g_cache_lock);
-  if (auto it = g_to_upper.find(lower_handle); it != g_to_upper.end()) {
-    return it->second;
-  }
-  const char* name = symbol_at(lower_handle);
-  if (name == nullptr) {
-    return nullptr;
-  }
-  void* found = dlsym(RTLD_DEFAULT, name);
-  if (found != nullptr) {
-    g_to_upper.emplace(lower_handle, found);
-    g_to_lower.emplace(found, const_cast<void*>(lower_handle));
-  }
-  return found;
-}
+void* lower_predefined_slow(const void* upper) { return lower_predefined_by_name(upper); }
 
 void forget_old_lower_half() {
   if (g_handle == nullptr) {

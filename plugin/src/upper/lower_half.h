@@ -4,7 +4,11 @@
 
 #include <mpi.h>
 
+#include <atomic>
+#include <cstdint>
 #include <string>
+
+#include "predefined.h"
 
 namespace crmpi {
 
@@ -13,10 +17,15 @@ namespace crmpi {
 void load_lower_half();
 
 // The lower half's handle for a predefined MPI object of the application (MPI_INT, MPI_SUM,
-// MPI_COMM_WORLD...), found by symbol name; nullptr if `upper` is not a predefined object.
-void* lower_predefined(const void* upper);
+// MPI_COMM_WORLD...): from the table (predefined.h), else by the symbol at that address; nullptr if
+// `upper` is not a predefined object.
+void* lower_predefined_slow(const void* upper);
+inline void* lower_predefined(const void* upper) {
+  void* found = g_predefined.lower_of(upper);
+  return found != nullptr ? found : lower_predefined_slow(upper);
+}
 // The reverse: the application's predefined object for a lower-half one; nullptr if none.
-void* upper_predefined(const void* lower);
+inline void* upper_predefined(const void* lower) { return g_predefined.upper_of(lower); }
 
 // In a restored process, before load_lower_half(): makes the dynamic linker forget the lower half of
 // the process that was checkpointed (its namespace's memory was not saved). Throws on an unknown
@@ -26,7 +35,15 @@ void forget_old_lower_half();
 // A thread's first call into a lower half it did not load itself (after a restart the callback
 // thread loads it): the lower libc's per-thread locale pointers (ctype tables, in its TLS) are set
 // only for the loading thread and for threads it creates. Cheap when nothing is to do.
-void prepare_thread_for_lower_half();
+extern std::atomic<uint64_t> g_lower_generation;  // lower halves loaded so far
+// Which one this thread is prepared for (libcrmpi is preloaded: initial-exec TLS, no lookup).
+extern thread_local uint64_t t_lower_prepared __attribute__((tls_model("initial-exec")));
+void prepare_thread_for_lower_half_slow();
+inline void prepare_thread_for_lower_half() {
+  if (t_lower_prepared != g_lower_generation.load(std::memory_order_acquire)) [[unlikely]] {
+    prepare_thread_for_lower_half_slow();
+  }
+}
 
 // Reports the lower half's loaded objects to libcr again (after MPI_Init loaded its components).
 void refresh_lower_objects();

@@ -10,13 +10,7 @@
 
 namespace crmpi {
 
-Registry& registry() {
-  static Registry instance;
-  return instance;
-}
-
-VComm& world() { return *registry().comms.at(0); }
-VComm& self() { return *registry().comms.at(1); }
+Registry g_registry;
 
 void fatal(const char* call, const std::string& why) {
   fprintf(stderr, "crcore MPI layer: %s: %s: aborting the job\n", call, why.c_str());

@@ -113,9 +113,10 @@ struct Registry {
   std::vector<std::unique_ptr<VRequest>> pending;  // requests not yet completed for the application
 };
 
-Registry& registry();
-VComm& world();
-VComm& self();
+extern Registry g_registry;
+inline Registry& registry() { return g_registry; }
+inline VComm& world() { return *g_registry.comms.front(); }
+inline VComm& self() { return *g_registry.comms[1]; }
 
 [[noreturn]] void fatal(const char* call, const std::string& why);
 void check(int rc, const char* call);  // a lower-half error code: aborts with its text unless MPI_SUCCESS

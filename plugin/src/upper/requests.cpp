@@ -2,79 +2,98 @@
 
 #include <sched.h>
 
-#include <algorithm>
+#include <memory>
+#include <vector>
 
 #include "gate.h"
 #include "lower_api.h"
 #include "traffic.h"
 
 namespace crmpi {
+namespace {
+
+// Retired requests, for reuse. Guarded like the registry (inside a passage).
+std::vector<std::unique_ptr<VRequest>> g_spare;
+
+VRequest* new_pending() {
+  auto& pending = registry().pending;
+  if (g_spare.empty()) {
+    pending.push_back(std::make_unique<VRequest>());
+  } else {
+    pending.push_back(std::move(g_spare.back()));
+    g_spare.pop_back();
+  }
+  return pending.back().get();
+}
+
+void describe(VRequest& r, RequestKind what, void* buffer, int count, MPI_Datatype type, int peer, int tag,
+              VComm* comm) {
+  r.what = what;
+  r.real = nullptr;
+  r.complete = false;
+  r.detached = false;
+  r.buffer = buffer;
+  r.count = count;
+  r.type = type;
+  r.peer = peer;
+  r.tag = tag;
+  r.comm = comm;
+}
+
+}  // namespace
+
+void post_send(VRequest& r, const void* buffer, int count, MPI_Datatype type, int dest, int tag, VComm* comm,
+               SendMode mode, const char* call) {
+  describe(r, RequestKind::Send, const_cast<void*>(buffer), count, type, dest, tag, comm);
+  auto isend = mode == SendMode::Synchronous ? lower.Issend : mode == SendMode::Ready ? lower.Irsend : lower.Isend;
+  check(isend(buffer, count, real_type(type, call), dest, tag, comm->real, &r.real), call);
+  traffic().sent(comm, dest);
+}
 
 VRequest* post_send(const void* buffer, int count, MPI_Datatype type, int dest, int tag, VComm* comm, SendMode mode,
                     const char* call) {
-  auto request = std::make_unique<VRequest>();
-  request->what = RequestKind::Send;
-  request->buffer = const_cast<void*>(buffer);
-  request->count = count;
-  request->type = type;
-  request->peer = dest;
-  request->tag = tag;
-  request->comm = comm;
-  {
-    Passage passage;
-    auto isend = mode == SendMode::Synchronous ? lower.Issend : mode == SendMode::Ready ? lower.Irsend : lower.Isend;
-    check(isend(buffer, count, real_type(type, call), dest, tag, comm->real, &request->real), call);
-    traffic().sent(comm, dest);
-  }
-  registry().pending.push_back(std::move(request));
-  return registry().pending.back().get();
-}
-
-void start_receive(VRequest* request, const char* call) {
-  Passage passage;
-  start_receive_held(request, call);
+  VRequest* r = new_pending();
+  post_send(*r, buffer, count, type, dest, tag, comm, mode, call);
+  return r;
 }
 
 void start_receive_held(VRequest* request, const char* call) {
   Traffic& t = traffic();
-  if (const Drained* m = t.find(request->comm, request->peer, request->tag); m != nullptr) {
-    t.deliver(m, request->buffer, request->count, request->type, &request->status);
-    request->complete = true;
-    request->real = nullptr;
-    return;
+  if (!t.drained.empty()) {
+    if (const Drained* m = t.find(request->comm, request->peer, request->tag); m != nullptr) {
+      t.deliver(m, request->buffer, request->count, request->type, &request->status);
+      request->complete = true;
+      request->real = nullptr;
+      return;
+    }
   }
   check(lower.Irecv(request->buffer, request->count, real_type(request->type, call), request->peer, request->tag,
                     request->comm->real, &request->real),
         call);
 }
 
+void post_receive(VRequest& r, void* buffer, int count, MPI_Datatype type, int source, int tag, VComm* comm,
+                  const char* call) {
+  describe(r, RequestKind::Recv, buffer, count, type, source, tag, comm);
+  start_receive_held(&r, call);
+}
+
 VRequest* post_receive(void* buffer, int count, MPI_Datatype type, int source, int tag, VComm* comm, const char* call) {
-  auto request = std::make_unique<VRequest>();
-  request->what = RequestKind::Recv;
-  request->buffer = buffer;
-  request->count = count;
-  request->type = type;
-  request->peer = source;
-  request->tag = tag;
-  request->comm = comm;
-  VRequest* raw = request.get();
-  start_receive(raw, call);  // registered once posted: the drain tests only what the lower half knows
-  registry().pending.push_back(std::move(request));
-  return raw;
+  VRequest* r = new_pending();
+  post_receive(*r, buffer, count, type, source, tag, comm, call);
+  return r;
+}
+
+void idle(unsigned spins) {
+  gate().pause_point();
+  if (spins >= 32) {
+    sched_yield();
+  }
 }
 
 void wait_for(VRequest* request) {
-  for (unsigned spins = 0;; ++spins) {
-    {
-      Passage passage;
-      if (progress(request)) {
-        return;
-      }
-    }
-    gate().pause_point();
-    if (spins >= 32) {
-      sched_yield();
-    }
+  for (unsigned spins = 0; !progress(request); ++spins) {
+    idle(spins);
   }
 }
 
@@ -83,9 +102,43 @@ void retire(VRequest* request, MPI_Status* status) {
     *status = request->status;
   }
   auto& pending = registry().pending;
-  auto it = std::find_if(pending.begin(), pending.end(), [&](const auto& p) { return p.get() == request; });
-  if (it != pending.end()) {
-    pending.erase(it);
+  for (size_t i = pending.size(); i-- > 0;) {  // most often the newest
+    if (pending[i].get() == request) {
+      g_spare.push_back(std::move(pending[i]));
+      pending.erase(pending.begin() + static_cast<long>(i));
+      return;
+    }
+  }
+}
+
+void CallRequests::wait_for(VRequest& request) {
+  for (unsigned spins = 0; !progress(&request); ++spins) {
+    if (gate().held() == Hold::All) [[unlikely]] {
+      pause();
+    }
+    if (spins >= 32) {
+      sched_yield();
+    }
+  }
+}
+
+// Held for a checkpoint: the call's requests become pending requests (in the order they were
+// posted, after every earlier one) for the drain and a restart, which may complete them, or post
+// them again in a new lower half; then they come back.
+void CallRequests::pause() {
+  VRequest* lent[2] = {nullptr, nullptr};
+  for (int i = 0; i < count_; ++i) {
+    if (!mine_[i]->complete) {
+      lent[i] = new_pending();
+      *lent[i] = *mine_[i];
+    }
+  }
+  gate().pause_point();
+  for (int i = 0; i < count_; ++i) {
+    if (lent[i] != nullptr) {
+      *mine_[i] = *lent[i];
+      retire(lent[i], MPI_STATUS_IGNORE);
+    }
   }
 }
 

@@ -1,5 +1,11 @@
 // Requests of the application (and of the layer's own blocking calls, which are made of nonblocking
 // ones so that a checkpoint can always find a thread between two tests).
+//
+// Every function here is called inside a gate passage (gate.h): the registry of pending requests
+// changes only there, so the quiesce, which holds every application thread outside the lower half,
+// never sees it half changed. Requests of nonblocking calls are kept for reuse once retired; those of
+// blocking calls live on the caller's stack (CallRequests) and are lent to the registry only while
+// the thread is held for a checkpoint, the only time the quiesce or a restart looks at them.
 #pragma once
 
 #include <mpi.h>
@@ -8,23 +14,47 @@
 
 namespace crmpi {
 
-// Posts a send or a receive as a new pending request (a receive is served from drained messages
-// first). The caller must not hold a gate passage.
 // Which nonblocking send: resolved in the lower half only after the gate is passed (a restart may
 // replace the lower half while a call waits at the gate).
 enum class SendMode { Standard, Synchronous, Ready };
 
+// Posts a send or a receive into a request (a receive is served from drained messages first).
+void post_send(VRequest& request, const void* buffer, int count, MPI_Datatype type, int dest, int tag, VComm* comm,
+               SendMode mode, const char* call);
+void post_receive(VRequest& request, void* buffer, int count, MPI_Datatype type, int source, int tag, VComm* comm,
+                  const char* call);
+// The same for a nonblocking call: a new pending request.
 VRequest* post_send(const void* buffer, int count, MPI_Datatype type, int dest, int tag, VComm* comm, SendMode mode,
                     const char* call);
 VRequest* post_receive(void* buffer, int count, MPI_Datatype type, int source, int tag, VComm* comm, const char* call);
-// (Re)posts a pending receive in the lower half, or completes it from a drained message.
-void start_receive(VRequest* request, const char* call);
-// The same, for the quiesce's own thread while the gate holds every application thread.
+// (Re)posts a pending receive in the lower half, or completes it from a drained message. Also the
+// restart's (the quiesce's thread, while the gate holds every application thread).
 void start_receive_held(VRequest* request, const char* call);
 
-// Waits for one request (blocking calls' loop: tests, passes the gate's pause point, yields).
+// Waits for one pending request: tests it, passing the gate's pause point between tests (where a
+// checkpoint, and a restart, may take place).
 void wait_for(VRequest* request);
-// Hands a completed request back: status copied out, request forgotten.
+// Hands a completed pending request back: status copied out, request forgotten.
 void retire(VRequest* request, MPI_Status* status);
+
+// The requests of one blocking call (at most two: Sendrecv), on its stack, in posting order.
+class CallRequests {
+ public:
+  VRequest& add(VRequest& request) {
+    mine_[count_++] = &request;
+    return request;
+  }
+  // Waits for one of them; while held for a checkpoint, all of them are pending requests.
+  void wait_for(VRequest& request);
+
+ private:
+  void pause();
+  VRequest* mine_[2] = {nullptr, nullptr};
+  int count_ = 0;
+};
+
+// Between two tests of a waiting loop: the gate's pause point, and after a while the processor is
+// given to others (ranks may share cores).
+void idle(unsigned spins);
 
 }  // namespace crmpi

@@ -7,10 +7,7 @@
 
 namespace crmpi {
 
-Traffic& traffic() {
-  static Traffic instance;
-  return instance;
-}
+Traffic g_traffic;
 
 void Traffic::resize(int world_size) {
   sent_to.resize(static_cast<size_t>(world_size), 0);

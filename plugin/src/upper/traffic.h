@@ -39,7 +39,8 @@ class Traffic {
   std::deque<Drained> drained;
 };
 
-Traffic& traffic();
+extern Traffic g_traffic;
+inline Traffic& traffic() { return g_traffic; }
 
 // Tests a request once (the caller holds a gate passage); true when complete.
 bool progress(VRequest* request);

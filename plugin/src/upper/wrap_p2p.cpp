@@ -1,7 +1,7 @@
 // Point-to-point calls. Blocking ones are nonblocking ones followed by a wait, so that a checkpoint
-// never finds a thread blocked inside the lower half.
-#include <sched.h>
-
+// never finds a thread blocked inside the lower half; but a small standard send, which the lower half
+// completes without its receiver (eagerly, below every transport's eager limit), is its blocking
+// send.
 #include <vector>
 
 #include "gate.h"
@@ -14,15 +14,43 @@ using namespace crmpi;
 
 namespace {
 
+// At most this many bytes go eagerly on every transport of Open MPI 4.1 (the smallest eager limit is
+// the self transport's, 1024 bytes, headers included). A send of more may wait for its receiver.
+constexpr long kEagerBytes = 512;
+
+// One passage for the whole call: the post, the waiting loop (whose pause points let a checkpoint
+// have the thread) and the retirement.
 int blocking_send(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, SendMode mode,
                   const char* call) {
-  VRequest* r = post_send(buf, count, type, dest, tag, vcomm(comm, call), mode, call);
-  wait_for(r);
-  retire(r, MPI_STATUS_IGNORE);
+  VComm* c = vcomm(comm, call);
+  Passage passage;
+  if (mode == SendMode::Standard && count >= 0) {
+    MPI_Datatype real = real_type(type, call);
+    int size = 0;
+    if (lower.Type_size(real, &size) == MPI_SUCCESS && static_cast<long>(count) * size <= kEagerBytes) {
+      // Completes locally. Should the lower half run out of buffers, the send waits, inside the
+      // lower half, for its receiver's progress, which the receiver makes at the latest in its own
+      // quiesce (the drain); meanwhile this rank's quiesce waits for it (the gate counts it inside).
+      check(lower.Send(buf, count, real, dest, tag, c->real), call);
+      traffic().sent(c, dest);
+      return MPI_SUCCESS;
+    }
+  }
+  CallRequests requests;
+  VRequest send;
+  VRequest& r = requests.add(send);
+  post_send(r, buf, count, type, dest, tag, c, mode, call);
+  requests.wait_for(r);
   return MPI_SUCCESS;
 }
 
-MPI_Request handle(VRequest* r) { return reinterpret_cast<MPI_Request>(r); }
+int nonblocking_send(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, SendMode mode,
+                     MPI_Request* request, const char* call) {
+  VComm* c = vcomm(comm, call);
+  Passage passage;
+  *request = reinterpret_cast<MPI_Request>(post_send(buf, count, type, dest, tag, c, mode, call));
+  return MPI_SUCCESS;
+}
 
 }  // namespace
 
@@ -41,66 +69,80 @@ int MPI_Rsend(const void* buf, int count, MPI_Datatype type, int dest, int tag, 
 }
 
 int MPI_Isend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, MPI_Request* request) {
-  *request = handle(post_send(buf, count, type, dest, tag, vcomm(comm, "MPI_Isend"), SendMode::Standard, "MPI_Isend"));
-  return MPI_SUCCESS;
+  return nonblocking_send(buf, count, type, dest, tag, comm, SendMode::Standard, request, "MPI_Isend");
 }
 
 int MPI_Issend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, MPI_Request* request) {
-  *request =
-      handle(post_send(buf, count, type, dest, tag, vcomm(comm, "MPI_Issend"), SendMode::Synchronous, "MPI_Issend"));
-  return MPI_SUCCESS;
+  return nonblocking_send(buf, count, type, dest, tag, comm, SendMode::Synchronous, request, "MPI_Issend");
 }
 
 int MPI_Irsend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_Comm comm, MPI_Request* request) {
-  *request = handle(post_send(buf, count, type, dest, tag, vcomm(comm, "MPI_Irsend"), SendMode::Ready, "MPI_Irsend"));
-  return MPI_SUCCESS;
+  return nonblocking_send(buf, count, type, dest, tag, comm, SendMode::Ready, request, "MPI_Irsend");
 }
 
 int MPI_Recv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm, MPI_Status* status) {
-  VRequest* r = post_receive(buf, count, type, source, tag, vcomm(comm, "MPI_Recv"), "MPI_Recv");
-  wait_for(r);
-  int rc = r->status.MPI_ERROR;
-  retire(r, status);
-  return rc == MPI_ERR_TRUNCATE ? rc : MPI_SUCCESS;
+  VComm* c = vcomm(comm, "MPI_Recv");
+  Passage passage;
+  CallRequests requests;
+  VRequest receive;
+  VRequest& r = requests.add(receive);
+  post_receive(r, buf, count, type, source, tag, c, "MPI_Recv");
+  requests.wait_for(r);
+  if (status != MPI_STATUS_IGNORE) {
+    *status = r.status;
+  }
+  return r.status.MPI_ERROR == MPI_ERR_TRUNCATE ? MPI_ERR_TRUNCATE : MPI_SUCCESS;
 }
 
 int MPI_Irecv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm, MPI_Request* request) {
-  *request = handle(post_receive(buf, count, type, source, tag, vcomm(comm, "MPI_Irecv"), "MPI_Irecv"));
+  VComm* c = vcomm(comm, "MPI_Irecv");
+  Passage passage;
+  *request = reinterpret_cast<MPI_Request>(post_receive(buf, count, type, source, tag, c, "MPI_Irecv"));
   return MPI_SUCCESS;
 }
 
 int MPI_Sendrecv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, int dest, int sendtag, void* recvbuf,
                  int recvcount, MPI_Datatype recvtype, int source, int recvtag, MPI_Comm comm, MPI_Status* status) {
   VComm* c = vcomm(comm, "MPI_Sendrecv");
-  VRequest* r = post_receive(recvbuf, recvcount, recvtype, source, recvtag, c, "MPI_Sendrecv");
-  VRequest* s = post_send(sendbuf, sendcount, sendtype, dest, sendtag, c, SendMode::Standard, "MPI_Sendrecv");
-  wait_for(s);
-  wait_for(r);
-  retire(s, MPI_STATUS_IGNORE);
-  int rc = r->status.MPI_ERROR;
-  retire(r, status);
-  return rc == MPI_ERR_TRUNCATE ? rc : MPI_SUCCESS;
+  Passage passage;
+  CallRequests requests;
+  VRequest receive;
+  VRequest& r = requests.add(receive);
+  post_receive(r, recvbuf, recvcount, recvtype, source, recvtag, c, "MPI_Sendrecv");
+  VRequest send;
+  VRequest& s = requests.add(send);
+  post_send(s, sendbuf, sendcount, sendtype, dest, sendtag, c, SendMode::Standard, "MPI_Sendrecv");
+  requests.wait_for(s);
+  requests.wait_for(r);
+  if (status != MPI_STATUS_IGNORE) {
+    *status = r.status;
+  }
+  return r.status.MPI_ERROR == MPI_ERR_TRUNCATE ? MPI_ERR_TRUNCATE : MPI_SUCCESS;
 }
 
 int MPI_Sendrecv_replace(void* buf, int count, MPI_Datatype type, int dest, int sendtag, int source, int recvtag,
                          MPI_Comm comm, MPI_Status* status) {
   VComm* c = vcomm(comm, "MPI_Sendrecv_replace");
+  Passage passage;
   int packed = 0;
-  {
-    Passage passage;
-    check(lower.Pack_size(count, real_type(type, "MPI_Sendrecv_replace"), c->real, &packed), "MPI_Sendrecv_replace");
-  }
+  check(lower.Pack_size(count, real_type(type, "MPI_Sendrecv_replace"), c->real, &packed), "MPI_Sendrecv_replace");
   std::vector<char> incoming(static_cast<size_t>(packed));
-  VRequest* r = post_receive(incoming.data(), packed, MPI_PACKED, source, recvtag, c, "MPI_Sendrecv_replace");
-  VRequest* s = post_send(buf, count, type, dest, sendtag, c, SendMode::Standard, "MPI_Sendrecv_replace");
-  wait_for(s);
-  wait_for(r);
-  retire(s, MPI_STATUS_IGNORE);
-  MPI_Status got = r->status;
-  retire(r, status);
+  CallRequests requests;
+  VRequest receive;
+  VRequest& r = requests.add(receive);
+  post_receive(r, incoming.data(), packed, MPI_PACKED, source, recvtag, c, "MPI_Sendrecv_replace");
+  VRequest send;
+  VRequest& s = requests.add(send);
+  post_send(s, buf, count, type, dest, sendtag, c, SendMode::Standard, "MPI_Sendrecv_replace");
+  requests.wait_for(s);
+  requests.wait_for(r);
+  MPI_Status got = r.status;
+  if (status != MPI_STATUS_IGNORE) {
+    *status = got;
+  }
   if (got.MPI_SOURCE != MPI_PROC_NULL) {
     int position = 0;
-    Passage passage;
+    // The lower half may have been replaced while waiting (a restart): translate again.
     check(lower.Unpack(incoming.data(), static_cast<int>(got._ucount), &position, buf, count,
                        real_type(type, "MPI_Sendrecv_replace"), c->real),
           "MPI_Sendrecv_replace");
@@ -121,16 +163,19 @@ int MPI_Iprobe(int source, int tag, MPI_Comm comm, int* flag, MPI_Status* status
 }
 
 int MPI_Probe(int source, int tag, MPI_Comm comm, MPI_Status* status) {
-  int flag = 0;
+  VComm* c = vcomm(comm, "MPI_Probe");
+  Passage passage;
   for (unsigned spins = 0;; ++spins) {
-    MPI_Iprobe(source, tag, comm, &flag, status);
+    if (const Drained* m = traffic().find(c, source, tag); m != nullptr) {
+      traffic().fill_status(*m, status);
+      return MPI_SUCCESS;
+    }
+    int flag = 0;
+    check(lower.Iprobe(source, tag, c->real, &flag, status), "MPI_Probe");
     if (flag != 0) {
       return MPI_SUCCESS;
     }
-    gate().pause_point();
-    if (spins >= 32) {
-      sched_yield();
-    }
+    idle(spins);
   }
 }
 

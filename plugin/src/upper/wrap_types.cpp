@@ -8,11 +8,10 @@ using namespace crmpi;
 
 namespace {
 
+// Registered inside the passage: a restart rebuilds the registry while every caller is held.
 MPI_Datatype make(std::unique_ptr<VType> t) {
-  {
-    Passage passage;
-    build_type(t.get());
-  }
+  Passage passage;
+  build_type(t.get());
   registry().types.push_back(std::move(t));
   return reinterpret_cast<MPI_Datatype>(registry().types.back().get());
 }
@@ -146,10 +145,8 @@ int MPI_Op_create(MPI_User_function* function, int commute, MPI_Op* op) {
   auto o = std::make_unique<VOp>();
   o->function = function;
   o->commute = commute;
-  {
-    Passage passage;
-    build_op(o.get());
-  }
+  Passage passage;  // registered inside it too (see make())
+  build_op(o.get());
   registry().ops.push_back(std::move(o));
   *op = reinterpret_cast<MPI_Op>(registry().ops.back().get());
   return MPI_SUCCESS;
