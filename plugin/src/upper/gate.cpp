@@ -1,5 +1,7 @@
 #include "gate.h"
 
+#include <chrono>
+
 #include "lower_half.h"
 #include "objects.h"
 
@@ -59,10 +61,13 @@ void Gate::leave_collective() {
   changed_.notify_all();
 }
 
+// Callers are between two passages (they hold none): leave() first, as this once did, took a count
+// it had not given, and the enter() that then waited left inside_ at -1 until the gate opened: the
+// quiesce's wait_until_idle() never saw 0 (the quiesce hang of #6).
 void Gate::pause_point() {
   if (hold_.load() == static_cast<int>(Hold::All)) {
-    leave();
     enter();
+    leave();
   }
 }
 
@@ -91,15 +96,29 @@ bool Gate::at_cut() const {
   return true;
 }
 
-bool Gate::wait_for_collective_cut() {
-  std::unique_lock lock(mutex_);
-  changed_.wait(lock, [this] { return at_cut(); });
-  return true;
+namespace {
+
+template <typename Predicate>
+bool wait_until(std::condition_variable& changed, std::unique_lock<std::mutex>& lock, uint64_t deadline_ns,
+                Predicate done) {
+  if (deadline_ns == 0) {
+    changed.wait(lock, done);
+    return true;
+  }
+  auto deadline = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline_ns));
+  return changed.wait_until(lock, deadline, done);  // steady_clock is CLOCK_MONOTONIC
 }
 
-void Gate::wait_until_idle() {
+}  // namespace
+
+bool Gate::wait_for_collective_cut(uint64_t deadline_ns) {
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [this] { return inside_.load() == 0; });
+  return wait_until(changed_, lock, deadline_ns, [this] { return at_cut(); });
+}
+
+bool Gate::wait_until_idle(uint64_t deadline_ns) {
+  std::unique_lock lock(mutex_);
+  return wait_until(changed_, lock, deadline_ns, [this] { return inside_.load() == 0; });
 }
 
 void Gate::open() {

@@ -27,15 +27,17 @@ class Gate {
   void leave();
   void leave_collective();
 
-  // Between two tests of a blocking call's loop: waits here if everything is held.
+  // Between two tests of a blocking call's loop, outside any passage: waits here while everything is
+  // held (a balanced enter() and leave(), so the count of threads inside stays right).
   void pause_point();
 
   // The quiesce side.
-  void hold(Hold what);            // targets unknown yet: collectives wait
-  void set_targets_known();        // comm->target_collectives is set for every communicator
-  void wait_until_idle();          // no application thread inside the lower half
-  bool wait_for_collective_cut();  // every communicator at its target and no collective running
-  void open();                     // let everyone go on
+  void hold(Hold what);      // targets unknown yet: collectives wait
+  void set_targets_known();  // comm->target_collectives is set for every communicator
+  // deadline_ns: CLOCK_MONOTONIC, 0 = none. False when the deadline passed first.
+  bool wait_until_idle(uint64_t deadline_ns);          // no application thread inside the lower half
+  bool wait_for_collective_cut(uint64_t deadline_ns);  // every communicator at its target, no collective running
+  void open();                                         // let everyone go on
   Hold held() const { return static_cast<Hold>(hold_.load(std::memory_order_acquire)); }
 
  private:

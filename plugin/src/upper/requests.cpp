@@ -20,14 +20,17 @@ VRequest* post_send(const void* buffer, int count, MPI_Datatype type, int dest, 
   request->peer = dest;
   request->tag = tag;
   request->comm = comm;
+  VRequest* raw = request.get();
   {
+    // Registered inside the passage: the quiesce's drain walks the pending list while the gate holds
+    // every call, and must neither miss this send nor see the list change under it.
     Passage passage;
     auto isend = mode == SendMode::Synchronous ? lower.Issend : mode == SendMode::Ready ? lower.Irsend : lower.Isend;
     check(isend(buffer, count, real_type(type, call), dest, tag, comm->real, &request->real), call);
     traffic().sent(comm, dest);
+    registry().pending.push_back(std::move(request));
   }
-  registry().pending.push_back(std::move(request));
-  return registry().pending.back().get();
+  return raw;
 }
 
 void start_receive(VRequest* request, const char* call) {
@@ -58,7 +61,8 @@ VRequest* post_receive(void* buffer, int count, MPI_Datatype type, int source, i
   request->tag = tag;
   request->comm = comm;
   VRequest* raw = request.get();
-  start_receive(raw, call);  // registered once posted: the drain tests only what the lower half knows
+  Passage passage;  // posted and registered in one passage (see post_send)
+  start_receive_held(raw, call);
   registry().pending.push_back(std::move(request));
   return raw;
 }
@@ -82,6 +86,7 @@ void retire(VRequest* request, MPI_Status* status) {
   if (status != MPI_STATUS_IGNORE) {
     *status = request->status;
   }
+  Passage passage;  // the drain walks the pending list while the gate holds every call
   auto& pending = registry().pending;
   auto it = std::find_if(pending.begin(), pending.end(), [&](const auto& p) { return p.get() == request; });
   if (it != pending.end()) {
