@@ -71,6 +71,23 @@ void Gate::pause_point() {
   }
 }
 
+void Gate::begin_finalize() {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [this] { return hold_.load() == static_cast<int>(Hold::None); });
+  finalizing_ = true;
+}
+
+bool Gate::hold_unless_finalizing() {
+  std::lock_guard lock(mutex_);
+  if (finalizing_) {
+    return false;
+  }
+  targets_known_ = false;
+  hold_.store(static_cast<int>(Hold::Collectives));
+  changed_.notify_all();
+  return true;
+}
+
 void Gate::hold(Hold what) {
   std::lock_guard lock(mutex_);
   targets_known_ = false;

@@ -31,7 +31,13 @@ class Gate {
   // held (a balanced enter() and leave(), so the count of threads inside stays right).
   void pause_point();
 
+  // MPI_Finalize: waits until no checkpoint holds calls, then marks this rank as finalizing (for good):
+  // a checkpoint that starts later refuses at once.
+  void begin_finalize();
+
   // The quiesce side.
+  // The first hold of a checkpoint (collectives): false, holding nothing, when the rank is finalizing.
+  bool hold_unless_finalizing();
   void hold(Hold what);      // targets unknown yet: collectives wait
   void set_targets_known();  // comm->target_collectives is set for every communicator
   // deadline_ns: CLOCK_MONOTONIC, 0 = none. False when the deadline passed first.
@@ -48,6 +54,7 @@ class Gate {
   std::atomic<int> inside_{0};       // application threads inside the lower half
   std::atomic<int> collectives_{0};  // of them, inside a collective
   bool targets_known_ = false;
+  bool finalizing_ = false;  // under mutex_
   std::mutex mutex_;
   std::condition_variable changed_;
 };

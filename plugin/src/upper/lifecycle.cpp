@@ -246,6 +246,27 @@ void report_snapshot(const Phases& phases, const FenceOutcome& written) {
   }
 }
 
+// The request's deadline; a request without a time limit gets CRCORE_MPI_CHECKPOINT_TIMEOUT seconds
+// (default 300) for the ranks to meet, so that a rank that never takes part cannot hold the others for
+// good.
+uint64_t checkpoint_deadline() {
+  auto deadline = static_cast<uint64_t>(crcore_checkpoint_deadline_ns());
+  if (deadline != 0) {
+    return deadline;
+  }
+  uint64_t seconds = 300;
+  if (const char* text = getenv("CRCORE_MPI_CHECKPOINT_TIMEOUT"); text != nullptr && *text != '\0') {
+    char* end = nullptr;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (end != nullptr && *end == '\0' && value > 0) {
+      seconds = value;
+    } else {
+      fprintf(stderr, "crcore MPI layer: CRCORE_MPI_CHECKPOINT_TIMEOUT='%s' is not a number of seconds: 300 s\n", text);
+    }
+  }
+  return monotonic_now_ns() + seconds * 1000000000ull;
+}
+
 // A failed attempt: the application goes on, the request is answered with a temporary failure (so
 // ompi-checkpoint fails and marks nothing complete), and the reason is printed.
 int give_up(const std::string& why) {
@@ -268,7 +289,7 @@ int checkpoint_callback(void*) {
     }
     return 0;
   }
-  uint64_t deadline = static_cast<uint64_t>(crcore_checkpoint_deadline_ns());
+  uint64_t deadline = checkpoint_deadline();
   std::optional<Phases> phases;
   std::string why;
   bool ready = false;

@@ -125,7 +125,12 @@ bool drain(const std::vector<uint64_t>& expected, uint64_t deadline_ns, std::str
 bool quiesce(Phases& phases, std::string& why) {
   Gate& g = gate();
   uint64_t deadline = phases.deadline_ns();
-  g.hold(Hold::Collectives);
+  if (!g.hold_unless_finalizing()) {
+    // No fence: the application thread is inside (or past) MPI_Finalize, which may finalise the PMIx
+    // client under it. The other ranks give up at the deadline.
+    why = "this rank is finalizing MPI";
+    return false;
+  }
   FenceOutcome entered = phases.fence("entered", true, "", collective_counts());
   if (!entered.ok) {
     why = entered.why;
