@@ -1,7 +1,9 @@
 #include "pmix_client.h"
 
 #include <dlfcn.h>
+#if CRMPI_HAVE_PMIX
 #include <pmix_common.h>
+#endif
 #include <time.h>
 
 #include <cstdlib>
@@ -10,10 +12,6 @@
 #include "lower_half.h"
 
 namespace crmpi {
-
-struct PmixClient::Proc {
-  pmix_proc_t proc;
-};
 
 uint64_t monotonic_now_ns() {
   timespec now{};
@@ -32,6 +30,8 @@ int seconds_left(uint64_t deadline_ns) {
   uint64_t left = (deadline_ns - now + 999999999ull) / 1000000000ull;
   return left < 1 ? 1 : static_cast<int>(left);
 }
+
+#if CRMPI_HAVE_PMIX
 
 namespace {
 
@@ -177,5 +177,20 @@ bool PmixClient::get(int rank, const std::string& key, uint64_t deadline_ns, std
   lower_free_(value);
   return ok;
 }
+
+#else  // built without PMIx's headers: the phases are coordinated over MPI
+
+bool PmixClient::attach(int, int, std::string& why) {
+  why = "libcrmpi was built without PMIx (CRCORE_WITH_PMIX)";
+  return false;
+}
+bool PmixClient::put(const std::string&, const std::vector<char>&, std::string& why) { return attach(0, 0, why); }
+bool PmixClient::commit(std::string& why) { return attach(0, 0, why); }
+bool PmixClient::fence(uint64_t, std::string& why) { return attach(0, 0, why); }
+bool PmixClient::get(int, const std::string&, uint64_t, std::vector<char>&, std::string& why) {
+  return attach(0, 0, why);
+}
+
+#endif
 
 }  // namespace crmpi

@@ -29,7 +29,6 @@ class PmixClient {
   bool get(int rank, const std::string& key, uint64_t deadline_ns, std::vector<char>& bytes, std::string& why);
 
  private:
-  struct Proc;
   int rank_ = -1;
   int size_ = 0;
   std::string nspace_;
