@@ -103,14 +103,10 @@ if(CRCORE_HAVE_KMOD)
   string(REPLACE "KMOD: on (found)" "KMOD: on (crcore.ko against ${CRCORE_KMOD_BUILD_DIR})"
          CRCORE_SUMMARY_LINES "${CRCORE_SUMMARY_LINES}")
 endif()
-# Parts whose code is not in the tree yet: detected, so that a configure says what it found,
-# but nothing is built from them.
-foreach(_pending PMIX)
-  if(CRCORE_HAVE_${_pending})
-    string(REPLACE "${_pending}: on (found)" "${_pending}: found (nothing uses it yet: see Status in README.md)"
-           CRCORE_SUMMARY_LINES "${CRCORE_SUMMARY_LINES}")
-  endif()
-endforeach()
+if(CRCORE_HAVE_PMIX)
+  string(REPLACE "PMIX: on (found)" "PMIX: on (the MPI layer's checkpoint phases are PMIx fences)"
+         CRCORE_SUMMARY_LINES "${CRCORE_SUMMARY_LINES}")
+endif()
 if(CRCORE_SANITIZE)
   crcore_summary(SANITIZE on "ASan+UBSan; the restart stage and cr_run's preload library are built without them")
 endif()

@@ -37,6 +37,11 @@ int crcore_include_fd(int fd);
  * not pass it. Valid until the next restart. */
 const char* crcore_restart_environment(size_t* length);
 
+/* Inside a checkpoint callback: the CLOCK_MONOTONIC time, in nanoseconds, by which the request must be
+ * done (the requester's time limit, cr_checkpoint --time), or 0 when it has none or outside a checkpoint.
+ * A layer whose callback waits for others (the MPI layer's ranks) gives up at this time. */
+unsigned long long crcore_checkpoint_deadline_ns(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "control/control_client.h"
+#include "crcore_ext.h"
 #include "libcr.h"
 #include "runtime/callbacks.h"
 #include "runtime/critical_sections.h"
@@ -356,6 +357,11 @@ const struct cr_checkpoint_info* cr_get_checkpoint_info(void) {
   g_checkpoint_info.target = 0;
   g_checkpoint_info.scope = CR_SCOPE_PROC;
   return &g_checkpoint_info;
+}
+
+unsigned long long crcore_checkpoint_deadline_ns(void) {
+  const crcore::runtime::CheckpointInfo* info = crcore::runtime::current_checkpoint_info();
+  return info != nullptr && crcore::runtime::in_callback_chain() ? info->deadline_ns : 0;
 }
 
 const struct cr_restart_info* cr_get_restart_info(void) {

@@ -736,6 +736,7 @@ int checkpoint_this_process(const control::Request& request, int image_fd, int c
   fault_next_checkpoint();
   g_info.requester = requester_pid;
   g_info.signal = 0;
+  g_info.deadline_ns = c.deadline_ns;
   char link[64];
   snprintf(link, sizeof link, "/proc/self/fd/%d", image_fd);
   if (read_link(link, g_info.dest, sizeof g_info.dest) < 0) {

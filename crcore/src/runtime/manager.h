@@ -3,6 +3,7 @@
 // for phase 2, writes the image, and after a restart brings the runtime back up.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "control/control_protocol.h"
@@ -23,6 +24,7 @@ struct CheckpointInfo {
   int requester;
   int signal;
   char dest[4096];
+  uint64_t deadline_ns;  // CLOCK_MONOTONIC; 0 = no time limit
 };
 const CheckpointInfo* current_checkpoint_info();
 

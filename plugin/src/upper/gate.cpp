@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <string>
 
 #include "objects.h"
@@ -124,12 +125,35 @@ void Gate::enter_collective_held(ThreadGate& t, VComm* comm) {
   t.collectives.store(t.collectives.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
+void Gate::begin_finalize() {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [this] { return hold_.load() == static_cast<int>(Hold::None); });
+  finalizing_ = true;
+}
+
+bool Gate::hold_unless_finalizing() {
+  {
+    std::lock_guard lock(mutex_);
+    if (finalizing_) {
+      return false;
+    }
+    targets_known_ = false;
+    hold_.store(static_cast<int>(Hold::Collectives));
+  }
+  finish_hold();
+  return true;
+}
+
 void Gate::hold(Hold what) {
   {
     std::lock_guard lock(mutex_);
     targets_known_ = false;
     hold_.store(static_cast<int>(what));
   }
+  finish_hold();
+}
+
+void Gate::finish_hold() {
   synchronize();
   // A thread that read the old hold word may still be counting a collective: wait for it (a few
   // instructions, unless it was descheduled right there).
@@ -178,19 +202,39 @@ bool Gate::idle() const {
   return true;
 }
 
-bool Gate::wait_for_collective_cut() {
+namespace {
+
+bool past(uint64_t deadline_ns) {
+  if (deadline_ns == 0) {
+    return false;
+  }
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec) >= deadline_ns;
+}
+
+}  // namespace
+
+bool Gate::wait_for_collective_cut(uint64_t deadline_ns) {
   std::unique_lock lock(mutex_);
   while (!at_cut()) {
+    if (past(deadline_ns)) {
+      return false;
+    }
     changed_.wait_for(lock, kRecheck);
   }
   return true;
 }
 
-void Gate::wait_until_idle() {
+bool Gate::wait_until_idle(uint64_t deadline_ns) {
   std::unique_lock lock(mutex_);
   while (!idle()) {
+    if (past(deadline_ns)) {
+      return false;
+    }
     changed_.wait_for(lock, kRecheck);
   }
+  return true;
 }
 
 void Gate::open() {

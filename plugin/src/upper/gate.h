@@ -92,13 +92,20 @@ class Gate {
     }
   }
 
+  // MPI_Finalize: waits until no checkpoint holds calls, then marks this rank as finalizing (for good):
+  // a checkpoint that starts later refuses at once.
+  void begin_finalize();
+
   // The quiesce side.
-  void arm();                      // at every load of the lower half: sets up the barrier (membarrier)
-  void hold(Hold what);            // targets unknown yet: collectives wait
-  void set_targets_known();        // comm->target_collectives is set for every communicator
-  void wait_until_idle();          // no application thread inside the lower half
-  bool wait_for_collective_cut();  // every communicator at its target and no collective running
-  void open();                     // let everyone go on
+  void arm();  // at every load of the lower half: sets up the barrier (membarrier)
+  // The first hold of a checkpoint (collectives): false, holding nothing, when the rank is finalizing.
+  bool hold_unless_finalizing();
+  void hold(Hold what);      // targets unknown yet: collectives wait
+  void set_targets_known();  // comm->target_collectives is set for every communicator
+  // deadline_ns: CLOCK_MONOTONIC, 0 = none. False when the deadline passed first.
+  bool wait_until_idle(uint64_t deadline_ns);          // no application thread inside the lower half
+  bool wait_for_collective_cut(uint64_t deadline_ns);  // every communicator at its target, no collective running
+  void open();                                         // let everyone go on
   Hold held() const { return static_cast<Hold>(hold_.load(std::memory_order_acquire)); }
 
  private:
@@ -119,6 +126,7 @@ class Gate {
   void enter_held(ThreadGate& t);
   void enter_collective_held(ThreadGate& t, VComm* comm);
   void notify();
+  void finish_hold();  // after the hold word changed: every thread sees it, none is half-way into a collective
   void synchronize();  // after a change of the hold word: every thread's announcements visible
   bool may_start_collective(const VComm* comm) const;
   bool at_cut() const;
@@ -128,6 +136,7 @@ class Gate {
   std::atomic<int> hold_{0};
   Barrier barrier_ = Barrier::Fence;
   bool targets_known_ = false;
+  bool finalizing_ = false;  // under mutex_
   std::deque<ThreadGate> threads_;  // guarded by mutex_ (addresses stable)
   mutable std::mutex mutex_;
   std::condition_variable changed_;

@@ -1,10 +1,12 @@
 #include "lifecycle.h"
 
+#include <unistd.h>
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "lower_api.h"
 #include "lower_half.h"
 #include "objects.h"
+#include "phases.h"
 #include "quiesce.h"
 #include "requests.h"
 #include "traffic.h"
@@ -217,6 +220,64 @@ void rebuild_after_restart() {
 
 namespace {
 
+// This rank's part of the snapshot's metadata (published at the 'written' fence): its image as the
+// requester named it, its host and pid.
+std::vector<char> snapshot_record(int rc) {
+  std::string text;
+  const cr_checkpoint_info* info = cr_get_checkpoint_info();
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  text += std::string("image=") + (info != nullptr && info->dest != nullptr ? info->dest : "") + '\n';
+  text += std::string("host=") + host + '\n';
+  text += "pid=" + std::to_string(getpid()) + '\n';
+  text += "status=" + std::to_string(rc) + '\n';
+  return {text.begin(), text.end()};
+}
+
+// Rank 0 gathers every rank's snapshot record (debug output; ompi-checkpoint writes metadata.json from
+// its own requests, which carry the sizes).
+void report_snapshot(const Phases& phases, const FenceOutcome& written) {
+  if (world().rank != 0 || !debug_output()) {
+    return;
+  }
+  for (size_t r = 0; r < written.payloads.size(); ++r) {
+    std::string text(written.payloads[r].begin(), written.payloads[r].end());
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    fprintf(stderr, "crmpi: snapshot rank %zu (%s): %s\n", r, phases.via_pmix() ? "PMIx" : "MPI", text.c_str());
+  }
+}
+
+// The request's deadline; a request without a time limit gets CRCORE_MPI_CHECKPOINT_TIMEOUT seconds
+// (default 300) for the ranks to meet, so that a rank that never takes part cannot hold the others for
+// good.
+uint64_t checkpoint_deadline() {
+  auto deadline = static_cast<uint64_t>(crcore_checkpoint_deadline_ns());
+  if (deadline != 0) {
+    return deadline;
+  }
+  uint64_t seconds = 300;
+  if (const char* text = getenv("CRCORE_MPI_CHECKPOINT_TIMEOUT"); text != nullptr && *text != '\0') {
+    char* end = nullptr;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (end != nullptr && *end == '\0' && value > 0) {
+      seconds = value;
+    } else {
+      fprintf(stderr, "crcore MPI layer: CRCORE_MPI_CHECKPOINT_TIMEOUT='%s' is not a number of seconds: 300 s\n", text);
+    }
+  }
+  return monotonic_now_ns() + seconds * 1000000000ull;
+}
+
+// A failed attempt: the application goes on, the request is answered with a temporary failure (so
+// ompi-checkpoint fails and marks nothing complete), and the reason is printed.
+int give_up(const std::string& why) {
+  gate().open();
+  fprintf(stderr, "crcore MPI layer: rank %d gives up its part of this checkpoint: %s\n", world().rank, why.c_str());
+  fflush(stderr);
+  cr_checkpoint(CR_CHECKPOINT_TEMP_FAILURE);
+  return 0;
+}
+
 int checkpoint_callback(void*) {
   Life& l = life();
   {
@@ -229,19 +290,46 @@ int checkpoint_callback(void*) {
     }
     return 0;
   }
+  uint64_t deadline = checkpoint_deadline();
+  std::optional<Phases> phases;
+  std::string why;
+  bool ready = false;
   try {
-    quiesce();
+    phases.emplace(deadline);
+    ready = quiesce(*phases, why);
   } catch (const std::exception& e) {
     gate().open();
     fatal("checkpoint", e.what());
+  }
+  if (!ready) {
+    return give_up(why);
   }
   int rc = cr_checkpoint(CR_CHECKPOINT_READY);
   if (rc > 0) {
     adopt_new_job_environment();
     try {
       rebuild_after_restart();
+      Phases resumed(0);  // the new job's PMIx
+      FenceOutcome fence = resumed.fence("resumed", true, "", {});
+      if (!fence.ok) {
+        fatal("restart", "the ranks of the restarted job did not meet: " + fence.why);
+      }
     } catch (const std::exception& e) {
       fatal("restart", e.what());
+    }
+  } else {
+    // The images are written (or this one failed: rc < 0, which its requester reports): the ranks
+    // meet once more before the application goes on. The image's write may have used the request's
+    // time; a few seconds more are allowed for the slowest rank.
+    uint64_t now = monotonic_now_ns();
+    uint64_t written_deadline = deadline == 0 ? 0 : std::max<uint64_t>(deadline, now + 5000000000ull);
+    phases->set_deadline(written_deadline);
+    FenceOutcome written =
+        phases->fence("written", rc == 0, rc == 0 ? "" : "its image was not written", snapshot_record(rc));
+    if (written.ok) {
+      report_snapshot(*phases, written);
+    } else if (debug_output()) {
+      fprintf(stderr, "crmpi: rank %d: after the image: %s\n", world().rank, written.why.c_str());
     }
   }
   gate().open();

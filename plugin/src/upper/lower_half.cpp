@@ -143,6 +143,19 @@ void refresh_lower_objects() {
 
 void* lower_predefined_slow(const void* upper) { return lower_predefined_by_name(upper); }
 
+void* lower_library(const char* soname) {
+  if (g_handle == nullptr) {
+    return nullptr;
+  }
+  Lmid_t namespace_id = 0;
+  if (dlinfo(g_handle, RTLD_DI_LMID, &namespace_id) != 0) {
+    return nullptr;
+  }
+  return dlmopen(namespace_id, soname, RTLD_NOW | RTLD_NOLOAD);
+}
+
+void* lower_symbol(const char* name) { return g_handle != nullptr ? dlsym(g_handle, name) : nullptr; }
+
 void forget_old_lower_half() {
   if (g_handle == nullptr) {
     return;

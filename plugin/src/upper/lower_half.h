@@ -48,4 +48,11 @@ inline void prepare_thread_for_lower_half() {
 // Reports the lower half's loaded objects to libcr again (after MPI_Init loaded its components).
 void refresh_lower_objects();
 
+// A library the lower half has loaded (by soname, e.g. "libpmix.so.2"), or nullptr: a handle in the
+// lower half's namespace, for dlsym. Loads nothing.
+void* lower_library(const char* soname);
+// A symbol of the lower half's own objects (the shim and its dependencies: the real libmpi, the lower
+// libc), or nullptr.
+void* lower_symbol(const char* name);
+
 }  // namespace crmpi

@@ -11,55 +11,44 @@
 #include "lower_api.h"
 #include "lower_half.h"
 #include "objects.h"
+#include "phases.h"
 #include "traffic.h"
 
 namespace crmpi {
 namespace {
 
-MPI_Datatype lower_uint64() { return static_cast<MPI_Datatype>(lower_predefined(MPI_UINT64_T)); }
 MPI_Datatype lower_byte() { return static_cast<MPI_Datatype>(lower_predefined(MPI_BYTE)); }
 MPI_Datatype lower_packed() { return static_cast<MPI_Datatype>(lower_predefined(MPI_PACKED)); }
 
-// Step 1: every communicator's target = the most collectives any member has entered. A communicator
-// is named by its id and its lowest member's world rank: communicators made by one split share the id
-// (one per color), and every rank's MPI_COMM_SELF has the same id.
+// A communicator is named by its id and its lowest member's world rank: communicators made by one
+// split share the id (one per color), and every rank's MPI_COMM_SELF has the same id.
 uint64_t lowest_member(const VComm& c) {
   return static_cast<uint64_t>(*std::min_element(c.world.begin(), c.world.end()));
 }
 
-void agree_on_collective_cut() {
-  Registry& r = registry();
-  std::vector<uint64_t> mine;  // id, lowest member, count
-  for (const auto& c : r.comms) {
+// This rank's (id, lowest member, entered collectives) for every live communicator.
+std::vector<char> collective_counts() {
+  std::vector<char> out;
+  for (const auto& c : registry().comms) {
     if (!c->freed) {
-      mine.push_back(c->id);
-      mine.push_back(lowest_member(*c));
-      mine.push_back(c->collectives);
+      append_u64(out, c->id);
+      append_u64(out, lowest_member(*c));
+      append_u64(out, c->collectives);
     }
   }
-  MPI_Comm shadow = world().shadow;
-  int size = static_cast<int>(world().world.size());
-  int my_length = static_cast<int>(mine.size());
-  std::vector<int> lengths(static_cast<size_t>(size));
-  check(lower.Allgather(&my_length, 1, static_cast<MPI_Datatype>(lower_predefined(MPI_INT)), lengths.data(), 1,
-                        static_cast<MPI_Datatype>(lower_predefined(MPI_INT)), shadow),
-        "quiesce: MPI_Allgather");
-  std::vector<int> offsets(static_cast<size_t>(size));
-  int total = 0;
-  for (int i = 0; i < size; ++i) {
-    offsets[static_cast<size_t>(i)] = total;
-    total += lengths[static_cast<size_t>(i)];
-  }
-  std::vector<uint64_t> all(static_cast<size_t>(total));
-  check(lower.Allgatherv(mine.data(), my_length, lower_uint64(), all.data(), lengths.data(), offsets.data(),
-                         lower_uint64(), shadow),
-        "quiesce: MPI_Allgatherv");
+  return out;
+}
+
+// Every communicator's target: the most collectives any member has entered.
+void set_collective_targets(const std::vector<std::vector<char>>& all) {
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> most;
-  for (size_t i = 0; i + 2 < all.size(); i += 3) {
-    auto& m = most[{all[i], all[i + 1]}];
-    m = std::max(m, all[i + 2]);
+  for (const auto& counts : all) {
+    for (size_t i = 0; i + 2 < count_u64(counts); i += 3) {
+      auto& m = most[{read_u64(counts, i), read_u64(counts, i + 1)}];
+      m = std::max(m, read_u64(counts, i + 2));
+    }
   }
-  for (const auto& c : r.comms) {
+  for (const auto& c : registry().comms) {
     if (!c->freed) {
       c->target = most[{c->id, lowest_member(*c)}];
     }
@@ -92,13 +81,10 @@ void receive_waiting_messages() {
   }
 }
 
-// Step 2: drain until every message sent to this rank has arrived and every send has completed.
-void drain() {
+// Drains until every message sent to this rank (expected[p] from world rank p) has arrived and every
+// send of this rank has completed, or the deadline passes.
+bool drain(const std::vector<uint64_t>& expected, uint64_t deadline_ns, std::string& why) {
   Traffic& t = traffic();
-  size_t size = world().world.size();
-  std::vector<uint64_t> expected(size);
-  check(lower.Alltoall(t.sent_to.data(), 1, lower_uint64(), expected.data(), 1, lower_uint64(), world().shadow),
-        "quiesce: MPI_Alltoall");
   for (unsigned spins = 0;; ++spins) {
     auto& pending = registry().pending;
     bool sends_done = true;
@@ -109,14 +95,24 @@ void drain() {
     }
     std::erase_if(pending, [](const auto& r) { return r->detached && r->complete; });
     receive_waiting_messages();
-    bool all_arrived = true;
-    for (size_t p = 0; p < size; ++p) {
+    int missing_from = -1;
+    for (size_t p = 0; p < expected.size(); ++p) {
       if (t.received_from[p] < expected[p]) {
-        all_arrived = false;
+        missing_from = static_cast<int>(p);
       }
     }
-    if (all_arrived && sends_done) {
-      return;
+    if (missing_from < 0 && sends_done) {
+      return true;
+    }
+    if (deadline_ns != 0 && (spins & 255) == 0 && monotonic_now_ns() >= deadline_ns) {
+      if (missing_from >= 0) {
+        auto p = static_cast<size_t>(missing_from);
+        why = "the drain timed out: " + std::to_string(t.received_from[p]) + " of the " + std::to_string(expected[p]) +
+              " messages of rank " + std::to_string(missing_from) + " arrived";
+      } else {
+        why = "the drain timed out: a send of this rank did not complete";
+      }
+      return false;
     }
     if (spins >= 32) {
       sched_yield();
@@ -126,17 +122,52 @@ void drain() {
 
 }  // namespace
 
-void quiesce() {
+bool quiesce(Phases& phases, std::string& why) {
   Gate& g = gate();
-  g.hold(Hold::Collectives);
-  agree_on_collective_cut();
+  uint64_t deadline = phases.deadline_ns();
+  if (!g.hold_unless_finalizing()) {
+    // No fence: the application thread is inside (or past) MPI_Finalize, which may finalise the PMIx
+    // client under it. The other ranks give up at the deadline.
+    why = "this rank is finalizing MPI";
+    return false;
+  }
+  FenceOutcome entered = phases.fence("entered", true, "", collective_counts());
+  if (!entered.ok) {
+    why = entered.why;
+    return false;
+  }
+  set_collective_targets(entered.payloads);
   g.set_targets_known();
-  g.wait_for_collective_cut();
-  check(lower.Barrier(world().shadow), "quiesce: MPI_Barrier");
+  bool at_cut = g.wait_for_collective_cut(deadline);
+  FenceOutcome cut = phases.fence("cut", at_cut, "the collectives of the cut were not entered in time", {});
+  if (!cut.ok) {
+    why = cut.why;
+    return false;
+  }
   g.hold(Hold::All);
-  g.wait_until_idle();
-  drain();
-  check(lower.Barrier(world().shadow), "quiesce: MPI_Barrier");
+  bool idle = g.wait_until_idle(deadline);
+  std::vector<char> sent;
+  for (uint64_t n : traffic().sent_to) {
+    append_u64(sent, n);
+  }
+  FenceOutcome counted = phases.fence("counted", idle, "an MPI call of the application did not return in time", sent);
+  if (!counted.ok) {
+    why = counted.why;
+    return false;
+  }
+  auto me = static_cast<size_t>(world().rank);
+  std::vector<uint64_t> expected(counted.payloads.size());
+  for (size_t p = 0; p < expected.size(); ++p) {
+    expected[p] = read_u64(counted.payloads[p], me);
+  }
+  std::string drain_why;
+  bool drained = drain(expected, deadline, drain_why);
+  FenceOutcome quiesced = phases.fence("quiesced", drained, drain_why, {});
+  if (!quiesced.ok) {
+    why = quiesced.why;
+    return false;
+  }
+  return true;
 }
 
 }  // namespace crmpi

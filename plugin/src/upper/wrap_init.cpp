@@ -5,6 +5,7 @@
 #include "gate.h"
 #include "lifecycle.h"
 #include "lower_api.h"
+#include "lower_half.h"
 #include "objects.h"
 
 using namespace crmpi;
@@ -56,12 +57,12 @@ int MPI_Query_thread(int* provided) {
   return MPI_SUCCESS;
 }
 
+// Never during a checkpoint: waits while one holds calls, and a checkpoint asked for after this point
+// is refused by this rank (its lower half is being finalised: its PMIx client and network go away).
 int MPI_Finalize(void) {
-  int rc;
-  {
-    Passage passage(&world());
-    rc = lower.Finalize();
-  }
+  gate().begin_finalize();
+  prepare_thread_for_lower_half();
+  int rc = lower.Finalize();
   life().finalized = true;
   return rc;
 }
