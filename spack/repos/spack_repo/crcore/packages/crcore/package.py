@@ -104,6 +104,15 @@ class Crcore(CMakePackage):
             self.define("CRCORE_OMPI_AMCA_DIR", "NONE"),
         ]
 
+    def check(self):
+        """Build-time tests of 'spack install --test=root': ctest's 'unit' label (unit tests and
+        the package lint). The other labels (e2e, mpi, reliability, ...) ptrace and kill real
+        processes for about 25 minutes and need a quiet machine: CI runs them, and
+        'spack test run crcore' runs the end-to-end smoke tests against the installed prefix."""
+        with working_dir(self.build_directory):
+            ctest = Executable(join_path(self.spec["cmake"].prefix.bin, "ctest"))
+            ctest("-L", "unit", "--output-on-failure", "--timeout", "600")
+
     def setup_run_environment(self, env):
         # Our bin/ holds, with +slurm, the scontrol front end for 'scontrol checkpoint', and
         # libexec/crcore/mpi-bin the mpirun front end that understands '-am ft-enable-cr' (as
