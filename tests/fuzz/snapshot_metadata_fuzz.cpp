@@ -30,27 +30,30 @@ using crcore::fuzz::finding;
 
 constexpr const char* kTarget = "snapshot_metadata_fuzz";
 
-// A private directory for DIR/metadata.json, removed at exit.
-const std::string& snapshot_dir() {
-  static const std::string dir = [] {
-    char pattern[] = "/tmp/crcore-fuzz-snapshot.XXXXXX";
-    if (mkdtemp(pattern) == nullptr) {
+// A private directory for DIR/metadata.json, removed at exit. Plain char arrays: the atexit handler runs
+// after static std::strings are destroyed.
+char g_dir[64];
+char g_file[96];
+
+const char* snapshot_dir() {
+  if (g_dir[0] == '\0') {
+    std::snprintf(g_dir, sizeof g_dir, "/tmp/crcore-fuzz-snapshot.XXXXXX");
+    if (mkdtemp(g_dir) == nullptr) {
       std::perror("mkdtemp");
       std::exit(1);
     }
-    std::string made = pattern;
+    std::snprintf(g_file, sizeof g_file, "%s/%s", g_dir, kMetadataFile);
     std::atexit([] {
-      unlink((snapshot_dir() + "/" + kMetadataFile).c_str());
-      rmdir(snapshot_dir().c_str());
+      unlink(g_file);
+      rmdir(g_dir);
     });
-    return made;
-  }();
-  return dir;
+  }
+  return g_dir;
 }
 
 void write_metadata(const uint8_t* data, size_t size) {
-  std::string path = snapshot_dir() + "/" + kMetadataFile;
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  snapshot_dir();
+  int fd = open(g_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     std::perror("open metadata.json");
     std::exit(1);
