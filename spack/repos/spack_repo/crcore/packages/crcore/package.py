@@ -87,14 +87,11 @@ class Crcore(CMakePackage):
     test_requires_compiler = True
 
     def cmake_args(self):
-        return [
+        args = [
             self.define_from_variant("CRCORE_WITH_MPI", "mpi"),
             self.define_from_variant("CRCORE_WITH_PMIX", "pmix"),
             self.define_from_variant("CRCORE_WITH_HWLOC", "hwloc"),
             self.define_from_variant("CRCORE_WITH_SLURM", "slurm"),
-            # +slurm: the SPANK plugin goes to <prefix>/lib/slurm/crcore_spank.so (plugstack.conf
-            # names it by its full path), the scontrol front end to <prefix>/bin.
-            self.define("CRCORE_SLURM_PLUGIN_DIR", "lib/slurm"),
             self.define_from_variant("CRCORE_WITH_KMOD", "kmod"),
             self.define_from_variant("CRCORE_WITH_ZSTD", "zstd"),
             self.define("BUILD_TESTING", self.run_tests),
@@ -103,6 +100,16 @@ class Crcore(CMakePackage):
             # Never write into the Open MPI package's prefix: the front end reads our own copy.
             self.define("CRCORE_OMPI_AMCA_DIR", "NONE"),
         ]
+        if self.spec.satisfies("+slurm"):
+            # The SPANK plugin goes to <prefix>/lib/slurm/crcore_spank.so (plugstack.conf names it
+            # by its full path), the scontrol front end to <prefix>/bin. (Only declared with +slurm:
+            # otherwise CMake warns that the variable is unused.)
+            args.append(self.define("CRCORE_SLURM_PLUGIN_DIR", "lib/slurm"))
+        if self.run_tests:
+            # The package lint (ctest spack_package_lint) runs on the spec's python, not on whatever
+            # python3 comes first in PATH (a pyenv shim, say).
+            args.append(self.define("Python3_EXECUTABLE", self.spec["python"].command.path))
+        return args
 
     def check(self):
         """Build-time tests of 'spack install --test=root': ctest's 'unit' label (unit tests and
