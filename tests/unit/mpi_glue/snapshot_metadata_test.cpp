@@ -90,10 +90,19 @@ TEST(SnapshotMetadataFuzzRegressions, NumbersOutOfRangeAreRefusedNotConverted) {
 }
 
 TEST(SnapshotMetadataFuzzRegressions, ANumberTooLargeForADoubleIsNotValidJson) {
-  // nlohmann::json throws out_of_range (not parse_error) for 1e400: it escaped as a foreign exception.
+  // nlohmann::json throws out_of_range (not parse_error) for a number over the range of a double: it
+  // escaped parse_metadata() as a foreign exception. Found by snapshot_metadata_fuzz after 3,769
+  // executions, from the seed written_1ranks.json mutated to "size": 11e400.
   std::string text = to_json_text(sample());
-  text.replace(text.find("0.5"), 3, "1e400");
-  EXPECT_NE(message_of(text).find("not valid JSON"), std::string::npos);
+  std::string size_field = "\"size\": 2";
+  ASSERT_NE(text.find(size_field), std::string::npos);
+  text.replace(text.find(size_field), size_field.size(), "\"size\": 11e400");
+  EXPECT_NE(message_of(text).find("is damaged: not valid JSON ([json.exception.out_of_range.406] number overflow"),
+            std::string::npos)
+      << message_of(text);
+  std::string seconds = to_json_text(sample());
+  seconds.replace(seconds.find("0.5"), 3, "1e400");
+  EXPECT_NE(message_of(seconds).find("not valid JSON"), std::string::npos);
 }
 
 TEST(SnapshotMetadataFuzzRegressions, LimitsThatFitAreAccepted) {
