@@ -281,6 +281,7 @@ class Crcore(CMakePackage):
         reference = self._run([real_mpirun, "-np", "2", ring, steps])
         expected = self._answers(reference.stdout)
         assert reference.returncode == 0 and len(expected) == 1, f"reference run failed:\n{reference.stdout}"
+        print(f"{real_mpirun} -np 2 {ring} {steps}: {expected[0]}")
 
         with open("mpi_job.out", "w") as out:
             job = subprocess.Popen(
@@ -298,6 +299,7 @@ class Crcore(CMakePackage):
                         break
                 time.sleep(0.2)
             assert job.poll() is None, "the job ended before it could be checkpointed:\n" + open("mpi_job.out").read()
+            print(f"ompi-checkpoint --term {job.pid}")
             ckpt = self._run([self.prefix.bin.join("ompi-checkpoint"), "--term", str(job.pid)], timeout=180)
             assert ckpt.returncode == 0, f"ompi-checkpoint failed:\n{ckpt.stdout}"
             # It prints the snapshot's path (and a summary line on stderr).
@@ -311,8 +313,10 @@ class Crcore(CMakePackage):
         first = self._answers(open("mpi_job.out").read())
         assert first == [], f"the checkpointed job was not ended by --term: {first}"
 
+        print(f"snapshot {snapshot}; ompi-restart {snapshot}")
         restarted = self._run([self.prefix.bin.join("ompi-restart"), snapshot], timeout=300)
         got = self._answers(restarted.stdout)
         assert restarted.returncode == 0 and got == expected, (
             f"restarted job: expected {expected}, got {got} (status {restarted.returncode}):\n{restarted.stdout}"
         )
+        print(f"the restarted 2-rank job matches the uninterrupted one: {got[0]}")
