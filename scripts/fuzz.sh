@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Fuzzes the image reader with libFuzzer for SECONDS (default 60): builds build-fuzz with clang,
-# writes the seed corpus (valid images made with the real writer), runs tests/fuzz/image_reader_fuzz.
+# Fuzzes crcore's readers with libFuzzer for SECONDS in all (default 60): builds build-fuzz with clang,
+# writes the seed corpora (made with the real writers, plus real files from tests/fuzz/seeds/), runs
+# each target of tests/fuzz for its share of SECONDS, one after the other.
 #
-# Usage: scripts/fuzz.sh [SECONDS]
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+#   TARGET: image_reader (the image reader), snapshot_metadata (an MPI snapshot's metadata.json),
+#   scope_index (the index of a --tree/--pgid/--sid checkpoint); default all three, image_reader getting
+#   3/5 of SECONDS and the others 1/5 each (one TARGET gets all of SECONDS).
 #   CI runs it for a fixed budget (minutes); run it for hours by hand (docs/reliability.md, "Fuzzing").
 # Needs clang and libclang-rt-14-dev (scripts/install-deps.sh installs them); installs nothing itself.
-# The corpus grows in build-fuzz/fuzz/corpus across runs; crash files go to build-fuzz/fuzz/artifacts.
-# Exit status: 0 when the run found nothing; 1 on a finding (its file is printed) or a failed step.
+# Each corpus grows in build-fuzz/fuzz/TARGET/corpus across runs; crash files go to build-fuzz/fuzz/TARGET/artifacts.
+# Exit status: 0 when no run found anything; 1 on a finding (its file is printed) or a failed step.
 set -euo pipefail
 
-usage() { sed -n '2,9s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,14s/^# \{0,1\}//p' "$0"; }
 
 seconds=60
 case "${1:-}" in
@@ -22,10 +26,22 @@ case "${1:-}" in
     ;;
   *) seconds="$1" ;;
 esac
-if (($# > 1)); then
-  echo "fuzz.sh: one argument at most" >&2
-  exit 2
+shift || true
+all_targets=(image_reader snapshot_metadata scope_index)
+targets=("$@")
+if ((${#targets[@]} == 0)); then
+  targets=("${all_targets[@]}")
 fi
+for t in "${targets[@]}"; do
+  if [[ " ${all_targets[*]} " != *" $t "* ]]; then
+    echo "fuzz.sh: unknown target '$t' (one of: ${all_targets[*]})" >&2
+    exit 2
+  fi
+done
+# Each target's share of SECONDS: image_reader weighs 3, the text readers 1 each.
+weight() { [[ "$1" == image_reader ]] && echo 3 || echo 1; }
+total_weight=0
+for t in "${targets[@]}"; do total_weight=$((total_weight + $(weight "$t"))); done
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -69,59 +85,82 @@ CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja \
   echo "fuzz.sh: configure failed" >&2
   exit 1
 }
-targets="$(cmake --build "$build_dir" --target help)"
-if ! grep -q '^image_reader_fuzz:' <<<"$targets"; then
-  echo "fuzz.sh: $build_dir has no image_reader_fuzz target: does tests/CMakeLists.txt add tests/fuzz?" >&2
-  exit 1
-fi
-echo "== build image_reader_fuzz and make_seeds"
-cmake --build "$build_dir" --target image_reader_fuzz image_reader_fuzz_seeds -j "$(nproc)"
-fuzzer="$build_dir/tests/fuzz/image_reader_fuzz"
+help="$(cmake --build "$build_dir" --target help)"
+build_targets=(image_reader_fuzz_seeds make_text_seeds)
+for t in "${targets[@]}"; do
+  if ! grep -q "^${t}_fuzz:" <<<"$help"; then
+    echo "fuzz.sh: $build_dir has no ${t}_fuzz target: does tests/CMakeLists.txt add tests/fuzz?" >&2
+    exit 1
+  fi
+  build_targets+=("${t}_fuzz")
+done
+echo "== build ${build_targets[*]}"
+cmake --build "$build_dir" --target "${build_targets[@]}" -j "${CRCORE_FUZZ_BUILD_JOBS:-$(nproc)}"
 
-# -- seeds and corpus -------------------------------------------------------------------------------
-rm -rf "$work/seeds"
-mkdir -p "$work/corpus" "$work/artifacts"
-echo "== seeds ($work/seeds)"
-"$build_dir/tests/fuzz/make_seeds" "$work/seeds"
+# -- seeds: written by the real writers, plus the real files in tests/fuzz/seeds/TARGET -----------------
+for t in "${all_targets[@]}"; do
+  rm -rf "$work/$t/seeds"
+  mkdir -p "$work/$t/seeds" "$work/$t/corpus" "$work/$t/artifacts"
+  if [[ -d "tests/fuzz/seeds/$t" ]]; then
+    cp tests/fuzz/seeds/"$t"/* "$work/$t/seeds/"
+  fi
+done
+echo "== seeds ($work/TARGET/seeds)"
+"$build_dir/tests/fuzz/make_seeds" "$work/image_reader/seeds"
+"$build_dir/tests/fuzz/make_text_seeds" "$work/snapshot_metadata/seeds" "$work/scope_index/seeds"
 
-# -- run ------------------------------------------------------------------------------------------
-# One in-process job (libFuzzer's default; -jobs=N would fork workers that log to files instead).
-stamp="$work/.run-started"
-touch "$stamp"
-log="$work/fuzz.log"
-args=(
-  -max_total_time="$seconds"
-  -rss_limit_mb=512
-  -malloc_limit_mb=256
-  -timeout=10
-  -print_final_stats=1
-  -dict=tests/fuzz/image.dict
-  -artifact_prefix="$work/artifacts/"
-  "$work/corpus" "$work/seeds"
-)
-echo "== $fuzzer ${args[*]}"
+# -- run ------------------------------------------------------------------------------------------------
 # UBSan reports abort (-fno-sanitize-recover) and count as crashes; give them a stack trace too.
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
-status=0
-"$fuzzer" "${args[@]}" >"$log" 2>&1 || status=$?
+dict_of() { [[ "$1" == image_reader ]] && echo tests/fuzz/image.dict || echo "tests/fuzz/$1.dict"; }
+failed=()
+summary=()
+for t in "${targets[@]}"; do
+  share=$((seconds * $(weight "$t") / total_weight))
+  ((share > 0)) || share=1
+  fuzzer="$build_dir/tests/fuzz/${t}_fuzz"
+  dir="$work/$t"
+  # One in-process job (libFuzzer's default; -jobs=N would fork workers that log to files instead).
+  stamp="$dir/.run-started"
+  touch "$stamp"
+  log="$dir/fuzz.log"
+  args=(
+    -max_total_time="$share"
+    -rss_limit_mb=512
+    -malloc_limit_mb=256
+    -timeout=10
+    -print_final_stats=1
+    -dict="$(dict_of "$t")"
+    -artifact_prefix="$dir/artifacts/"
+    "$dir/corpus" "$dir/seeds"
+  )
+  echo "== $t: $fuzzer ${args[*]}"
+  status=0
+  "$fuzzer" "${args[@]}" >"$log" 2>&1 || status=$?
 
-# -- report ---------------------------------------------------------------------------------------
-grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' "$log" | tail -n 2 || true
-grep -E '^stat::' "$log" || true
-executions="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)"
-mapfile -t findings < <(find "$work/artifacts" -maxdepth 1 -type f -newer "$stamp" \
-  \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | sort)
-echo "fuzz.sh: ${executions:-?} executions (budget ${seconds}s); corpus $(find "$work/corpus" -type f | wc -l) inputs;" \
-  "log $log"
-if ((status != 0 || ${#findings[@]} > 0)); then
-  echo "== the fuzzer's report (the end of $log)"
-  grep -v -E '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)|NEW_FUNC' "$log" | tail -n 60
-  echo "FUZZING FOUND A PROBLEM (libFuzzer exit status $status):"
-  for f in "${findings[@]}"; do
-    echo "  $f"
-    echo "    reproduce: $fuzzer $f"
-  done
-  echo "Turn each into a test in tests/unit/image/fuzz_regressions_test.cpp (docs/reliability.md)."
+  grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' "$log" | tail -n 2 || true
+  grep -E '^stat::' "$log" || true
+  executions="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)"
+  mapfile -t findings < <(find "$dir/artifacts" -maxdepth 1 -type f -newer "$stamp" \
+    \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | sort)
+  line="fuzz.sh: $t: ${executions:-?} executions in ${share}s; corpus $(find "$dir/corpus" -type f | wc -l) inputs; log $log"
+  echo "$line"
+  summary+=("$line")
+  if ((status != 0 || ${#findings[@]} > 0)); then
+    echo "== the fuzzer's report (the end of $log)"
+    grep -v -E '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)|NEW_FUNC' "$log" | tail -n 60
+    echo "FUZZING $t FOUND A PROBLEM (libFuzzer exit status $status):"
+    for f in "${findings[@]}"; do
+      echo "  $f"
+      echo "    reproduce: $fuzzer $f"
+    done
+    failed+=("$t")
+  fi
+done
+
+printf '%s\n' "${summary[@]}"
+if ((${#failed[@]} > 0)); then
+  echo "fuzz.sh: findings in: ${failed[*]}. Turn each into a regression test (docs/reliability.md, \"Fuzzing\")."
   exit 1
 fi
 echo "fuzz.sh: no finding"

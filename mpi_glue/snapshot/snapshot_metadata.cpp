@@ -5,8 +5,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -31,6 +33,47 @@ T field(const json& obj, const char* key, const std::string& where) {
   } catch (const json::exception&) {
     damaged(where, std::string("the field \"") + key + "\" has the wrong type (" + it->type_name() + ")");
   }
+}
+
+// An integer field: a JSON integer (not a number with a fraction or exponent, not a boolean) that fits T.
+// (nlohmann's get<int>() would convert 1e30 with undefined behaviour, and 4294967298 to 2.)
+template <typename T>
+T integer_field(const json& obj, const char* key, const std::string& where) {
+  static_assert(std::is_integral_v<T>);
+  auto it = obj.find(key);
+  if (it == obj.end()) {
+    damaged(where, std::string("the field \"") + key + "\" is missing");
+  }
+  if (!it->is_number_integer()) {
+    damaged(where, std::string("the field \"") + key + "\" has the wrong type (" + it->type_name() +
+                       "): an integer is expected");
+  }
+  bool fits = false;
+  if (it->is_number_unsigned()) {
+    fits = it->get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+  } else {
+    auto value = it->get<int64_t>();
+    fits = std::is_signed_v<T> ? value >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+                                     value <= static_cast<int64_t>(std::numeric_limits<T>::max())
+                               : value >= 0;
+  }
+  if (!fits) {
+    damaged(where, std::string("the field \"") + key + "\" is out of range (" + it->dump() + ")");
+  }
+  return it->is_number_unsigned() ? static_cast<T>(it->get<uint64_t>()) : static_cast<T>(it->get<int64_t>());
+}
+
+// A number field (an integer or not, never a boolean).
+double number_field(const json& obj, const char* key, const std::string& where) {
+  auto it = obj.find(key);
+  if (it == obj.end()) {
+    damaged(where, std::string("the field \"") + key + "\" is missing");
+  }
+  if (!it->is_number()) {
+    damaged(where, std::string("the field \"") + key + "\" has the wrong type (" + it->type_name() +
+                       "): a number is expected");
+  }
+  return it->get<double>();
 }
 
 bool safe_file_name(const std::string& name) {
@@ -66,7 +109,8 @@ SnapshotMetadata parse_metadata(const std::string& text, const std::string& wher
   json doc;
   try {
     doc = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number too large for a double (1e400).
     damaged(where, std::string("not valid JSON (") + e.what() + ")");
   }
   if (!doc.is_object()) {
@@ -75,17 +119,17 @@ SnapshotMetadata parse_metadata(const std::string& text, const std::string& wher
   if (field<std::string>(doc, "format", where) != kSnapshotFormatName) {
     damaged(where, std::string("\"format\" is not \"") + kSnapshotFormatName + "\"");
   }
-  int version = field<int>(doc, "version", where);
+  int version = integer_field<int>(doc, "version", where);
   if (version != kSnapshotFormatVersion) {
     throw SnapshotError(where + " has snapshot format version " + std::to_string(version) + "; this crcore reads " +
                         std::to_string(kSnapshotFormatVersion) + " only");
   }
   SnapshotMetadata m;
-  m.size = field<int>(doc, "size", where);
+  m.size = integer_field<int>(doc, "size", where);
   if (m.size < 1) {
     damaged(where, "the job size is " + std::to_string(m.size));
   }
-  m.mpirun_pid = field<int>(doc, "mpirun_pid", where);
+  m.mpirun_pid = integer_field<int>(doc, "mpirun_pid", where);
   m.mpirun_command = field<std::vector<std::string>>(doc, "mpirun_command", where);
   m.command = field<std::vector<std::string>>(doc, "command", where);
   m.cwd = field<std::string>(doc, "cwd", where);
@@ -94,8 +138,8 @@ SnapshotMetadata parse_metadata(const std::string& text, const std::string& wher
   m.mpi_version = field<std::string>(mpi, "version", where);
   m.mpi_library_path = field<std::string>(mpi, "path", where);
   m.taken = field<std::string>(doc, "taken", where);
-  m.taken_unix_ns = field<uint64_t>(doc, "taken_unix_ns", where);
-  m.checkpoint_seconds = field<double>(doc, "checkpoint_seconds", where);
+  m.taken_unix_ns = integer_field<uint64_t>(doc, "taken_unix_ns", where);
+  m.checkpoint_seconds = number_field(doc, "checkpoint_seconds", where);
 
   json ranks = field<json>(doc, "ranks", where);
   if (!ranks.is_array()) {
@@ -109,11 +153,11 @@ SnapshotMetadata parse_metadata(const std::string& text, const std::string& wher
   std::set<std::string> images;
   for (const json& r : ranks) {
     RankEntry e;
-    e.rank = field<int>(r, "rank", where);
+    e.rank = integer_field<int>(r, "rank", where);
     e.image = field<std::string>(r, "image", where);
-    e.pid = field<int>(r, "pid", where);
+    e.pid = integer_field<int>(r, "pid", where);
     e.host = field<std::string>(r, "host", where);
-    e.image_bytes = field<uint64_t>(r, "image_bytes", where);
+    e.image_bytes = integer_field<uint64_t>(r, "image_bytes", where);
     if (e.rank < 0 || e.rank >= m.size) {
       damaged(where, "rank " + std::to_string(e.rank) + " is outside 0.." + std::to_string(m.size - 1));
     }

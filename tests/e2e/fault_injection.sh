@@ -11,6 +11,13 @@
 #                commit): the target is never killed and finishes with its answer; no temporary file
 #                is left (the one nobody but the dead requester knew of is removed by the next
 #                cr_checkpoint to that name); an image under the final name is only ever a complete one
+#   target-*     the checkpointed process itself is SIGKILLed in its second checkpoint: as phase 1
+#                begins (before its callbacks), in phase 2 (every thread stopped, nothing written), in
+#                the middle of the Pages records it writes itself (--no-cow), with its image written in
+#                place but not flushed or renamed (--no-cow), and while its copy-on-write writer writes:
+#                cr_checkpoint fails clearly, the process is dead (killed by signal 9), the earlier image
+#                under the same name is byte-identical, passes cr_info and restarts to the same answer,
+#                no temporary file is left
 #   eio-*        the image's device fails writes, or fsync, with EIO (eio_fs, a FUSE file system of
 #                ours; an injected write failure if FUSE is not usable here): the checkpoint fails
 #                with "Input/output error", the target runs on, the earlier image is untouched
@@ -133,6 +140,33 @@ for step in after-create after-request after-response after-rename; do
   finished "$name" "$pid"
   [[ "$step" != after-rename ]] || restarts "$name" "$name.ctx"
   say "$name passed"
+done
+
+# The target itself dies at each phase of its second checkpoint (CRCORE_FAULT=target-*; writer-mid-pages
+# with --no-cow, where the process writes its image itself).
+for spec in "target-phase1 target-phase1" "target-phase2 target-phase2" "target-mid-write writer-mid-pages --no-cow" \
+  "target-after-write-in-place target-after-write --no-cow" "target-after-write-cow target-after-write"; do
+  read -r name fault options <<<"$spec"
+  say "$name: the target is killed ($fault${options:+ with $options}) in its second checkpoint"
+  start "$name" "CRCORE_FAULT=$fault@2"
+  checkpoint "$work/$name.ctx" "$pid"
+  before="$(sha256sum <"$name.ctx")"
+  # shellcheck disable=SC2086 # $options: zero or one word
+  status="$(run_tool "$name.ckpt.out" "$name.ckpt.err" "$CR_CHECKPOINT" --clobber $options -f "$work/$name.ctx" "$pid")"
+  faults=$((faults + 1))
+  [[ "$status" != 0 ]] || fail "$name: cr_checkpoint succeeded though the target died"
+  grep -q "ended before the checkpoint completed\|no process\|died\|killed\|failed" "$name.ckpt.err" ||
+    fail "$name: unclear message" "$(show "$name.ckpt.err")"
+  grep -q "fault injection armed: $fault@2" "$name.err" || fail "$name: the fault was not armed" "$(show "$name.err")"
+  wait_gone "$pid" 30 || fail "$name: the target is still alive after its fault"
+  reap "$pid"
+  ((status == 137)) || fail "$name: the target ended with status $status, not killed by signal 9" "$(show "$name.err")"
+  [[ "$(sha256sum <"$name.ctx")" == "$before" ]] || fail "$name: the earlier image changed"
+  no_temporaries . "$name"
+  run_tool "$name.info.out" "$name.info.err" "$CR_INFO" "$name.ctx" >/dev/null
+  [[ -s "$name.info.out" ]] || fail "$name: cr_info refuses the earlier image" "$(show "$name.info.err")"
+  restarts "$name" "$name.ctx"
+  say "$name passed: $(head -n 1 "$name.ckpt.err")"
 done
 
 # eio_case NAME SWITCH [cr_checkpoint options]: a good image on the device, then the device breaks.

@@ -4,8 +4,9 @@
 #             joins threads all the time), two requests at once; then its answer is the uninterrupted
 #             one and it holds no more descriptors and no more than 4 MiB more resident memory than
 #             before the first checkpoint
-#   security: (root only) an ordinary user created for the test is refused on root's process, both by
-#             cr_checkpoint and by the target's runtime itself when spoken to directly; images are 0600
+#   security: (root only) an ordinary user created for the test is refused on root's process and on a
+#             second ordinary user's process, both by cr_checkpoint and by the target's runtime itself
+#             when spoken to directly; images are 0600
 #
 # Usage: stress_security.sh --work DIR -- COUNTER_PROGRAM
 set -euo pipefail
@@ -96,6 +97,33 @@ PY
   runuser -u "$user" -- python3 "$work/direct.py" "$pid" "$(stat -L -c %i "/proc/$pid/ns/pid")" >direct.out 2>&1 ||
     fail "the runtime did not refuse a foreign caller (status 6, Refused)" "$(show direct.out)"
   say "refused: $(head -n 1 foreign.out); runtime: $(head -n 1 direct.out)"
+
+  # Another ordinary user's process: refused the same way (not only root's is protected).
+  other=crcore-e2e2
+  id "$other" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$other" ||
+    fail "cannot create the second test user $other"
+  runuser -u "$other" -- "$CR_RUN" "$counter" 400 >/dev/null 2>other.err </dev/null &
+  other_run=$!
+  track "$other_run"
+  resolve_pid "$other_run" "$counter"
+  other_pid="$target_pid"
+  # Its runtime listens once it has started (an abstract socket crcore.NS.PID).
+  deadline=$((SECONDS + 30))
+  until grep -q "@crcore\.[0-9]*\.$other_pid\$" /proc/net/unix; do
+    ((SECONDS < deadline)) || fail "user $other's process $other_pid has no crcore runtime listening" "$(show other.err)"
+    sleep 0.1
+  done
+  say "user $user asks for user $other's process $other_pid"
+  status=0
+  runuser -u "$user" -- "$CR_CHECKPOINT" -f /tmp/crcore-e2e-foreign2.ctx "$other_pid" >foreign2.out 2>&1 || status=$?
+  ((status != 0)) || fail "an ordinary user checkpointed another user's process"
+  grep -q "belongs to another user" foreign2.out || fail "unclear refusal" "$(show foreign2.out)"
+  [[ ! -e /tmp/crcore-e2e-foreign2.ctx ]] || fail "a foreign request left an image"
+  runuser -u "$user" -- python3 "$work/direct.py" "$other_pid" "$(stat -L -c %i "/proc/$other_pid/ns/pid")" >direct2.out 2>&1 ||
+    fail "the runtime of $other's process did not refuse $user (status 6, Refused)" "$(show direct2.out)"
+  alive "$other_pid" || fail "user $other's process died of the refused requests" "$(show other.err)"
+  kill -KILL "$other_pid" 2>/dev/null || true
+  say "refused: $(head -n 1 foreign2.out); runtime: $(head -n 1 direct2.out)"
 else
   say "security cases need root (they create a user): not run as uid $(id -u)"
 fi

@@ -16,7 +16,7 @@ options declared in this repository:
     is declared by our CMake files;
   * every CMake option we declare is reachable: mapped from a variant, set with
     self.define("NAME", ...) in cmake_args(), or listed in INTERNAL_CMAKE_OPTIONS
-    (CMAKE_* variables such as CMAKE_BUILD_TYPE belong to CMake/Spack and are skipped);
+    (CMAKE_* variables such as CMAKE_BUILD_TYPE, and Python3_* hints, belong to CMake/Spack and are skipped);
   * required dependencies are present (cmake@3.25: for build, googletest for test).
 
 "Options we declare" are option(NAME ...), cmake_dependent_option(NAME ...) and
@@ -61,7 +61,8 @@ SPDX_RE = re.compile(r"^[A-Za-z0-9.+-]+( (AND|OR|WITH) [A-Za-z0-9.+-]+)*$")
 VAR_REF_RE = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 # CMake variables Spack or CMake itself owns (e.g. CMAKE_BUILD_TYPE, set from Spack's
 # build_type variant): they may be set in cmake_args() and need no variant of ours.
-CMAKE_BUILTIN_PREFIXES = ("CMAKE_",)
+# CMake's own variables and the hints of its find modules (FindPython3's Python3_EXECUTABLE).
+CMAKE_BUILTIN_PREFIXES = ("CMAKE_", "Python3_")
 
 
 class Lint:

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -94,11 +95,14 @@ ScopeIndex parse_scope_index(const std::string& text, const std::string& path) {
       }
       index.id = static_cast<pid_t>(a);
     } else if (number == 3) {
-      if (w.size() != 2 || w[0] != "created" || w[1].find_first_not_of("0123456789") != std::string::npos ||
-          w[1].size() > 20) {
+      // from_chars, not stoull: a 20-digit number over 2^64 must be refused here, not throw out_of_range.
+      const char* first = w.size() == 2 ? w[1].data() : nullptr;
+      const char* last = w.size() == 2 ? w[1].data() + w[1].size() : nullptr;
+      if (w.size() != 2 || w[0] != "created" || w[1].empty() ||
+          w[1].find_first_not_of("0123456789") != std::string::npos ||
+          std::from_chars(first, last, index.created_ns).ec != std::errc()) {
         throw bad("expected 'created NANOSECONDS'");
       }
-      index.created_ns = std::stoull(w[1]);
     } else if (!w.empty() && w[0] == "end") {
       if (w.size() != 2 || w[1] != std::to_string(index.entries.size())) {
         throw bad(fmt::format("the end line does not count the {} entries above it", index.entries.size()));

@@ -30,7 +30,23 @@ constexpr FaultName kFaultNames[] = {
     {"writer-before-fsync", FaultPoint::WriterBeforeFsync},
     {"writer-after-fsync", FaultPoint::WriterAfterFsync},
     {"write-eio", FaultPoint::WriteEio},
+    {"target-phase1", FaultPoint::TargetPhase1},
+    {"target-phase2", FaultPoint::TargetPhase2},
+    {"target-after-write", FaultPoint::TargetAfterWrite},
 };
+
+// CRCORE_FAULT_RANK=R: whether this process is MPI rank R (true when it is not set).
+bool chosen_rank() {
+  const char* want = getenv("CRCORE_FAULT_RANK");
+  if (want == nullptr || *want == '\0') {
+    return true;
+  }
+  const char* rank = getenv("OMPI_COMM_WORLD_RANK");
+  if (rank == nullptr) {
+    rank = getenv("PMIX_RANK");
+  }
+  return rank != nullptr && strcmp(rank, want) == 0;
+}
 
 }  // namespace
 
@@ -38,6 +54,9 @@ void load_fault_injection() {
   const char* env = getenv("CRCORE_FAULT");
   if (env == nullptr || *env == '\0' || strncmp(env, "requester-", 10) == 0) {
     return;  // requester-*: cr_checkpoint's own fault points
+  }
+  if (!chosen_rank()) {
+    return;
   }
   const char* at = strchr(env, '@');
   size_t name_length = at != nullptr ? static_cast<size_t>(at - env) : strlen(env);

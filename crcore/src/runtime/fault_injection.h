@@ -19,10 +19,16 @@ enum class FaultPoint : uint32_t {
   WriterBeforeFsync,    // in the writer: every record written, not yet flushed
   WriterAfterFsync,     // in the writer: flushed, its result not yet reported
   WriteEio,             // the image write fails with EIO (for a machine without an error device)
+  // The checkpointed process itself is killed (appended: tests/e2e/fault_injection.sh, tests/mpi/rank_killed.sh).
+  TargetPhase1,      // as phase 1 begins: its callbacks (an MPI rank's drain) are about to run
+  TargetPhase2,      // in phase 2: every thread stopped, nothing written yet
+  TargetAfterWrite,  // the image written in place (--no-cow, --kill), or its copy-on-write writer started;
+                     // nothing flushed, reported or renamed yet
 };
 
 // Reads CRCORE_FAULT (runtime start only: not async-signal-safe). An unknown name is reported on
-// stderr and ignored.
+// stderr and ignored. With CRCORE_FAULT_RANK=R as well, only the MPI rank R arms it (OMPI_COMM_WORLD_RANK
+// or PMIX_RANK): a job's ranks all get the same environment.
 void load_fault_injection();
 
 extern FaultPoint g_fault_point;  // None unless armed and this is the chosen checkpoint

@@ -368,6 +368,7 @@ int phase2(void* arg) {
     return -CR_ETEMPFAIL;
   }
   g_runtime.phase.store(static_cast<uint32_t>(Phase::Writing));
+  fault_point(FaultPoint::TargetPhase2);
   sigset_t mask;
   pthread_sigmask(SIG_SETMASK, nullptr, &mask);
   uint64_t bits = 0;
@@ -388,6 +389,7 @@ int phase2(void* arg) {
     return come_back(c);
   }
   if (rc == kForked) {
+    fault_point(FaultPoint::TargetAfterWrite);
     // The child has its frozen copy: the application goes on while it writes.
     if (scope) {
       scope_barrier(c.connection_fd, control::kBarrierCaptured, c.deadline_ns);  // every process has captured
@@ -409,6 +411,7 @@ int phase2(void* arg) {
     set_status(c, rc == -ENOTSUP ? control::Status::CaptureFailed : control::Status::WriteFailed, -rc, nullptr);
     return rc;
   }
+  fault_point(FaultPoint::TargetAfterWrite);
   if (scope) {
     scope_barrier(c.connection_fd, control::kBarrierCaptured, c.deadline_ns);  // every process has written
   }
@@ -747,6 +750,7 @@ int checkpoint_this_process(const control::Request& request, int image_fd, int c
   int rc = prepare(c);
   if (rc == 0) {
     g_runtime.restart_block.restarted = 0;
+    fault_point(FaultPoint::TargetPhase1);
     rc = run_thread_context_chain(phase2, &c);
     if (rc >= 0) {
       run_hook(rc == kRestarted ? CR_HOOK_RSTRT_THREAD_CONTEXT : CR_HOOK_CONT_THREAD_CONTEXT);

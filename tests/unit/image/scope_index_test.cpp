@@ -77,5 +77,22 @@ TEST(ScopeIndex, RefusesMalformedIndexes) {
   EXPECT_NE(error_of(good + "process 1 0 0 0 x\n").find("after the end line"), std::string::npos);
 }
 
+// Findings of tests/fuzz/scope_index_fuzz (docs/reliability.md, "Fuzzing"): each input must be refused
+// with ImageError naming the line.
+TEST(ScopeIndexFuzzRegressions, ACreationTimeOver64BitsIsRefused) {
+  // A 20-digit time over 2^64 made std::stoull throw std::out_of_range out of the parser (found after
+  // 999 executions, from the real index of a cr_checkpoint --tree).
+  std::string good = format_scope_index(sample());
+  auto with_created = [&](const std::string& value) {
+    std::string text = good;
+    text.replace(text.find("1234567890123"), 13, value);
+    return text;
+  };
+  EXPECT_NE(error_of(with_created("21795635151380158228")).find("line 3: expected 'created NANOSECONDS'"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_created("18446744073709551616")).find("line 3"), std::string::npos);
+  EXPECT_EQ(parse_scope_index(with_created("18446744073709551615"), "idx").created_ns, 18446744073709551615ull);
+}
+
 }  // namespace
 }  // namespace crcore::image

@@ -87,14 +87,11 @@ class Crcore(CMakePackage):
     test_requires_compiler = True
 
     def cmake_args(self):
-        return [
+        args = [
             self.define_from_variant("CRCORE_WITH_MPI", "mpi"),
             self.define_from_variant("CRCORE_WITH_PMIX", "pmix"),
             self.define_from_variant("CRCORE_WITH_HWLOC", "hwloc"),
             self.define_from_variant("CRCORE_WITH_SLURM", "slurm"),
-            # +slurm: the SPANK plugin goes to <prefix>/lib/slurm/crcore_spank.so (plugstack.conf
-            # names it by its full path), the scontrol front end to <prefix>/bin.
-            self.define("CRCORE_SLURM_PLUGIN_DIR", "lib/slurm"),
             self.define_from_variant("CRCORE_WITH_KMOD", "kmod"),
             self.define_from_variant("CRCORE_WITH_ZSTD", "zstd"),
             self.define("BUILD_TESTING", self.run_tests),
@@ -103,6 +100,25 @@ class Crcore(CMakePackage):
             # Never write into the Open MPI package's prefix: the front end reads our own copy.
             self.define("CRCORE_OMPI_AMCA_DIR", "NONE"),
         ]
+        if self.spec.satisfies("+slurm"):
+            # The SPANK plugin goes to <prefix>/lib/slurm/crcore_spank.so (plugstack.conf names it
+            # by its full path), the scontrol front end to <prefix>/bin. (Only declared with +slurm:
+            # otherwise CMake warns that the variable is unused.)
+            args.append(self.define("CRCORE_SLURM_PLUGIN_DIR", "lib/slurm"))
+        if self.run_tests:
+            # The package lint (ctest spack_package_lint) runs on the spec's python, not on whatever
+            # python3 comes first in PATH (a pyenv shim, say).
+            args.append(self.define("Python3_EXECUTABLE", self.spec["python"].command.path))
+        return args
+
+    def check(self):
+        """Build-time tests of 'spack install --test=root': ctest's 'unit' label (unit tests and
+        the package lint). The other labels (e2e, mpi, reliability, ...) ptrace and kill real
+        processes for about 25 minutes and need a quiet machine: CI runs them, and
+        'spack test run crcore' runs the end-to-end smoke tests against the installed prefix."""
+        with working_dir(self.build_directory):
+            ctest = Executable(join_path(self.spec["cmake"].prefix.bin, "ctest"))
+            ctest("-L", "unit", "--output-on-failure", "--timeout", "600")
 
     def setup_run_environment(self, env):
         # Our bin/ holds, with +slurm, the scontrol front end for 'scontrol checkpoint', and
@@ -265,6 +281,7 @@ class Crcore(CMakePackage):
         reference = self._run([real_mpirun, "-np", "2", ring, steps])
         expected = self._answers(reference.stdout)
         assert reference.returncode == 0 and len(expected) == 1, f"reference run failed:\n{reference.stdout}"
+        print(f"{real_mpirun} -np 2 {ring} {steps}: {expected[0]}")
 
         with open("mpi_job.out", "w") as out:
             job = subprocess.Popen(
@@ -282,6 +299,7 @@ class Crcore(CMakePackage):
                         break
                 time.sleep(0.2)
             assert job.poll() is None, "the job ended before it could be checkpointed:\n" + open("mpi_job.out").read()
+            print(f"ompi-checkpoint --term {job.pid}")
             ckpt = self._run([self.prefix.bin.join("ompi-checkpoint"), "--term", str(job.pid)], timeout=180)
             assert ckpt.returncode == 0, f"ompi-checkpoint failed:\n{ckpt.stdout}"
             # It prints the snapshot's path (and a summary line on stderr).
@@ -295,8 +313,10 @@ class Crcore(CMakePackage):
         first = self._answers(open("mpi_job.out").read())
         assert first == [], f"the checkpointed job was not ended by --term: {first}"
 
+        print(f"snapshot {snapshot}; ompi-restart {snapshot}")
         restarted = self._run([self.prefix.bin.join("ompi-restart"), snapshot], timeout=300)
         got = self._answers(restarted.stdout)
         assert restarted.returncode == 0 and got == expected, (
             f"restarted job: expected {expected}, got {got} (status {restarted.returncode}):\n{restarted.stdout}"
         )
+        print(f"the restarted 2-rank job matches the uninterrupted one: {got[0]}")
