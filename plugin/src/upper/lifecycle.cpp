@@ -16,6 +16,7 @@
 #include "lower_api.h"
 #include "lower_half.h"
 #include "objects.h"
+#include "pml_choice.h"
 #include "quiesce.h"
 #include "requests.h"
 #include "restart_timing.h"
@@ -79,6 +80,7 @@ void start_lower_half(int* argc, char*** argv) {
     throw std::runtime_error("the MPI library does not provide MPI_THREAD_MULTIPLE, which the layer needs");
   }
   restart_timing().mark("mpi_init");
+  remember_selected_pml();
   refresh_lower_objects();
   reset_lower_cache();
   make_predefined_comms();
@@ -181,6 +183,7 @@ void rebuild_communicators() {
 void rebuild_after_restart() {
   forget_old_lower_half();
   restart_timing().mark("unlink");
+  choose_remembered_pml();
   start_lower_half(nullptr, nullptr);
   Registry& r = registry();
   rebuild_communicators();

@@ -113,6 +113,8 @@ void refresh_lower_objects() {
   }
 }
 
+void* lower_symbol(const char* name) { return g_handle != nullptr ? dlsym(g_handle, name) : nullptr; }
+
 void* lower_predefined(const void* upper) {
   std::lock_guard lock(g_cache_lock);
   if (auto it = g_to_lower.find(upper); it != g_to_lower.end()) {

@@ -28,6 +28,10 @@ void forget_old_lower_half();
 // only for the loading thread and for threads it creates. Cheap when nothing is to do.
 void prepare_thread_for_lower_half();
 
+// The address of a symbol of the lower half's namespace (the shim and its dependencies, libmpi
+// included), or nullptr.
+void* lower_symbol(const char* name);
+
 // Reports the lower half's loaded objects to libcr again (after MPI_Init loaded its components).
 void refresh_lower_objects();
 
