@@ -12,8 +12,7 @@
 // cr_restart: CRCORE_MPI_TIMING_EXEC_NS), cr_restart (until the callback runs in the restored image), then
 // the rebuild's phases. per_rank is T2 - T1, total T2 - T0 (docs/mpi.md, "Restart time"). Off by default:
 // nothing is stamped or printed. CRCORE_MPI_TIMING=/absolute/path appends the lines to that file instead
-// (one write per line): Open MPI 4.1's mpirun has been seen to drop what a restored rank writes to stderr
-// this early in its life.
+// (one write per line; what bench/mpi_restart_bench.py uses, apart from the application's stderr).
 #pragma once
 
 #include <cstddef>
