@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "crcore_ext.h"
 #include "lower_half.h"
 
 namespace crmpi {
@@ -14,6 +15,19 @@ namespace {
 
 // The selected pml's name ("ob1", "ucx", "cm"...), part of the image. Empty: not known.
 char g_pml[32];
+
+// CRCORE_MPI_KEEP_PML_PROBE=1 in the new job's environment (cr_restart's, not the restored one's).
+bool new_job_keeps_probing() {
+  size_t length = 0;
+  const char* environment = crcore_restart_environment(&length);
+  const char* wanted = "CRCORE_MPI_KEEP_PML_PROBE=1";
+  for (const char* e = environment; environment != nullptr && e < environment + length; e += strlen(e) + 1) {
+    if (strcmp(e, wanted) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -51,7 +65,7 @@ void choose_remembered_pml() {
   if (g_pml[0] == '\0' || getenv("OMPI_MCA_pml") != nullptr) {
     return;
   }
-  if (const char* keep = getenv("CRCORE_MPI_KEEP_PML_PROBE"); keep != nullptr && strcmp(keep, "1") == 0) {
+  if (new_job_keeps_probing()) {
     return;
   }
   setenv("OMPI_MCA_pml", g_pml, 1);

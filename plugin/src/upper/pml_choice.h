@@ -17,7 +17,7 @@ void remember_selected_pml();
 
 // In a restarted rank, before the new lower half is loaded (the environment it reads is the
 // application's): sets OMPI_MCA_pml to the remembered pml if the new job's environment has none.
-// CRCORE_MPI_KEEP_PML_PROBE=1 turns this off (Open MPI probes every pml again).
+// CRCORE_MPI_KEEP_PML_PROBE=1 in the new job's environment turns this off (Open MPI probes every pml).
 void choose_remembered_pml();
 
 }  // namespace crmpi
