@@ -232,6 +232,14 @@ class Bench:
         return found
 
     @staticmethod
+    def comm(pid):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                return f.read().strip()
+        except OSError:
+            return ""
+
+    @staticmethod
     def handles_usr1(pid):
         try:
             with open(f"/proc/{pid}/status") as f:
@@ -256,7 +264,9 @@ class Bench:
             r = subprocess.Popen([os.path.join(self.bin, "cr_restart"), image], stdout=f, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 300
-            while not self.handles_usr1(r.pid):
+            # cr_restart sets the signal dispositions before its stage loads the pages; the thread names
+            # (the program's comm) come back after them, just before the process runs again.
+            while not (self.handles_usr1(r.pid) and self.comm(r.pid) == "workload"):
                 if time.monotonic() > deadline or r.poll() is not None:
                     raise RuntimeError("the single restarted process did not come back")
                 time.sleep(0.002)

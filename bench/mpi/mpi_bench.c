@@ -12,7 +12,10 @@
  *   mpi_bench hold MIB SECONDS       every rank fills MIB MiB, rank 0 prints "ready", then every 50 ms a
  *                                    step of work and an Allreduce, rank 0 printing "tick N"; after SECONDS
  *                                    of ticks every rank checks its memory; rank 0 prints "verify OK" or
- *                                    "verify FAILED" (what the checkpoint/restart timing runs)
+ *                                    "verify FAILED" (what the checkpoint/restart timing runs); each tick
+ *                                    line also says how long that tick's Allreduce took ("allreduce_us U")
+ *   mpi_bench hello                  every rank prints "hello R start_ns S init_ns I" (wall clock at main's
+ *                                    start and after MPI_Init): what starting a job costs
  * Each measurement is preceded by ITERS/10 warm-up iterations. The best_ figures are those of the fastest of
  * 100 equal batches of the iterations (rank 0's clock): on a shared machine, where other processes take
  * the cores now and then, the batches nobody interrupted.
@@ -25,6 +28,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+static long long wall_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 static void pace(long ms) {
   struct timespec left = {ms / 1000, (ms % 1000) * 1000000L};
@@ -152,9 +161,11 @@ static int hold(int rank, long mib, double seconds) {
   for (int t = 0; t < ticks; ++t) {
     pace(50);
     long local = t, total = 0;
+    long long before = wall_ns();
     MPI_Allreduce(&local, &total, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
+    long long took = wall_ns() - before;
     if (rank == 0) {
-      printf("tick %d\n", t + 1);
+      printf("tick %d allreduce_us %lld\n", t + 1, took / 1000);
       fflush(stdout);
     }
   }
@@ -171,14 +182,21 @@ static int hold(int rank, long mib, double seconds) {
 }
 
 int main(int argc, char** argv) {
+  long long start = wall_ns();
   MPI_Init(&argc, &argv);
+  long long initialized = wall_ns();
   int rank, size, status = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (argc == 2 && strcmp(argv[1], "hello") == 0) {
+    printf("hello %d start_ns %lld init_ns %lld\n", rank, start, initialized);
+    MPI_Finalize();
+    return 0;
+  }
   if (argc != 4) {
     if (rank == 0) {
-      fprintf(stderr,
-              "usage: mpi_bench pingpong BYTES ITERS | self BYTES ITERS | allreduce COUNT ITERS | hold MIB SECONDS\n");
+      fprintf(stderr, "usage: mpi_bench pingpong BYTES ITERS | self BYTES ITERS | allreduce COUNT ITERS | hold MIB "
+                      "SECONDS | hello\n");
     }
     MPI_Finalize();
     return 2;

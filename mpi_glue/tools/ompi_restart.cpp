@@ -6,6 +6,7 @@
 // program becomes the real mpirun of a new job of the same size, each of whose ranks is the per-rank
 // launcher (crcore-mpi-rank-restart), which execs `cr_restart` on that rank's image. Options other than
 // the snapshot pass on to mpirun unchanged (--hostfile, --oversubscribe, --allow-run-as-root, --mca ...).
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -38,6 +39,8 @@ bool is_np_option(const std::string& a) { return a == "-np" || a == "--np" || a 
 }  // namespace
 
 int main(int argc, char** argv) {
+  timespec started{};
+  clock_gettime(CLOCK_REALTIME, &started);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     usage(stderr);
@@ -98,7 +101,20 @@ int main(int argc, char** argv) {
   std::vector<std::string> command{mpirun};
   command.insert(command.end(), passthrough.begin(), passthrough.end());
   command.insert(command.end(), {"-np", std::to_string(meta.size), "-x", "CRCORE_MPI=1", "-x",
-                                 "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536", launcher, dir});
+                                 "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536"});
+  const char* timing = std::getenv("CRCORE_MPI_TIMING");
+  if (timing != nullptr && (std::strcmp(timing, "1") == 0 || timing[0] == '/')) {
+    // Each rank prints where its restart time went (docs/mpi.md, "Restart time"), from this start on.
+    timespec checked{};
+    clock_gettime(CLOCK_REALTIME, &checked);
+    auto ns = [](const timespec& t) {
+      return std::to_string(static_cast<long long>(t.tv_sec) * 1000000000LL + t.tv_nsec);
+    };
+    command.insert(command.end(),
+                   {"-x", std::string("CRCORE_MPI_TIMING=") + timing, "-x", "CRCORE_MPI_TIMING_JOB_NS=" + ns(started),
+                    "-x", "CRCORE_MPI_TIMING_MPIRUN_NS=" + ns(checked)});
+  }
+  command.insert(command.end(), {launcher, dir});
   std::vector<char*> exec_args;
   std::string line;
   for (std::string& a : command) {

@@ -1,6 +1,7 @@
 // crcore-mpi-rank-restart SNAPSHOT_DIR: one rank of a job that ompi-restart started. Reads this rank's
 // number (OMPI_COMM_WORLD_RANK, set by mpirun), finds its image in the snapshot's metadata.json and execs
 // `cr_restart IMAGE`, which becomes the checkpointed rank (its environment: this new job's).
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +15,18 @@
 
 namespace {
 
+// With CRCORE_MPI_TIMING=1 or =FILE (ompi-restart passes it on), the wall-clock time in ns is left in NAME for the
+// restarted rank's timing line (plugin/src/upper/restart_timing.h).
+void stamp(const char* name) {
+  const char* on = std::getenv("CRCORE_MPI_TIMING");
+  if (on == nullptr || (std::strcmp(on, "1") != 0 && on[0] != '/')) {
+    return;
+  }
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  setenv(name, std::to_string(static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec).c_str(), 1);
+}
+
 int fail(const std::string& rank, const std::string& message) {
   std::fprintf(stderr, "crcore-mpi-rank-restart (rank %s): %s\n", rank.c_str(), message.c_str());
   return 1;
@@ -22,6 +35,7 @@ int fail(const std::string& rank, const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  stamp("CRCORE_MPI_TIMING_RANK_NS");
   const char* rank_text = std::getenv("OMPI_COMM_WORLD_RANK");
   const char* size_text = std::getenv("OMPI_COMM_WORLD_SIZE");
   std::string who = rank_text != nullptr ? rank_text : "?";
@@ -46,6 +60,7 @@ int main(int argc, char** argv) {
           who, std::string("cr_restart is not installed at ") + crcore::mpi::self_dir() + "/" + CRCORE_LAUNCHER_TO_BIN);
     }
     char* args[] = {cr_restart.data(), image.data(), nullptr};
+    stamp("CRCORE_MPI_TIMING_EXEC_NS");
     execv(cr_restart.c_str(), args);
     return fail(who, "cannot run " + cr_restart + ": " + std::strerror(errno));
   } catch (const std::exception& e) {

@@ -19,8 +19,10 @@
 #include "lower_half.h"
 #include "objects.h"
 #include "phases.h"
+#include "pml_choice.h"
 #include "quiesce.h"
 #include "requests.h"
+#include "restart_timing.h"
 #include "traffic.h"
 #include "types.h"
 
@@ -75,14 +77,18 @@ void make_predefined_comms() {
 void start_lower_half(int* argc, char*** argv) {
   gate().arm();  // per process: again in a restored one
   load_lower_half();
+  restart_timing().mark("dlmopen");
   int provided = 0;
   check(lower.Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
   if (provided < MPI_THREAD_MULTIPLE) {
     throw std::runtime_error("the MPI library does not provide MPI_THREAD_MULTIPLE, which the layer needs");
   }
+  restart_timing().mark("mpi_init");
+  remember_selected_pml();
   refresh_lower_objects();
   reset_lower_cache();
   make_predefined_comms();
+  restart_timing().mark("world");
 }
 
 void adopt_new_job_environment() {
@@ -180,9 +186,12 @@ void rebuild_communicators() {
 
 void rebuild_after_restart() {
   forget_old_lower_half();
+  restart_timing().mark("unlink");
+  choose_remembered_pml();
   start_lower_half(nullptr, nullptr);
   Registry& r = registry();
   rebuild_communicators();
+  restart_timing().mark("communicators");
   for (auto& c : r.comms) {
     if (!c->freed && c->errhandler != MPI_ERRORS_ARE_FATAL) {
       check(lower.Comm_set_errhandler(c->real, static_cast<MPI_Errhandler>(lower_predefined(c->errhandler))),
@@ -194,6 +203,7 @@ void rebuild_after_restart() {
       g->real = make_lower_group(g->world);
     }
   }
+  restart_timing().mark("groups");
   for (auto& t : r.types) {
     build_type(t.get());
   }
@@ -202,11 +212,13 @@ void rebuild_after_restart() {
       lower.Type_free(&t->real);
     }
   }
+  restart_timing().mark("datatypes");
   for (auto& op : r.ops) {
     if (!op->freed) {
       build_op(op.get());
     }
   }
+  restart_timing().mark("ops");
   for (auto& request : r.pending) {
     if (request->complete) {
       continue;
@@ -216,6 +228,7 @@ void rebuild_after_restart() {
     }
     start_receive_held(request.get(), "restart");
   }
+  restart_timing().mark("receives");
 }
 
 namespace {
@@ -306,7 +319,11 @@ int checkpoint_callback(void*) {
   }
   int rc = cr_checkpoint(CR_CHECKPOINT_READY);
   if (rc > 0) {
+    size_t length = 0;
+    const char* environment = crcore_restart_environment(&length);
+    restart_timing().begin(environment, length);
     adopt_new_job_environment();
+    restart_timing().mark("environment");
     try {
       rebuild_after_restart();
       Phases resumed(0);  // the new job's PMIx
@@ -333,6 +350,10 @@ int checkpoint_callback(void*) {
     }
   }
   gate().open();
+  if (rc > 0) {
+    restart_timing().mark("gate_open");
+    restart_timing().report(world().rank);
+  }
   return 0;
 }
 
