@@ -195,8 +195,9 @@ int main(int argc, char** argv) {
   }
   if (argc != 4) {
     if (rank == 0) {
-      fprintf(stderr, "usage: mpi_bench pingpong BYTES ITERS | self BYTES ITERS | allreduce COUNT ITERS | hold MIB "
-                      "SECONDS | hello\n");
+      fprintf(stderr,
+              "usage: mpi_bench pingpong BYTES ITERS | self BYTES ITERS | allreduce COUNT ITERS | hold MIB "
+              "SECONDS | hello\n");
     }
     MPI_Finalize();
     return 2;

@@ -1,4 +1,7 @@
-/* A SysV shared memory segment created and attached by the process, written before the checkpoint. */
+/* A SysV shared memory segment created and attached by the process, written before the checkpoint
+ * (still there at the restart: reused, filled from the image, attached again at its address). After
+ * the restart: the data is back, a write goes through the segment (a second attachment sees it), and
+ * shmctl IPC_STAT shows its size and both attachments. */
 #include <sys/ipc.h>
 #include <sys/shm.h>
 
@@ -19,8 +22,9 @@ int main(void) {
   strcpy(m + 100, "written after");
   struct shmid_ds ds;
   shmctl(id, IPC_STAT, &ds);
-  case_print("'%s' '%s' second view '%s' size %zu attached %lu\n", m, m + 8192, again == (void*)-1 ? "?" : again + 100,
-             (size_t)ds.shm_segsz, (unsigned long)ds.shm_nattch);
+  case_print("'%s' '%s' second view '%s' '%s' size %zu attached %lu\n", m, m + 8192,
+             again == (void*)-1 ? "?" : again + 100, again == (void*)-1 ? "?" : again, (size_t)ds.shm_segsz,
+             (unsigned long)ds.shm_nattch);
   shmdt(again);
   shmdt(m);
   shmctl(id, IPC_RMID, NULL);

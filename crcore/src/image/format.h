@@ -324,6 +324,7 @@ enum class ResourceType : uint32_t {
   SysvSem = 10,          // SysvSemResource + nsems uint16 values: a SysV semaphore set the process uses
   SysvMsg = 11,          // SysvMsgResource + its messages in queue order (SysvMessageHeader + bytes each)
   RegionMemPolicy = 12,  // RegionMemPolicyResource: the NUMA policy of one address range (mbind)
+  SysvShm = 13,          // SysvShmResource: a SysV shared memory segment attached by the process
 };
 
 struct ResourceHeader {
@@ -422,6 +423,31 @@ struct RegionMemPolicyResource {
 };
 static_assert(sizeof(RegionMemPolicyResource) == 152);
 
+// A SysV shared memory segment and where the process has it attached (one record per attachment).
+// Its contents are the pages of the region at `address` (an AnonShared region named /SYSV...):
+// cr_restart recreates the segment with the same id (kernel.shm_next_id) and key, or reuses the one
+// with that id and key, and fills it from those pages once; the restarted runtime attaches it there
+// again (shmat SHM_REMAP) and, for a segment marked for deletion, marks it again.
+enum SysvShmFlag : uint32_t {
+  kSysvShmReadOnly = 1u << 0,  // attached with SHM_RDONLY
+  kSysvShmExec = 1u << 1,      // attached with SHM_EXEC
+  kSysvShmRemoved = 1u << 2,   // marked for deletion (IPC_RMID while attached; its key is then 0)
+};
+
+struct SysvShmResource {
+  int32_t id;     // the shmid the program holds
+  int32_t key;    // IPC_PRIVATE (0) or the key
+  uint32_t mode;  // permission bits (shm_perm.mode & 0777)
+  uint32_t uid;   // owner (shm_perm.uid, gid)
+  uint32_t gid;
+  uint32_t flags;    // SysvShmFlag bits
+  uint64_t size;     // shm_segsz
+  uint64_t address;  // the attachment: page-aligned start
+  uint64_t length;   // bytes mapped (the segment's size rounded up to pages)
+  uint64_t offset;   // offset in the segment of `address` (0: the whole segment is attached)
+};
+static_assert(sizeof(SysvShmResource) == 56);
+
 inline constexpr uint32_t kSignalCount = 64;
 
 // The kernel's struct sigaction (rt_sigaction), exactly as the syscall takes it.
@@ -477,5 +503,6 @@ static_assert(__has_unique_object_representations(SysvSemResource));
 static_assert(__has_unique_object_representations(SysvMsgResource));
 static_assert(__has_unique_object_representations(SysvMessageHeader));
 static_assert(__has_unique_object_representations(RegionMemPolicyResource));
+static_assert(__has_unique_object_representations(SysvShmResource));
 
 }  // namespace crcore::image

@@ -129,6 +129,8 @@ constexpr std::string_view resource_type_name(ResourceType type) {
       return "sysv-msg";
     case ResourceType::RegionMemPolicy:
       return "region-mempolicy";
+    case ResourceType::SysvShm:
+      return "sysv-shm";
   }
   return "unknown";
 }

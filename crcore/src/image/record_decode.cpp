@@ -278,6 +278,15 @@ void check_resource_contents(ResourceType type, Payload bytes) {
     if (r.start >= r.end || r.end > kUserAddressLimit || r.start % 4096 != 0 || r.reserved != 0) {
       invalid(fmt::format("region-mempolicy resource of range {:#x}-{:#x} is not a valid range", r.start, r.end));
     }
+  } else if (type == ResourceType::SysvShm) {
+    SysvShmResource m{};
+    memcpy(&m, bytes.data(), sizeof m);
+    if (m.id < 0 || m.size == 0 || m.address % 4096 != 0 || m.length == 0 || m.length % 4096 != 0 ||
+        m.address + m.length > kUserAddressLimit || m.address + m.length < m.address || m.offset != 0 ||
+        m.length < m.size || m.length - m.size >= 4096 || (m.flags & ~7u) != 0) {
+      invalid(fmt::format("sysv-shm resource of segment {} at {:#x} ({} bytes, {} mapped) is not a valid attachment",
+                          m.id, m.address, m.size, m.length));
+    }
   }
 }
 
@@ -337,6 +346,9 @@ void decode_resource(Payload payload, Image& image) {
       break;
     case ResourceType::RegionMemPolicy:
       expected = sizeof(RegionMemPolicyResource);
+      break;
+    case ResourceType::SysvShm:
+      expected = sizeof(SysvShmResource);
       break;
     default:
       break;

@@ -11,10 +11,12 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 
 #include "restart/restorer.h"
+#include "restart/sysv_shm_restore.h"
 
 namespace crcore::restart {
 namespace {
@@ -33,11 +35,13 @@ std::string hex(int32_t key) {
 
 std::string errno_text() { return strerror(errno); }
 
+}  // namespace
+
 // Creates an object whose id must be `wanted`: the id is asked of the kernel through `next_id_file`
 // just before `create`. Another process creating an object of the same kind in between takes it:
 // a few more tries.
-int create_with_id(const std::string& what, const char* next_id_file, int wanted, const std::function<int()>& create,
-                   const std::function<void(int)>& remove) {
+int create_sysv_with_id(const std::string& what, const char* next_id_file, int wanted,
+                        const std::function<int()>& create, const std::function<void(int)>& remove) {
   for (int attempt = 0; attempt < 8; ++attempt) {
     int fd = open(next_id_file, O_WRONLY | O_CLOEXEC);
     std::string text = std::to_string(wanted) + "\n";
@@ -62,6 +66,8 @@ int create_with_id(const std::string& what, const char* next_id_file, int wanted
   throw RestartError(what + ": the kernel did not give its id back (other processes kept taking it)");
 }
 
+namespace {
+
 void restore_semaphores(const image::ResourceEntry& e) {
   image::SysvSemResource s;
   memcpy(&s, e.bytes.data(), sizeof s);
@@ -83,7 +89,7 @@ void restore_semaphores(const image::ResourceEntry& e) {
         throw RestartError(what + ": its key now names set " + std::to_string(other));
       }
     }
-    create_with_id(
+    create_sysv_with_id(
         what, "/proc/sys/kernel/sem_next_id", s.id,
         [&] { return semget(s.key, static_cast<int>(s.nsems), IPC_CREAT | IPC_EXCL | static_cast<int>(s.mode)); },
         [](int id) { semctl(id, 0, IPC_RMID); });
@@ -125,7 +131,7 @@ void restore_queue(const image::ResourceEntry& e) {
         throw RestartError(what + ": its key now names queue " + std::to_string(other));
       }
     }
-    create_with_id(
+    create_sysv_with_id(
         what, "/proc/sys/kernel/msg_next_id", q.id,
         [&] { return msgget(q.key, IPC_CREAT | IPC_EXCL | static_cast<int>(q.mode)); },
         [](int id) { msgctl(id, IPC_RMID, nullptr); });
@@ -161,6 +167,7 @@ void restore_queue(const image::ResourceEntry& e) {
 void restore_sysv_objects(const std::vector<const image::Image*>& images) {
   std::set<int32_t> semaphores;
   std::set<int32_t> queues;
+  std::map<int32_t, std::vector<SysvShmAttachment>> segments;
   for (const image::Image* image : images) {
     for (const auto& e : image->resources) {
       auto type = static_cast<image::ResourceType>(e.header.type);
@@ -175,8 +182,15 @@ void restore_sysv_objects(const std::vector<const image::Image*>& images) {
         if (queues.insert(id).second) {
           restore_queue(e);
         }
+      } else if (type == image::ResourceType::SysvShm) {
+        SysvShmAttachment a{image, {}};
+        memcpy(&a.record, e.bytes.data(), sizeof a.record);
+        segments[a.record.id].push_back(a);
       }
     }
+  }
+  for (const auto& [id, attachments] : segments) {
+    restore_sysv_segment(attachments);  // sysv_shm_restore.h: once, filled from all its attachments
   }
 }
 

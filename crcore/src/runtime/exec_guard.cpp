@@ -118,21 +118,15 @@ extern "C" int execve(const char* path, char* const argv[], char* const envp[]) 
   return guarded(g_execve, path, argv, envp);
 }
 
-extern "C" int execv(const char* path, char* const argv[]) {
-  return guarded(g_execv, path, argv);
-}
+extern "C" int execv(const char* path, char* const argv[]) { return guarded(g_execv, path, argv); }
 
-extern "C" int execvp(const char* file, char* const argv[]) {
-  return guarded(g_execvp, file, argv);
-}
+extern "C" int execvp(const char* file, char* const argv[]) { return guarded(g_execvp, file, argv); }
 
 extern "C" int execvpe(const char* file, char* const argv[], char* const envp[]) {
   return guarded(g_execvpe, file, argv, envp);
 }
 
-extern "C" int fexecve(int fd, char* const argv[], char* const envp[]) {
-  return guarded(g_fexecve, fd, argv, envp);
-}
+extern "C" int fexecve(int fd, char* const argv[], char* const envp[]) { return guarded(g_fexecve, fd, argv, envp); }
 
 extern "C" int execl(const char* path, const char* arg, ...) {
   char* argv[kMaxListArgs];

@@ -43,6 +43,7 @@
 #include "runtime/runtime_state.h"
 #include "runtime/safe_io.h"
 #include "runtime/scope_barrier.h"
+#include "runtime/sysv_shm_attach.h"
 #include "runtime/thread_stop.h"
 #include "runtime/topology.h"
 
@@ -305,6 +306,7 @@ int come_back(Checkpoint& c) {
   kmod::forget(false);  // the image left the device out: register this new process afresh
   kmod::register_process(g_runtime.signal);
   reapply_region_policies();  // mbind policies, from the image it came from (region_policy.h)
+  reattach_sysv_segments();   // SysV shared memory, over the ranges the stage filled (sysv_shm_attach.h)
   release_threads(Outcome::Restart);
   unblock_critical_sections();
   int fd = create_control_socket();

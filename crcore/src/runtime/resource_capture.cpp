@@ -16,6 +16,7 @@
 #include "runtime/runtime_state.h"
 #include "runtime/safe_io.h"
 #include "runtime/sysv_ipc_capture.h"
+#include "runtime/sysv_shm_capture.h"
 #include "runtime/topology.h"
 
 namespace crcore::runtime {
@@ -118,38 +119,6 @@ int capture_posix_timers(CaptureArena& arena, size_t& data_used, ResourceList& l
     }
   }
   return 0;
-}
-
-// SysV shared memory attached here comes back as plain shared memory, detached from its segment:
-// refused rather than restored wrong.
-int refuse_sysv_shm(char* why, size_t why_size) {
-  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return 0;
-  }
-  char buf[4096 + 8];
-  size_t keep = 0;
-  int rc = 0;
-  for (;;) {
-    ssize_t n = read(fd, buf + keep, sizeof buf - 8 - keep);
-    if (n <= 0) {
-      break;
-    }
-    size_t len = keep + static_cast<size_t>(n);
-    buf[len] = '\0';
-    if (skip_to(buf, buf + len, "/SYSV") != nullptr) {
-      const char* message = "SysV shared memory is attached (a /SYSV mapping): SysV segments are not restored";
-      size_t length = strlen(message) < why_size - 1 ? strlen(message) : why_size - 1;
-      memcpy(why, message, length);
-      why[length] = '\0';
-      rc = -ENOTSUP;
-      break;
-    }
-    keep = len < 8 ? len : 8;
-    memmove(buf, buf + len - keep, keep);
-  }
-  close(fd);
-  return rc;
 }
 
 // A memfd both open as a descriptor and mapped shared would come back as two separate objects
@@ -317,7 +286,7 @@ void describe_prctl(image::PrctlResource& p) {
 
 int capture_process_resources(CaptureArena& arena, size_t& data_used, ResourceList& list, bool has_memfd, char* why,
                               size_t why_size) {
-  int rc = refuse_sysv_shm(why, why_size);
+  int rc = capture_sysv_shm(arena, data_used, list, why, why_size);  // SysV shared memory attachments
   if (rc == 0 && has_memfd) {
     rc = refuse_mapped_memfd(arena, data_used, why, why_size);
   }

@@ -257,6 +257,16 @@ std::string resource_summary(const ResourceEntry& e) {
                          static_cast<uint32_t>(q.key), q.mode, q.count, e.bytes.size() - sizeof q, q.qbytes);
       break;
     }
+    case ResourceType::SysvShm: {
+      SysvShmResource m;
+      memcpy(&m, e.bytes.data(), sizeof m);
+      what = fmt::format("shared memory segment {} key {:#x} mode {:o}, {} bytes, attached at {:#x}{}{}{}", m.id,
+                         static_cast<uint32_t>(m.key), m.mode, m.size, m.address,
+                         (m.flags & kSysvShmReadOnly) != 0 ? " read-only" : "",
+                         (m.flags & kSysvShmExec) != 0 ? " exec" : "",
+                         (m.flags & kSysvShmRemoved) != 0 ? ", marked for deletion" : "");
+      break;
+    }
     case ResourceType::RegionMemPolicy: {
       RegionMemPolicyResource r;
       memcpy(&r, e.bytes.data(), sizeof r);

@@ -136,7 +136,7 @@ class Gate {
   std::atomic<int> hold_{0};
   Barrier barrier_ = Barrier::Fence;
   bool targets_known_ = false;
-  bool finalizing_ = false;  // under mutex_
+  bool finalizing_ = false;         // under mutex_
   std::deque<ThreadGate> threads_;  // guarded by mutex_ (addresses stable)
   mutable std::mutex mutex_;
   std::condition_variable changed_;

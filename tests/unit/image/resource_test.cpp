@@ -183,6 +183,58 @@ TEST(Resources, SysvObjectsAndRegionPolicies) {
   }
 }
 
+SysvShmResource sysv_segment(int32_t id, uint64_t size) {
+  SysvShmResource m{};
+  m.id = id;
+  m.mode = 0600;
+  m.flags = kSysvShmReadOnly | kSysvShmRemoved;
+  m.size = size;
+  m.address = 0x7f0000000000;
+  m.length = (size + 4095) / 4096 * 4096;
+  return m;
+}
+
+TEST(Resources, SysvSharedMemory) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  Image image =
+      load(dir, with_resources(spec, {resource(ResourceType::SysvShm, -1, 0, as_bytes(sysv_segment(5, 5000))),
+                                      resource(ResourceType::SysvShm, -1, 0, as_bytes(sysv_segment(5, 4096)))}));
+  ASSERT_EQ(image.resources.size(), 2u);
+  SysvShmResource back{};
+  memcpy(&back, image.resources[0].bytes.data(), sizeof back);
+  EXPECT_EQ(back.id, 5);
+  EXPECT_EQ(back.size, 5000u);
+  EXPECT_EQ(back.length, 8192u);
+  EXPECT_EQ(back.flags, uint32_t{kSysvShmReadOnly | kSysvShmRemoved});
+
+  SysvShmResource unaligned = sysv_segment(5, 5000);
+  unaligned.address += 100;
+  SysvShmResource short_map = sysv_segment(5, 5000);
+  short_map.length = 4096;
+  SysvShmResource offset = sysv_segment(5, 5000);
+  offset.offset = 4096;
+  SysvShmResource flags = sysv_segment(5, 5000);
+  flags.flags = 8;
+  SysvShmResource empty = sysv_segment(5, 0);
+  struct Case {
+    Bytes payload;
+    std::string expected;
+  } cases[] = {
+      {resource(ResourceType::SysvShm, -1, 0, as_bytes(unaligned)), "sysv-shm resource of segment 5"},
+      {resource(ResourceType::SysvShm, -1, 0, as_bytes(short_map)), "is not a valid attachment"},
+      {resource(ResourceType::SysvShm, -1, 0, as_bytes(offset)), "is not a valid attachment"},
+      {resource(ResourceType::SysvShm, -1, 0, as_bytes(flags)), "is not a valid attachment"},
+      {resource(ResourceType::SysvShm, -1, 0, as_bytes(empty)), "is not a valid attachment"},
+      {resource(ResourceType::SysvShm, -1, 0, Bytes(8)), "sysv-shm resource of 8 bytes"},
+      {resource(ResourceType::SysvShm, 4, 0, as_bytes(sysv_segment(5, 5000))), "sysv-shm resource names fd 4"},
+  };
+  for (const Case& c : cases) {
+    std::string error = load_error(dir, with_resources(spec, {c.payload}));
+    EXPECT_NE(error.find(c.expected), std::string::npos) << error;
+  }
+}
+
 TEST(Resources, OutOfOrderIsRefused) {
   TempDir dir;
   ImageSpec spec = small_spec();
