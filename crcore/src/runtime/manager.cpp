@@ -40,6 +40,7 @@
 #include "runtime/raw_syscall.h"
 #include "runtime/region_policy.h"
 #include "runtime/resource_capture.h"
+#include "runtime/restart_resources.h"
 #include "runtime/runtime_state.h"
 #include "runtime/safe_io.h"
 #include "runtime/scope_barrier.h"
@@ -49,6 +50,26 @@
 
 namespace crcore::runtime {
 namespace {
+
+// After a restart: what the runtime gives back itself from the image it came from (one walk of its
+// records): NUMA policies of ranges (region_policy.h), then SysV shared memory over the ranges the
+// stage filled (sysv_shm_attach.h).
+void reapply_image_resources() {
+  const char* path = g_runtime.restart_block.image_path;
+  if (path[0] == '\0') {
+    return;
+  }
+  RestartResources image;
+  if (!read_restart_resources(path, image)) {
+    fprintf(stderr,
+            "crcore: restarted process %d: cannot walk %s again for its NUMA policies of ranges and SysV shared "
+            "memory: %s\n",
+            getpid(), path, strerror(errno));
+    return;
+  }
+  reapply_region_policies(image);
+  reattach_sysv_segments(image);
+}
 
 constexpr int kRestarted = 1;
 constexpr int kForked = 2;
@@ -305,8 +326,7 @@ int come_back(Checkpoint& c) {
   g_runtime.control_fd = -1;
   kmod::forget(false);  // the image left the device out: register this new process afresh
   kmod::register_process(g_runtime.signal);
-  reapply_region_policies();  // mbind policies, from the image it came from (region_policy.h)
-  reattach_sysv_segments();   // SysV shared memory, over the ranges the stage filled (sysv_shm_attach.h)
+  reapply_image_resources();
   release_threads(Outcome::Restart);
   unblock_critical_sections();
   int fd = create_control_socket();

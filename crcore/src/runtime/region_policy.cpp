@@ -1,7 +1,6 @@
 // region_policy.h.
 #include "runtime/region_policy.h"
 
-#include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -9,13 +8,11 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <vector>
 
 #ifdef CRCORE_WITH_HWLOC_TOPOLOGY
 #include <hwloc.h>
 #endif
 
-#include "runtime/runtime_state.h"
 #include "runtime/safe_io.h"
 
 namespace crcore::runtime {
@@ -85,22 +82,6 @@ int capture_region_policies(CaptureArena& arena, size_t& data_used, ResourceList
 }
 
 namespace {
-
-bool read_exactly(int fd, void* out, size_t size) {
-  auto* p = static_cast<char*>(out);
-  while (size > 0) {
-    ssize_t n = read(fd, p, size);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return false;
-    }
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
 
 // The NUMA nodes of the image's topology mapped onto this machine's with hwloc, as cr_restart maps
 // the threads' policies (restart/thread_placement.cpp): when the two differ, each node by its
@@ -213,72 +194,18 @@ void apply(const image::RegionMemPolicyResource& r, const uint64_t* allowed) {
 
 }  // namespace
 
-void reapply_region_policies() {
-  const char* path = g_runtime.restart_block.image_path;
-  if (path[0] == '\0') {
-    return;
-  }
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    fprintf(stderr, "crcore: restarted process %d: cannot read %s again for its NUMA policies of ranges: %s\n",
-            getpid(), path, strerror(errno));
+void reapply_region_policies(const RestartResources& image) {
+  if (image.region_policies.empty()) {
     return;
   }
   uint64_t allowed[16] = {0};
   if (syscall(SYS_get_mempolicy, nullptr, allowed, kMaxNode, 0, kMpolFMemsAllowed) != 0) {
     memset(allowed, 0xff, sizeof allowed);
   }
-  std::vector<image::RegionMemPolicyResource> policies;
-  std::string topology;  // the image's hwloc XML
-  // The image was checked whole by cr_restart a moment ago: its records are walked, not checked
-  // again. Resource records are never compressed.
-  image::FileHeader file{};
-  bool ok = read_exactly(fd, &file, sizeof file) && memcmp(file.magic, image::kFileMagic, sizeof file.magic) == 0 &&
-            lseek(fd, file.header_size, SEEK_SET) == static_cast<off_t>(file.header_size);
-  while (ok) {
-    image::RecordHeader h{};
-    if (!read_exactly(fd, &h, sizeof h) || h.magic != image::kRecordMagic) {
-      ok = false;
-      break;
-    }
-    if (h.kind == static_cast<uint16_t>(image::RecordKind::End)) {
-      break;
-    }
-    uint64_t left = h.stored_size;
-    if (h.kind == static_cast<uint16_t>(image::RecordKind::Resource) && left >= sizeof(image::ResourceHeader)) {
-      image::ResourceHeader r{};
-      ok = read_exactly(fd, &r, sizeof r);
-      left -= sizeof r;
-      if (ok && r.type == static_cast<uint32_t>(image::ResourceType::RegionMemPolicy) &&
-          left == sizeof(image::RegionMemPolicyResource)) {
-        image::RegionMemPolicyResource policy{};
-        ok = read_exactly(fd, &policy, sizeof policy);
-        left = 0;
-        if (ok) {
-          policies.push_back(policy);
-        }
-      } else if (ok && r.type == static_cast<uint32_t>(image::ResourceType::Topology) && left < (16u << 20)) {
-        topology.resize(left);
-        ok = read_exactly(fd, topology.data(), left);
-        left = 0;
-      }
-    }
-    if (ok && left > 0 && lseek(fd, static_cast<off_t>(left), SEEK_CUR) < 0) {
-      ok = false;
-    }
-  }
-  close(fd);
-  if (!ok) {
-    fprintf(stderr, "crcore: restarted process %d: cannot walk %s again for its NUMA policies of ranges\n", getpid(),
-            path);
-    return;
-  }
-  if (!policies.empty()) {
-    NodeMap map(topology);
-    for (auto& policy : policies) {
-      map.apply(policy.nodes);
-      apply(policy, allowed);
-    }
+  NodeMap map(image.topology);
+  for (auto policy : image.region_policies) {
+    map.apply(policy.nodes);
+    apply(policy, allowed);
   }
 }
 

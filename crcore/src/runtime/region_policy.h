@@ -11,6 +11,7 @@
 
 #include "runtime/capture_arena.h"
 #include "runtime/resource_capture.h"
+#include "runtime/restart_resources.h"
 
 namespace crcore::runtime {
 
@@ -18,8 +19,8 @@ namespace crcore::runtime {
 // 0, -ENOTSUP with why (more ranges than the table holds), or -ENOBUFS.
 int capture_region_policies(CaptureArena& arena, size_t& data_used, ResourceList& list, char* why, size_t why_size);
 
-// After a restart (normal context): mbind every range the image recorded again; a range that
-// cannot be given its policy, or an image that cannot be read again, is said on stderr.
-void reapply_region_policies();
+// After a restart (normal context): mbind every range the image recorded again (its records read
+// by restart_resources.h); a range that cannot be given its policy is said on stderr.
+void reapply_region_policies(const RestartResources& image);
 
 }  // namespace crcore::runtime

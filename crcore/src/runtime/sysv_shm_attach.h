@@ -8,10 +8,13 @@
 // while attached, as before. This runs before the application's threads are released.
 #pragma once
 
+#include "runtime/restart_resources.h"
+
 namespace crcore::runtime {
 
-// Normal context, after a restart. Returns false (and says why on stderr) when a segment could
-// not be attached again: the process then goes on with a detached copy of its contents.
-bool reattach_sysv_segments();
+// Normal context, after a restart (the records read by restart_resources.h). Returns false (and
+// says why on stderr) when a segment could not be attached again: the process then goes on with a
+// detached copy of its contents.
+bool reattach_sysv_segments(const RestartResources& image);
 
 }  // namespace crcore::runtime
