@@ -26,16 +26,6 @@ void set_why(char* why, size_t size, const char* text) {
   }
 }
 
-bool is_zero_page(const void* page) {
-  auto* p = static_cast<const uint64_t*>(page);
-  for (size_t i = 0; i < kPage / sizeof(uint64_t); i += 8) {
-    if ((p[i] | p[i + 1] | p[i + 2] | p[i + 3] | p[i + 4] | p[i + 5] | p[i + 6] | p[i + 7]) != 0) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool is_anonymous(uint32_t kind) {
   auto k = static_cast<image::RegionKind>(kind);
   return k == image::RegionKind::AnonPrivate || k == image::RegionKind::Heap || k == image::RegionKind::Stack;

@@ -62,16 +62,6 @@ void append_why(char* why, size_t size, const char* a, const char* b = "") {
 
 bool region_has_pages(image::RegionKind kind) { return kind != image::RegionKind::FileShared; }
 
-bool is_zero_page(const void* page) {
-  auto* p = static_cast<const uint64_t*>(page);
-  for (size_t i = 0; i < kPage / sizeof(uint64_t); i += 8) {
-    if ((p[i] | p[i + 1] | p[i + 2] | p[i + 3] | p[i + 4] | p[i + 5] | p[i + 6] | p[i + 7]) != 0) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // Appends a page to the region's runs (merging with the last run when contiguous).
 int add_page(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, uint64_t address) {
   PageRun* last = r.run_count > 0 ? &arena.runs[out.run_count - 1] : nullptr;

@@ -2,6 +2,7 @@
 // RESTRICTED CODE (runs while application threads are stopped): see thread_stop.cpp.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "image/format.h"
@@ -16,6 +17,18 @@ struct MemoryCapture {
   image::SpecialMap special[image::kMaxSpecialMaps] = {};
   uint32_t special_count = 0;
 };
+
+// True if the 4096-byte page at `page` holds only zero bytes (such pages are left out of images).
+// Async-signal-safe; inline: it runs once per captured page.
+inline bool is_zero_page(const void* page) {
+  auto* p = static_cast<const uint64_t*>(page);
+  for (size_t i = 0; i < 4096 / sizeof(uint64_t); i += 8) {
+    if ((p[i] | p[i + 1] | p[i + 2] | p[i + 3] | p[i + 4] | p[i + 5] | p[i + 6] | p[i + 7]) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
 
 // Parses /proc/self/maps into arena.regions, leaving out the kernel's special mappings (kept in
 // special[]) and the arena itself. 0 or -errno (-E2BIG: too many regions).
