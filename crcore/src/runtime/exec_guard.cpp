@@ -82,12 +82,14 @@ int guarded(Function function, Args... args) {
   return rc;
 }
 
-// Collects execl-style arguments into `argv` (NULL-terminated); false if there are too many.
+// Collects execl-style arguments into `argv` (NULL-terminated); false (errno E2BIG) if there are
+// too many.
 bool collect(const char* first, va_list ap, char** argv) {
   int n = 0;
   argv[n++] = const_cast<char*>(first);
   while (argv[n - 1] != nullptr) {
     if (n >= kMaxListArgs) {
+      errno = E2BIG;
       return false;
     }
     argv[n++] = va_arg(ap, char*);
@@ -134,11 +136,7 @@ extern "C" int execl(const char* path, const char* arg, ...) {
   va_start(ap, arg);
   bool ok = collect(arg, ap, argv);
   va_end(ap);
-  if (!ok) {
-    errno = E2BIG;
-    return -1;
-  }
-  return execv(path, argv);
+  return ok ? execv(path, argv) : -1;
 }
 
 extern "C" int execlp(const char* file, const char* arg, ...) {
@@ -147,11 +145,7 @@ extern "C" int execlp(const char* file, const char* arg, ...) {
   va_start(ap, arg);
   bool ok = collect(arg, ap, argv);
   va_end(ap);
-  if (!ok) {
-    errno = E2BIG;
-    return -1;
-  }
-  return execvp(file, argv);
+  return ok ? execvp(file, argv) : -1;
 }
 
 extern "C" int execle(const char* path, const char* arg, ...) {
@@ -161,9 +155,5 @@ extern "C" int execle(const char* path, const char* arg, ...) {
   bool ok = collect(arg, ap, argv);
   char* const* envp = ok ? va_arg(ap, char* const*) : nullptr;
   va_end(ap);
-  if (!ok) {
-    errno = E2BIG;
-    return -1;
-  }
-  return execve(path, argv, envp);
+  return ok ? execve(path, argv, envp) : -1;
 }
