@@ -324,18 +324,23 @@ def timed(cmd, **kw):
     return time.monotonic() - t0, p
 
 
+# What cr_run --hugepages sets: glibc's malloc advises its memory MADV_HUGEPAGE.
+HUGEPAGES_TUNABLE = "glibc.malloc.hugetlb=1"
+
+
 class Crcore:
     tool = "crcore"
 
-    def __init__(self, bindir):
+    def __init__(self, bindir, hugepages=False):
+        self.hugepages = hugepages
         self.run = os.path.join(bindir, "cr_run")
         self.ckpt = os.path.join(bindir, "cr_checkpoint")
         self.restart = os.path.join(bindir, "cr_restart")
 
     def start(self, argv, logpath):
         with open(logpath, "ab") as out, open(logpath + ".err", "ab") as err:
-            p = subprocess.Popen([self.run] + argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                 start_new_session=True)
+            p = subprocess.Popen([self.run] + (["--hugepages"] if self.hugepages else []) + argv,
+                                 stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
         started_pids.add(p.pid)
         return p.pid, p
 
@@ -364,12 +369,16 @@ class Crcore:
 class Criu:
     tool = "criu"
 
-    def __init__(self, exe):
+    def __init__(self, exe, hugepages=False):
         self.exe = exe
+        self.hugepages = hugepages
 
     def start(self, argv, logpath):
+        env = dict(os.environ)
+        if self.hugepages:  # the same memory as cr_run --hugepages gives the workload
+            env["GLIBC_TUNABLES"] = ":".join(filter(None, [env.get("GLIBC_TUNABLES"), HUGEPAGES_TUNABLE]))
         with open(logpath, "ab") as out, open(logpath + ".err", "ab") as err:
-            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
         started_pids.add(p.pid)
         return p.pid, p
 
@@ -699,6 +708,9 @@ def main():
     ap.add_argument("--no-criu", action="store_true", help="run crcore alone")
     ap.add_argument("--repeat", type=int, default=1, help="checkpoint/restart cycles per run; medians reported (1)")
     ap.add_argument("--no-plot", action="store_true", help="write no PNG")
+    ap.add_argument("--hugepages", action="store_true",
+                    help="the workload's memory in transparent huge pages, for both tools (crcore: cr_run "
+                         "--hugepages; CRIU: the same GLIBC_TUNABLES); modes are labelled +thp")
     ap.add_argument("--plot-only", nargs=2, metavar=("CSV", "PNG"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.criu_given = args.criu is not None or "CRIU" in os.environ
@@ -731,7 +743,7 @@ def main():
     work_dirs.append(workdir)
 
     try:
-        crcore = Crcore(bindir)
+        crcore = Crcore(bindir, args.hugepages)
         helptext = subprocess.run([crcore.ckpt, "--help"], capture_output=True, text=True).stdout
         wanted = [m.strip() for m in args.modes.split(",") if m.strip()]
         modes = []
@@ -746,7 +758,7 @@ def main():
             label = name
             if "--no-cow" in helptext and "--no-cow" not in extra:
                 label = {"plain": "cow", "compress": "cow+compress"}.get(name, name)
-            modes.append((label, extra))
+            modes.append((label + ("+thp" if args.hugepages else ""), extra))
         unknown = set(wanted) - {n for n, _ in CRCORE_MODES}
         if unknown:
             log(f"bench: unknown modes {', '.join(sorted(unknown))} ignored")
@@ -766,7 +778,7 @@ def main():
             if why:
                 print(f"CRIU cannot run here: {why.rstrip('.')}. Running crcore alone.", flush=True)
             else:
-                criu = Criu(shutil.which(args.criu) or args.criu)
+                criu = Criu(shutil.which(args.criu) or args.criu, args.hugepages)
                 v = subprocess.run([criu.exe, "--version"], capture_output=True, text=True).stdout.split()
                 log(f"bench: CRIU {v[1] if len(v) > 1 else '?'} at {criu.exe} works")
 
@@ -782,7 +794,7 @@ def main():
                 rows.append(run_one(crcore, name, extra, size, args, workdir))
             if criu:
                 log(f"bench: {size} MiB: criu")
-                rows.append(run_one(criu, "dump", [], size, args, workdir))
+                rows.append(run_one(criu, "dump+thp" if args.hugepages else "dump", [], size, args, workdir))
             # Measured again after the tools ran, and the better of the two kept: on a shared machine
             # one measurement can land in someone else's burst.
             log(f"bench: {size} MiB: measuring the machine's limits again")

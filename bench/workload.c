@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -186,9 +185,11 @@ int main(int argc, char** argv) {
     size_t bytes = p->count * sizeof(double);
     if (bytes == 0)
       bytes = sizeof(double);
-    p->data = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p->data == MAP_FAILED) {
-      fprintf(stderr, "workload: mmap %zu bytes: %s\n", bytes, strerror(errno));
+    /* From malloc, as an application's arrays are (glibc maps each part by itself; under
+     * GLIBC_TUNABLES=glibc.malloc.hugetlb=1, as cr_run --hugepages sets, with huge pages). */
+    p->data = malloc(bytes);
+    if (p->data == NULL) {
+      fprintf(stderr, "workload: malloc %zu bytes: %s\n", bytes, strerror(errno));
       return 1;
     }
     p->blocks = (p->count + kBlockDoubles - 1) / kBlockDoubles;

@@ -144,9 +144,16 @@ run_one() {
     *) echo "FAIL $name: unknown scope $scope"; kill -KILL "$pid"; return ;;
   esac
   rm -f "$dir/image"
-  timeout -s KILL "$STEP_TIMEOUT" "$CR_CHECKPOINT" --kill "${scope_args[@]}" -f "$dir/image" "$target" \
+  # A case marked `case: copy-on-write` is checkpointed while it goes on (the forked writer), then
+  # killed here; every other case is checkpointed with --kill (written in place).
+  local after=--kill
+  [[ -f "$dir/copy-on-write" ]] && after=--cont
+  timeout -s KILL "$STEP_TIMEOUT" "$CR_CHECKPOINT" "$after" "${scope_args[@]}" -f "$dir/image" "$target" \
     >"$dir/checkpoint.log" 2>&1
   status=$?
+  if ((status == 0)) && [[ "$after" == --cont ]]; then
+    kill -KILL "$target" 2>/dev/null
+  fi
   if [[ "$expect" == refuse:* ]]; then
     local word="${expect#refuse:}"
     if ((status == 0)); then
@@ -251,6 +258,7 @@ build_one() {
   local name="$1" src="$2" dir="$work/$1"
   mkdir -p "$dir"
   if grep -q 'case: under-pty' "$src"; then touch "$dir/under-pty"; fi
+  if grep -q 'case: copy-on-write' "$src"; then touch "$dir/copy-on-write"; fi
   case "$src" in
     *.c) "$CC" -O1 -g -Wall -pthread -I"$here" -o "$dir/$name" "$src" -lrt >"$dir/build.log" 2>&1 ;;
     *.sh) cp "$src" "$dir/$name" && chmod +x "$dir/$name" ;;

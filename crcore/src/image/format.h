@@ -15,10 +15,10 @@
 namespace crcore::image {
 
 inline constexpr char kFileMagic[8] = {'C', 'R', 'C', 'O', 'R', 'E', 'I', 'M'};
-inline constexpr uint32_t kImageVersion = 4;
+inline constexpr uint32_t kImageVersion = 5;
 // The oldest version a reader still accepts: version 3 only added record kinds and FdKinds, version
-// 4 only ResourceTypes (SysV semaphores and message queues, per-region memory policy), so a
-// version-2 image is a valid version-4 image without them.
+// 4 only ResourceTypes (SysV semaphores and message queues, per-region memory policy), version 5 only
+// RegionFlag bits (memory advice), so a version-2 image is a valid version-5 image without them.
 inline constexpr uint32_t kOldestImageVersion = 2;
 inline constexpr uint32_t kArchX86_64 = 62;           // ELF e_machine EM_X86_64
 inline constexpr uint32_t kRecordMagic = 0x43524352;  // "RCRC" little-endian
@@ -226,7 +226,17 @@ enum RegionFlag : uint32_t {
   // this image holds is the parent image's page at that address (resolved down the chain).
   // Without it, such a page is a zero page (or the file's), as in a full image.
   kRegionInherits = 1u << 0,
+  // Version 5: the mapping's advice (madvise(2)), from VmFlags in /proc/PID/smaps; the restart stage
+  // advises the restored mapping the same way.
+  kRegionHugePage = 1u << 1,    // MADV_HUGEPAGE ("hg"): set before the pages are filled
+  kRegionNoHugePage = 1u << 2,  // MADV_NOHUGEPAGE ("nh")
+  kRegionDontFork = 1u << 3,    // MADV_DONTFORK ("dc")
+  kRegionWipeOnFork = 1u << 4,  // MADV_WIPEONFORK ("wf"), private anonymous mappings only
+  kRegionDontDump = 1u << 5,    // MADV_DONTDUMP ("dd")
+  kRegionMergeable = 1u << 6,   // MADV_MERGEABLE ("mg", KSM)
 };
+inline constexpr uint32_t kRegionAdvice =
+    kRegionHugePage | kRegionNoHugePage | kRegionDontFork | kRegionWipeOnFork | kRegionDontDump | kRegionMergeable;
 
 struct PagesHeader {
   uint64_t address;  // page-aligned

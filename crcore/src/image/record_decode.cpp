@@ -152,9 +152,17 @@ void decode_region(Payload payload, Image& image) {
   if (!known(kind)) {
     invalid(fmt::format("region {} has unknown kind {}", range(r.start, r.end), r.kind));
   }
-  if ((r.prot & ~uint32_t{kProtRead | kProtWrite | kProtExec}) != 0 || (r.flags & ~uint32_t{kRegionInherits}) != 0) {
+  if ((r.prot & ~uint32_t{kProtRead | kProtWrite | kProtExec}) != 0 ||
+      (r.flags & ~(kRegionInherits | kRegionAdvice)) != 0) {
     invalid(
         fmt::format("region {} has unknown prot bits {:#x} or flags {:#x}", range(r.start, r.end), r.prot, r.flags));
+  }
+  if ((r.flags & kRegionHugePage) != 0 && (r.flags & kRegionNoHugePage) != 0) {
+    invalid(fmt::format("region {} is advised both huge pages and no huge pages", range(r.start, r.end)));
+  }
+  if ((r.flags & kRegionWipeOnFork) != 0 && kind != RegionKind::AnonPrivate && kind != RegionKind::Heap &&
+      kind != RegionKind::Stack) {
+    invalid(fmt::format("region {} is {} and cannot be wiped on fork", range(r.start, r.end), region_kind_name(kind)));
   }
   if ((r.flags & kRegionInherits) != 0) {
     if ((image.header.flags & kFileIncremental) == 0) {

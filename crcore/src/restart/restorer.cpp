@@ -289,6 +289,7 @@ void restore(const image::Image& img, const RestartOptions& options) {
     s.file_offset = r.record.file_offset;
     s.prot = static_cast<uint32_t>(prot_bits(r.record.prot));
     s.flags = map_flags(r);
+    s.advice = r.record.flags & image::kRegionAdvice;
     s.fd = -1;
     auto kind = static_cast<image::RegionKind>(r.record.kind);
     if (kind == image::RegionKind::FilePrivate || kind == image::RegionKind::FileShared) {

@@ -228,7 +228,7 @@ int scan_pages_tracked(CaptureArena& arena, MemoryCapture& out, const Incrementa
   int rc = 0;
   for (uint32_t i = 0; i < out.region_count && rc == 0; ++i) {
     CapturedRegion& r = arena.regions[i];
-    r.record.flags = 0;
+    r.record.flags &= image::kRegionAdvice;  // the advice stays (read_region_advice)
     if (!is_anonymous(r.record.kind)) {
       rc = scan_region(arena, r, out, pagemap, why, why_size);
       continue;

@@ -351,6 +351,9 @@ int dump_image(CaptureArena& arena, const DumpRequest& request, DumpResult& resu
   } else {
     rc = capture_regions(arena, memory, why, why_size);
   }
+  if (rc == 0) {
+    rc = read_region_advice(arena, memory, request.lifted, request.lifted_count, request.in_fork_child, why, why_size);
+  }
   const IncrementalPlan* plan = request.plan != nullptr && request.plan->tracking ? request.plan : nullptr;
   if (rc == 0) {
     rc = plan != nullptr ? scan_pages_tracked(arena, memory, *plan, why, why_size)

@@ -10,6 +10,7 @@
 #include "runtime/dirty_tracker.h"
 #include "runtime/fd_capture.h"
 #include "runtime/memory_capture.h"
+#include "runtime/region_advice.h"
 
 namespace crcore::runtime {
 
@@ -37,6 +38,11 @@ struct DumpRequest {
   // copy-on-write writer forks), and the tracker's plan: nullptr for neither.
   const MemoryCapture* memory = nullptr;
   const IncrementalPlan* plan = nullptr;
+  // The copy-on-write writer: the fork advice lifted for it (region_advice.h), and that it runs in
+  // the forked copy.
+  const ForkAdvice* lifted = nullptr;
+  size_t lifted_count = 0;
+  bool in_fork_child = false;
 };
 
 struct DumpResult {

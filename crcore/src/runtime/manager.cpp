@@ -25,6 +25,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "image/zstd_workspace.h"
 #include "libcr.h"
@@ -38,6 +39,7 @@
 #include "runtime/kmod_backend.h"
 #include "runtime/pending_signals.h"
 #include "runtime/raw_syscall.h"
+#include "runtime/region_advice.h"
 #include "runtime/region_policy.h"
 #include "runtime/resource_capture.h"
 #include "runtime/restart_resources.h"
@@ -109,10 +111,11 @@ struct Checkpoint {
   int image_fd;
   int connection_fd;
   int pipe_probe[2];
-  int result_pipe[2];     // from the copy-on-write writer
-  FdCapture descriptors;  // captured before the copy-on-write writer forks
-  MemoryCapture memory;   // regions, captured while stopped when the dirty tracker is on
-  IncrementalPlan plan;   // the dirty tracker's
+  int result_pipe[2];                   // from the copy-on-write writer
+  FdCapture descriptors;                // captured before the copy-on-write writer forks
+  MemoryCapture memory;                 // regions, captured while stopped when the dirty tracker is on
+  IncrementalPlan plan;                 // the dirty tracker's
+  std::vector<ForkAdvice> fork_advice;  // lifted for the copy-on-write writer's fork (region_advice.h)
   bool copy_on_write;
   uint64_t kmod_id;  // the kernel module's request id; 0: the user backend (tgkill)
   pid_t writer_pid;
@@ -214,6 +217,22 @@ __attribute__((noinline)) int save_and_dump(Checkpoint& c) {
       return rc;
     }
     dump.descriptors = &c.descriptors;
+    // The regions as they are now (the writer checks that each is still mapped in its copy), and
+    // the advice that would keep memory out of the writer's copy, lifted for the fork.
+    if (dump.memory == nullptr) {
+      rc = capture_regions(g_arena, c.memory, c.why, sizeof c.why);
+      if (rc != 0) {
+        return rc;
+      }
+      dump.memory = &c.memory;
+    }
+    rc = lift_fork_advice(c.fork_advice.data(), c.fork_advice.size(), c.why, sizeof c.why);
+    if (rc != 0) {
+      return rc;
+    }
+    dump.lifted = c.fork_advice.data();
+    dump.lifted_count = c.fork_advice.size();
+    dump.in_fork_child = true;
     // A raw clone: no atfork handlers (a stopped thread may hold their locks), and no exit
     // signal, so that the application's wait(-1) never reaps our writer.
     long pid = syscall(SYS_clone, 0L, nullptr, nullptr, nullptr, 0L);
@@ -233,6 +252,8 @@ __attribute__((noinline)) int save_and_dump(Checkpoint& c) {
       write_all(c.result_pipe[1], &result, sizeof result);
       syscall(SYS_exit_group, result.rc == 0 ? 0 : 1);
     }
+    restore_fork_advice(c.fork_advice.data(), c.fork_advice.size());
+    dump.in_fork_child = false;  // (no fork: written in place below, with the advice as it is)
     if (pid > 0) {
       // Only the writer may hold the write end: if it dies, the manager reads end-of-file at once
       // instead of waiting forever on a pipe it keeps open itself.
@@ -477,6 +498,13 @@ int prepare(Checkpoint& c) {
     return rc;
   }
   (void)tracker_prepare(static_cast<uint64_t>(rss_pages));  // without it: a full image, untracked
+  if (c.copy_on_write) {
+    rc = find_fork_advice(c.fork_advice);
+    if (rc != 0) {
+      set_status(c, control::Status::TempFailure, -rc, "cannot read /proc/self/smaps");
+      return rc;
+    }
+  }
   int level = c.request.compress_level > 0 ? c.request.compress_level : 1;
   if ((c.request.flags & control::kRequestCompress) != 0 && (!g_zstd || g_zstd->level() != level)) {
     g_zstd = std::make_unique<image::ZstdWorkspace>(level, compress_threads());
@@ -549,6 +577,13 @@ void after_answer(const control::Request& request, const control::Response& resp
   close(image_fd);
   if (response.status == static_cast<uint32_t>(control::Status::PermFailure)) {
     kill(getpid(), SIGKILL);  // BLCR: a permanent failure ends the job
+  }
+  // The writer's copy split the huge pages the program wrote meanwhile: gathered again, so that the
+  // next checkpoint's fork stays short (region_advice.h). CRCORE_HUGEPAGE_COLLAPSE=0 leaves them.
+  bool copy_on_write = (request.flags & control::kRequestInPlace) == 0 && after != control::After::Kill;
+  const char* collapse = getenv("CRCORE_HUGEPAGE_COLLAPSE");
+  if (ok && copy_on_write && (collapse == nullptr || strcmp(collapse, "0") != 0)) {
+    (void)collapse_split_huge_pages();  // best effort: small pages are correct, only slower to fork
   }
 }
 

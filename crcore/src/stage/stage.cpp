@@ -20,6 +20,8 @@ constexpr int kProtRead = 1, kProtWrite = 2, kProtExec = 4;
 // Linux's mmap flags (StageMapFlag is cr_restart's own description of a region).
 constexpr int kLinuxMapShared = 0x01, kLinuxMapPrivate = 0x02, kLinuxMapFixed = 0x10, kLinuxMapAnonymous = 0x20;
 constexpr int kLinuxMapGrowsDown = 0x100, kLinuxMapNoReserve = 0x4000;
+constexpr int kMadvDontFork = 10, kMadvMergeable = 12, kMadvHugePage = 14, kMadvNoHugePage = 15;
+constexpr int kMadvDontDump = 16, kMadvWipeOnFork = 18;
 constexpr int kMremapMaymove = 1, kMremapFixed = 2;
 constexpr int kPrSetMm = 35, kPrSetMmMap = 14, kPrSetName = 15;
 constexpr int kArchSetFs = 0x1002, kArchSetGs = 0x1001;
@@ -150,6 +152,34 @@ void move_vdso(const StageArgs& a) {
   }
 }
 
+// The program's madvise(2) of a region, those of `which` (image::kRegionAdvice bits). A kernel that
+// refuses one (e.g. built without transparent huge pages or KSM) gets a warning: the memory is
+// restored all the same.
+void advise(const StageRegion& r, uint32_t which) {
+  struct Advice {
+    uint32_t bit;
+    int advice;
+  };
+  static constexpr Advice kAdvice[] = {
+      {image::kRegionHugePage, kMadvHugePage},     {image::kRegionNoHugePage, kMadvNoHugePage},
+      {image::kRegionMergeable, kMadvMergeable},   {image::kRegionDontFork, kMadvDontFork},
+      {image::kRegionWipeOnFork, kMadvWipeOnFork}, {image::kRegionDontDump, kMadvDontDump},
+  };
+  for (const Advice& x : kAdvice) {
+    if ((r.advice & which & x.bit) == 0) {
+      continue;
+    }
+    long rc = sys(kSysMadvise, static_cast<long>(r.start), static_cast<long>(r.end - r.start), x.advice);
+    if (failed(rc)) {
+      say("cr_restart: warning: the kernel refused to advise a restored region as the program had (madvise ");
+      say_hex(static_cast<uint64_t>(x.advice));
+      say(" at ");
+      say_hex(r.start);
+      say(")\n");
+    }
+  }
+}
+
 void map_regions(const StageArgs& a) {
   auto* regions = reinterpret_cast<const StageRegion*>(a.regions);
   for (uint32_t i = 0; i < a.region_count; ++i) {
@@ -170,6 +200,8 @@ void map_regions(const StageArgs& a) {
     if (failed(rc) || static_cast<uint64_t>(rc) != r.start) {
       die("cannot map a region", rc, r.start);
     }
+    // Huge pages or not, before the pages are filled (they decide what the filling allocates).
+    advise(r, image::kRegionHugePage | image::kRegionNoHugePage | image::kRegionMergeable);
   }
 }
 
@@ -259,6 +291,7 @@ void protect_regions(const StageArgs& a) {
   auto* regions = reinterpret_cast<const StageRegion*>(a.regions);
   for (uint32_t i = 0; i < a.region_count; ++i) {
     const StageRegion& r = regions[i];
+    advise(r, image::kRegionDontFork | image::kRegionWipeOnFork | image::kRegionDontDump);
     if ((r.flags & kMapHasData) != 0 && r.prot != static_cast<uint32_t>(kProtRead | kProtWrite)) {
       long rc =
           sys(kSysMprotect, static_cast<long>(r.start), static_cast<long>(r.end - r.start), static_cast<long>(r.prot));

@@ -10,7 +10,7 @@
 
 namespace crcore::stage {
 
-inline constexpr uint64_t kStageArgsMagic = 0x0453474154534352ull;  // "RCSTAGS" + version 4
+inline constexpr uint64_t kStageArgsMagic = 0x0553474154534352ull;  // "RCSTAGS" + version 5
 
 enum StageMapFlag : uint32_t {
   kMapShared = 1u << 0,
@@ -23,10 +23,10 @@ struct StageRegion {
   uint64_t start;
   uint64_t end;
   uint64_t file_offset;
-  int32_t fd;      // file to map, or -1
-  uint32_t prot;   // PROT_* of the final mapping
-  uint32_t flags;  // StageMapFlag
-  uint32_t reserved;
+  int32_t fd;       // file to map, or -1
+  uint32_t prot;    // PROT_* of the final mapping
+  uint32_t flags;   // StageMapFlag
+  uint32_t advice;  // image::kRegionAdvice bits: madvise(2) of the restored mapping
 };
 
 struct StageSpecial {

@@ -16,6 +16,7 @@ enum Sys : long {
   kSysMunmap = 11,
   kSysRtSigprocmask = 14,
   kSysMremap = 25,
+  kSysMadvise = 28,
   kSysGetpid = 39,
   kSysExit = 60,
   kSysWait4 = 61,

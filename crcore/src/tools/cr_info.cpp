@@ -20,6 +20,7 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -141,6 +142,26 @@ std::string prot_string(const RegionRecord& region) {
   s[2] = (region.prot & kProtExec) != 0 ? 'x' : '-';
   s[3] = is_shared(static_cast<RegionKind>(region.kind)) ? 's' : 'p';
   return s;
+}
+
+// The region's madvise(2) advice, by the names /proc/PID/smaps gives it in VmFlags.
+std::vector<std::string> advice_names(const RegionRecord& region) {
+  static constexpr std::pair<uint32_t, const char*> kNames[] = {
+      {kRegionHugePage, "hg"},   {kRegionNoHugePage, "nh"}, {kRegionDontFork, "dc"},
+      {kRegionWipeOnFork, "wf"}, {kRegionDontDump, "dd"},   {kRegionMergeable, "mg"},
+  };
+  std::vector<std::string> names;
+  for (const auto& [bit, name] : kNames) {
+    if ((region.flags & bit) != 0) {
+      names.emplace_back(name);
+    }
+  }
+  return names;
+}
+
+std::string advice_string(const RegionRecord& region) {
+  std::vector<std::string> names = advice_names(region);
+  return names.empty() ? "-" : fmt::format("{}", fmt::join(names, ","));
 }
 
 std::vector<std::string> fd_flags(const FdRecord& fd) {
@@ -364,11 +385,12 @@ void print_text(const Image& image, const Summary& s, const Options& options) {
   print_resources(image, options);
 
   if (options.regions) {
-    fmt::print("\nregions\n  {:<33} {:>11} {:<4} {:<13} {:>8}  {}\n", "RANGE", "SIZE", "PROT", "KIND", "PAGES", "PATH");
+    fmt::print("\nregions\n  {:<33} {:>11} {:<4} {:<13} {:>8} {:<8}  {}\n", "RANGE", "SIZE", "PROT", "KIND", "PAGES",
+               "ADVICE", "PATH");
     for (const RegionEntry& region : image.regions) {
       const RegionRecord& r = region.record;
-      fmt::print("  {:016x}-{:016x} {:>11} {:<4} {:<13} {:>8}  {}\n", r.start, r.end, human(r.end - r.start),
-                 prot_string(r), region_name(r.kind), r.pages_saved, region.path);
+      fmt::print("  {:016x}-{:016x} {:>11} {:<4} {:<13} {:>8} {:<8}  {}\n", r.start, r.end, human(r.end - r.start),
+                 prot_string(r), region_name(r.kind), r.pages_saved, advice_string(r), region.path);
     }
   }
   if (options.fds) {
@@ -458,6 +480,7 @@ nlohmann::ordered_json to_json(const Image& image, const Summary& s, const Optio
                          {"pages_saved", r.pages_saved},
                          {"file_offset", r.file_offset},
                          {"inode", r.inode},
+                         {"advice", advice_names(r)},
                          {"path", region.path}});
     }
     out["regions"] = regions;

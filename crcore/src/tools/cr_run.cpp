@@ -32,9 +32,35 @@ std::string find_runtime() {
 
 void usage(FILE* to) {
   fprintf(to,
-          "usage: cr_run [--signal N] [--] PROGRAM [ARGS...]\n"
+          "usage: cr_run [--signal N] [--hugepages] [--] PROGRAM [ARGS...]\n"
           "Runs PROGRAM under crcore so that it can be checkpointed with cr_checkpoint PID.\n"
-          "  --signal N  real-time signal crcore uses to stop threads (default 64)\n");
+          "  --signal N    real-time signal crcore uses to stop threads (default 64)\n"
+          "  --hugepages   back the memory PROGRAM allocates with malloc by transparent huge pages\n"
+          "                (glibc.malloc.hugetlb=1): a checkpoint of a large heap then pauses it for a\n"
+          "                few ms instead of ~30 ms per GiB (the copy-on-write fork copies page tables); also "
+          "CRCORE_HUGEPAGES=1\n");
+}
+
+// --hugepages: glibc's malloc advises its memory MADV_HUGEPAGE (GLIBC_TUNABLES, glibc 2.35 and
+// later), which the kernel honours unless transparent huge pages are off ("never").
+void use_huge_pages() {
+  std::string tunables = getenv("GLIBC_TUNABLES") != nullptr ? getenv("GLIBC_TUNABLES") : "";
+  if (tunables.find("glibc.malloc.hugetlb=") == std::string::npos) {  // the user's own choice stands
+    tunables += std::string(tunables.empty() ? "" : ":") + "glibc.malloc.hugetlb=1";
+    setenv("GLIBC_TUNABLES", tunables.c_str(), 1);
+  }
+  FILE* mode = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+  char line[128] = "";
+  if (mode == nullptr || fgets(line, sizeof line, mode) == nullptr) {
+    fprintf(stderr, "cr_run: warning: this kernel has no transparent huge pages: --hugepages does nothing\n");
+  } else if (strstr(line, "[never]") != nullptr) {
+    fprintf(stderr,
+            "cr_run: warning: transparent huge pages are off on this machine "
+            "(/sys/kernel/mm/transparent_hugepage/enabled): --hugepages does nothing\n");
+  }
+  if (mode != nullptr) {
+    fclose(mode);
+  }
 }
 
 }  // namespace
@@ -42,6 +68,7 @@ void usage(FILE* to) {
 int main(int argc, char** argv) {
   int first = 1;
   std::string signal;
+  bool huge_pages = getenv("CRCORE_HUGEPAGES") != nullptr && strcmp(getenv("CRCORE_HUGEPAGES"), "1") == 0;
   while (first < argc && argv[first][0] == '-') {
     std::string arg = argv[first];
     if (arg == "--") {
@@ -51,6 +78,11 @@ int main(int argc, char** argv) {
     if (arg == "-h" || arg == "--help") {
       usage(stdout);
       return 0;
+    }
+    if (arg == "--hugepages") {
+      huge_pages = true;
+      ++first;
+      continue;
     }
     if (arg == "--signal" && first + 1 < argc) {
       signal = argv[first + 1];
@@ -77,6 +109,9 @@ int main(int argc, char** argv) {
   setenv("LD_PRELOAD", preload.c_str(), 1);
   if (!signal.empty()) {
     setenv("CRCORE_SIGNAL", signal.c_str(), 1);
+  }
+  if (huge_pages) {
+    use_huge_pages();
   }
   execvp(argv[first], argv + first);
   fprintf(stderr, "cr_run: cannot run %s: %s\n", argv[first], strerror(errno));

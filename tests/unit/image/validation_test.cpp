@@ -94,6 +94,16 @@ TEST(Regions, UnknownKindOrProt) {
   EXPECT_ERROR(error_after([](ImageSpec& s) { heap(s).prot = 8; }), "unknown prot bits");
 }
 
+TEST(Regions, Advice) {
+  EXPECT_ERROR(error_after([](ImageSpec& s) { heap(s).flags = 1u << 7; }), "unknown prot bits 0x3 or flags 0x80");
+  EXPECT_ERROR(error_after([](ImageSpec& s) { heap(s).flags = kRegionHugePage | kRegionNoHugePage; }),
+               "advised both huge pages and no huge pages");
+  EXPECT_ERROR(error_after([](ImageSpec& s) { s.regions[0].first.flags = kRegionWipeOnFork; }),
+               "cannot be wiped on fork");
+  // Every advice a region can have is accepted.
+  EXPECT_EQ(error_after([](ImageSpec& s) { heap(s).flags = kRegionAdvice & ~kRegionNoHugePage; }), "");
+}
+
 TEST(Regions, PathLengthMustMatch) {
   EXPECT_ERROR(error_after([](ImageSpec& s) { s.regions[0].first.path_len = 3; }, false), "path_len 3");
 }
