@@ -26,33 +26,6 @@ check_image() {
   ((records >= 32)) || fail "$1 has $records Pages records: the memory was not cut into the workers' chunks" "$json"
 }
 
-# restart_and_verify IMAGE N: restarts the image, checks it answers, ends it and expects its N-th
-# "verify OK" in the program's log (its stdout, reopened by cr_restart).
-restart_and_verify() {
-  local image="$1" n="$2" pid deadline caught alive_before
-  alive_before="$(count_lines "$log" '^alive')"
-  "$CR_RESTART" "$image" >>"$work/restart.err" 2>&1 &
-  track $!
-  resolve_pid $! "$workload"  # cr_restart may supervise the restored process (its original pid free)
-  pid="$target_pid"
-  deadline=$((SECONDS + 60))
-  while (($(count_lines "$log" '^alive') == alive_before)); do
-    alive "$pid" || fail "the process restarted from $image ended" "$(show "$log")" "$(show "$work/restart.err")"
-    ((SECONDS < deadline)) || fail "the process restarted from $image did not answer SIGUSR1" "$(show "$log")"
-    # SIGUSR1 only once the restored program catches it again (its default action ends the process).
-    caught="$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null)" || true
-    if [[ -n "$caught" ]] && (((16#$caught & (1 << 9)) != 0)); then
-      kill -USR1 "$pid" 2>/dev/null || true
-    fi
-    sleep 0.2
-  done
-  kill -TERM "$pid"
-  wait_lines "$log" '^verify' "$n" 60 "$pid"
-  (($(count_lines "$log" '^verify OK') == n)) || fail "the memory restarted from $image is wrong" "$(show "$log")"
-  wait_gone "$pid" 10 || fail "the process restarted from $image did not end after verifying"
-  say "  restarted from $image: verify OK"
-}
-
 log="$work/run.log"
 CRCORE_COMPRESS_THREADS=3 "$CR_RUN" "$workload" 64 4 0 >>"$log" 2>&1 &
 pid=$!
@@ -67,6 +40,6 @@ wait_gone "$pid" 10 || fail "the process survived cr_checkpoint --kill"
 reap "$pid"
 check_image "$work/cow.img"
 check_image "$work/kill.img"
-restart_and_verify "$work/kill.img" 1
-restart_and_verify "$work/cow.img" 2
+restart_and_verify "$work/kill.img" 1 "$log" "$workload"
+restart_and_verify "$work/cow.img" 2 "$log" "$workload"
 say "PASS"

@@ -198,3 +198,35 @@ parse_work_args() {
   fi
   args=("$@")
 }
+
+# restart_and_verify IMAGE N LOG PROGRAM: restarts an image of bench/workload (PROGRAM), checks it
+# answers SIGUSR1, ends it and expects its N-th "verify OK" in LOG (its stdout, reopened by
+# cr_restart). Sets restarted_pid while the process runs (restart_hook, if defined, is called then).
+restart_and_verify() {
+  local image="$1" n="$2" log="$3" workload="$4" pid deadline caught alive_before
+  alive_before="$(count_lines "$log" '^alive')"
+  "$CR_RESTART" "$image" >>"$work/restart.err" 2>&1 &
+  track $!
+  resolve_pid $! "$workload"  # cr_restart may supervise the restored process (its original pid free)
+  pid="$target_pid"
+  deadline=$((SECONDS + 60))
+  while (($(count_lines "$log" '^alive') == alive_before)); do
+    alive "$pid" || fail "the process restarted from $image ended" "$(show "$log")" "$(show "$work/restart.err")"
+    ((SECONDS < deadline)) || fail "the process restarted from $image did not answer SIGUSR1" "$(show "$log")"
+    # SIGUSR1 only once the restored program catches it again (its default action ends the process).
+    caught="$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null)" || true
+    if [[ -n "$caught" ]] && (((16#$caught & (1 << 9)) != 0)); then
+      kill -USR1 "$pid" 2>/dev/null || true
+    fi
+    sleep 0.2
+  done
+  restarted_pid="$pid"
+  if declare -F restart_hook >/dev/null; then
+    restart_hook "$pid"
+  fi
+  kill -TERM "$pid"
+  wait_lines "$log" '^verify' "$n" 60 "$pid"
+  (($(count_lines "$log" '^verify OK') == n)) || fail "the memory restarted from $image is wrong" "$(show "$log")"
+  wait_gone "$pid" 10 || fail "the process restarted from $image did not end after verifying"
+  say "  restarted from $image: verify OK"
+}
