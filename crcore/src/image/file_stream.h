@@ -31,7 +31,8 @@ class MappedView {
 
 class FileStream {
  public:
-  static constexpr size_t kBlockSize = 4u << 20;
+  // Small enough that a block read ahead of a long run the caller skips (PayloadCheck) costs little.
+  static constexpr size_t kBlockSize = 256u << 10;
   static constexpr uint64_t kMapThreshold = 1u << 20;
 
   // Throws ImageError naming `path` on read errors; the buffer is min(kBlockSize, file_size).

@@ -7,6 +7,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 #include "image/file_stream.h"
 #include "image/kind_names.h"
 #include "image/pages_stream.h"
+#include "image/payload_check.h"
 #include "image/record_decode.h"
 #include "image/record_order.h"
 
@@ -246,6 +248,7 @@ Image ImageReader::load() {
   check_file_header(path_, image.header);
 
   OrderCheck order;
+  PayloadCheck payloads;
   uint64_t pages_bytes = 0;
   std::vector<std::byte> payload;
   for (uint64_t index = 0;; ++index) {
@@ -280,7 +283,17 @@ Image ImageReader::load() {
       PagesHeader pages{};
       std::array<std::byte, 32> frame_start{};  // the start of a zstd frame (its header)
       size_t frame_start_size = 0;
-      if (kind == RecordKind::Pages) {
+      bool deferred = false;
+      if (kind == RecordKind::Pages && header.stored_size - sizeof pages >= FileStream::kMapThreshold) {
+        // A long run: its checksum is computed with the others, on several threads, after the walk.
+        stream.read(&pages, sizeof pages);
+        uint64_t payload_offset = stream.offset();
+        frame_start_size = sizeof frame_start;
+        stream.read(frame_start.data(), frame_start_size);
+        stream.seek(payload_offset + (header.stored_size - sizeof pages));
+        payloads.add(at, pages, payload_offset, header.stored_size - sizeof pages, header.payload_hash);
+        deferred = true;
+      } else if (kind == RecordKind::Pages) {
         // Streamed, never held: a Pages payload can be 64 MiB.
         stream.read(&pages, sizeof pages);
         hash.update(&pages, sizeof pages);
@@ -295,7 +308,7 @@ Image ImageReader::load() {
         stream.read(payload.data(), payload.size());
         hash.update(payload.data(), payload.size());
       }
-      if (hash.digest() != header.payload_hash) {
+      if (!deferred && hash.digest() != header.payload_hash) {
         fail(path_, at, "payload checksum mismatch");
       }
       if (kind == RecordKind::Pages) {
@@ -361,6 +374,9 @@ Image ImageReader::load() {
   }
   if (stream.remaining() != 0) {
     fail(path_, fmt::format("{} bytes after the End record", stream.remaining()));
+  }
+  if (std::optional<RecordAt> bad = payloads.run(fd_.get(), path_, image.file_size)) {
+    fail(path_, *bad, "payload checksum mismatch");
   }
   try {
     check_image(image);

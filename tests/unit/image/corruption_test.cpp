@@ -135,6 +135,54 @@ TEST(Corruption, PayloadChecksumMessageNamesTheRecord) {
       << error;
 }
 
+// Long page runs (at least 1 MiB) are hashed on several threads after the walk (PayloadCheck): a
+// damaged one is still named, the first in file order when several are.
+TEST(Corruption, LongPagesRecordsAreCheckedInParallel) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  constexpr uint64_t kBase = 0x7f1000000000, kRun = 2u << 20;
+  RegionRecord big{};
+  big.start = kBase;
+  big.end = kBase + 4 * kRun;
+  big.kind = static_cast<uint32_t>(RegionKind::AnonPrivate);
+  big.prot = kProtRead | kProtWrite;
+  spec.regions.insert(spec.regions.end() - 1, {big, ""});  // before the stack
+  for (uint64_t i = 0; i < 4; ++i) {
+    Bytes run;
+    for (uint64_t p = 0; p < kRun / 4096; ++p) {
+      Bytes page = random_page(static_cast<uint32_t>(100 + i * 1000 + p));
+      run.insert(run.end(), page.begin(), page.end());
+    }
+    spec.pages.push_back({kBase + i * kRun, run});
+  }
+  spec.finish();
+  std::vector<RawRecord> records = raw_records(spec);
+  Bytes good = assemble(spec.header, records);
+  EXPECT_EQ(load_error(dir, good), "");
+  // The offsets of the last two Pages records (the 3rd and 4th long runs).
+  std::vector<size_t> offsets;
+  std::vector<size_t> indexes;
+  size_t offset = sizeof(FileHeader);
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].kind == RecordKind::Pages && records[i].payload.size() > kRun) {
+      offsets.push_back(offset);
+      indexes.push_back(i);
+    }
+    offset += sizeof(RecordHeader) + records[i].payload.size();
+  }
+  ASSERT_EQ(offsets.size(), 4u);
+  Bytes bad = good;
+  bad[offsets[3] + sizeof(RecordHeader) + sizeof(PagesHeader) + 12345] ^= std::byte{4};
+  std::string error = load_error(dir, bad);
+  EXPECT_NE(error.find("record " + std::to_string(indexes[3]) + " (Pages) at offset " + std::to_string(offsets[3]) +
+                       ": payload checksum mismatch"),
+            std::string::npos)
+      << error;
+  bad[offsets[2] + sizeof(RecordHeader) + 7] ^= std::byte{1};  // its PagesHeader: covered by the hash too
+  error = load_error(dir, bad);
+  EXPECT_NE(error.find("record " + std::to_string(indexes[2]) + " (Pages)"), std::string::npos) << error;
+}
+
 // A file changed after load(): for_each_pages notices while streaming.
 void expect_change_caught(ZstdWorkspace* zstd, size_t page_index) {
   TempDir dir;
