@@ -611,7 +611,7 @@ def print_table(rows, limits, args):
               f" {rng(lim, 'memwrite_dir')} GB/s; memcpy {lim['memcpy'] / 1e9:.1f} GB/s;"
               f" fresh-memory fill {rng(lim, 'fresh_fill')} GB/s")
     print("#   (each: worst-best of one measurement before the tools ran and one after; the ratios use the best)")
-    hdr = (f"{'tool':<7} {'mode':<13} {'MiB':>5} {'pause_ms':>9} {'stall_ms':>8} {'ckpt_s':>7} {'image_MiB':>9}"
+    hdr = (f"{'tool':<7} {'mode':<16} {'MiB':>5} {'pause_ms':>9} {'stall_ms':>8} {'ckpt_s':>7} {'image_MiB':>9}"
            f" {'restart_s':>9}"
            f" | {'vs CRIU: pause':>14} {'ckpt':>5} {'image':>5} {'rst':>5}"
            f" | {'vs limit: pause':>15} {'ckpt':>5} {'rst':>5} | verify")
@@ -620,7 +620,7 @@ def print_table(rows, limits, args):
         pause_ms = None if r.get("pause_s") is None else r["pause_s"] * 1e3
         img = None if r.get("image_bytes") is None else r["image_bytes"] / 2**20
         stall_ms = None if r.get("stall_s") is None else r["stall_s"] * 1e3
-        print(f"{r['tool']:<7} {r['mode']:<13} {r['size_mib']:>5} {fmt(pause_ms, '9.1f')} {fmt(stall_ms, '8.1f')}"
+        print(f"{r['tool']:<7} {r['mode']:<16} {r['size_mib']:>5} {fmt(pause_ms, '9.1f')} {fmt(stall_ms, '8.1f')}"
               f" {fmt(r.get('ckpt_s'), '7.3f')}"
               f" {fmt(img, '9.1f')} {fmt(r.get('restart_s'), '9.3f')}"
               f" | {fmt(r.get('pause_s_vs_criu'), '14.2f')} {fmt(r.get('ckpt_s_vs_criu'), '5.2f')}"
