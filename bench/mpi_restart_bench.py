@@ -10,6 +10,10 @@ For each job size (--np) and memory per rank (--mib), in the same run:
                 with ompi-checkpoint --term after its third tick), with CRCORE_MPI_TIMING=1: every rank
                 prints where its restart went (plugin/src/upper/restart_timing.h); the job is ended as
                 soon as rank 0 prints its next tick
+                the snapshot is restarted both ways, alternately: as ompi-restart does by default (each rank's
+                cr_restart gets the validation proof of ompi-restart's check and does not checksum its image
+                again; the snapshot is left 2.5 s old first, the proofs' settling time) and with
+                CRCORE_MPI_FULL_VALIDATION=1 (every rank validates its image again, as before the proofs)
 The per-rank restart figure (docs/mpi.md, "Restart time") is from the rank's process start (the per-rank
 launcher that mpirun starts) until the rank's application runs again (the restart callback has rebuilt
 everything and opened the gate); the table gives the slowest rank's, the median over --repeat restarts of
@@ -158,11 +162,13 @@ class Bench:
                 job.kill()
                 job.wait()
 
-    def restart(self, snapshot, np):
+    def restart(self, snapshot, np, proofs=True):
         out = os.path.join(self.work, f"restart-{time.monotonic_ns()}.out")
         err = out + ".err"
         timing = out + ".timing"
         env = dict(self.env, CRCORE_MPI_TIMING=timing)
+        if not proofs:
+            env["CRCORE_MPI_FULL_VALIDATION"] = "1"
         with open(out, "w") as f, open(err, "w") as e:
             t0 = time.time_ns()
             job = subprocess.Popen([os.path.join(self.bin, "ompi-restart"), "--oversubscribe", snapshot], env=env,
@@ -197,6 +203,9 @@ class Bench:
         # it): the first one entered after the restart is the first whose duration fits after t0.
         since = (time.time_ns() - t0) / 1e9
         fresh = [int(us) / 1e6 for us in ticks if int(us) / 1e6 < since]
+        with open(err, errors="replace") as f:
+            if proofs and "is not the file that was checked" in f.read():
+                raise RuntimeError("a rank did not use its validation proof: " + err)
         slowest = max(ranks, key=lambda r: r["per_rank"])
         return {"ranks": ranks, "slowest": slowest, "total": (running - t0) / 1e9, "until_tick": (t_tick - t0) / 1e9,
                 "first_allreduce": fresh[0] if fresh else float("nan"), "per_rank": slowest["per_rank"]}
@@ -224,10 +233,16 @@ def main():
                 snapshot = b.snapshot(np, mib)
                 with open(os.path.join(snapshot, "metadata.json")) as f:
                     rank_bytes = max(r["image_bytes"] for r in json.load(f)["ranks"])
-                restarts = [b.restart(snapshot, np) for _ in range(a.repeat)]
+                settled = max(os.stat(os.path.join(snapshot, f)).st_ctime for f in os.listdir(snapshot)) + 2.5
+                time.sleep(max(0.0, settled - time.time()))
+                restarts, full_restarts = [], []
+                for _ in range(a.repeat):
+                    restarts.append(b.restart(snapshot, np))
+                    full_restarts.append(b.restart(snapshot, np, proofs=False))
                 shutil.rmtree(snapshot, ignore_errors=True)
                 results.append({"np": np, "mib": mib, "single": singles, "single_image_bytes": single_bytes,
-                                "rank_image_bytes": rank_bytes, "hello": hellos, "restart": restarts})
+                                "rank_image_bytes": rank_bytes, "hello": hellos, "restart": restarts,
+                                "restart_full_validation": full_restarts, "loadavg": os.getloadavg()})
                 report(results[-1])
     finally:
         shutil.rmtree(b.work, ignore_errors=True)
@@ -262,6 +277,12 @@ def report(r):
     print(f"  the last rank into MPI_Init: its cr_restart {median([r['cr_restart'] for r in last]):.3f}, "
           f"its MPI_Init {median([r['mpi_init'] for r in last]):.3f} (no waiting for others)")
     print(f"  ratio per-rank / single cr_restart                         {per_rank / single:8.2f}")
+    fr = r["restart_full_validation"]
+    full_per_rank = median([x["per_rank"] for x in fr])
+    print(f"  with every rank validating again (CRCORE_MPI_FULL_VALIDATION=1): per-rank {full_per_rank:.3f}, "
+          f"its cr_restart {median([x['slowest'].get('cr_restart', 0.0) for x in fr]):.3f}, "
+          f"ompi-restart total {median([x['total'] for x in fr]):.3f}, ratio {full_per_rank / single:.2f}")
+    print(f"  load average (1, 5, 15 min) after these runs               {' '.join(f'{x:.1f}' for x in r['loadavg'])}")
     print(f"  ratio (per-rank - hello MPI_Init) / single cr_restart      {(per_rank - hello['init']) / single:8.2f}")
     print(f"  ratio ompi-restart / hello launch+init                     {total / hello['launch_init']:8.2f}")
     sys.stdout.flush()
