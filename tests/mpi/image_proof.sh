@@ -56,7 +56,8 @@ start_job restart.out restart.err env CRCORE_MPIRUN_VERBOSE=1 "$OMPI_RESTART" --
 finish_job "$job_pid" restart.out restart.err "the restarted job"
 RESULT_REGEX='^answer:' compare_results expected.out restart.out "the restarted job"
 proofs="$(sed -n 's/.* -x CRCORE_MPI_IMAGE_PROOFS=\([^ ]*\) .*/\1/p' restart.err)"
-[[ "$proofs" =~ ^[0-9a-f:]+\;[0-9a-f:]+$ ]] ||
+two_proofs='^[0-9a-f:]+;[0-9a-f:]+$'
+[[ "$proofs" =~ $two_proofs ]] ||
   fail "ompi-restart did not hand mpirun a proof for each of the 2 ranks" "$(show restart.err)"
 ! grep -q 'not the file that was checked' restart.err ||
   fail "a rank did not use its proof although its image is unchanged" "$(show restart.err)"

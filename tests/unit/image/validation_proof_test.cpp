@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -88,8 +89,9 @@ TEST(ValidationProof, TextRoundTripAndMalformedText) {
   std::string text = encode_proof({a, b});
   EXPECT_EQ(parse_proof(text), (ValidationProof{a, b}));
   EXPECT_EQ(parse_proof(""), ValidationProof{});
-  for (std::string bad : {text + ",", text.substr(0, text.size() - 1), "1:2:3:4:5:6:7", text + ":1", "x" + text,
-                          std::string(",") + text}) {
+  std::vector<std::string> bad_texts{
+      text + ",", text.substr(0, text.size() - 1), "1:2:3:4:5:6:7", text + ":1", "x" + text, "," + text};
+  for (const std::string& bad : bad_texts) {
     EXPECT_FALSE(parse_proof(bad).has_value()) << bad;
   }
 }
