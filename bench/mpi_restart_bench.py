@@ -6,6 +6,8 @@ For each job size (--np) and memory per rank (--mib), in the same run:
                 main (launch), its MPI_Init (init), and the whole job's wall time: the launcher's fixed cost
   single        `cr_restart` of one ordinary process of the same memory (bench/workload under cr_run,
                 checkpointed with --kill): from cr_restart's start until the process answers a signal
+  at once       `cr_restart --kill` of that image, alone and N at once (the slowest): what N restores sharing
+                the cores cost without MPI
   restart       `ompi-restart` of a snapshot of `mpi_bench hold MIB` (mpirun -am ft-enable-cr, checkpointed
                 with ompi-checkpoint --term after its third tick), with CRCORE_MPI_TIMING=1: every rank
                 prints where its restart went (plugin/src/upper/restart_timing.h); the job is ended as
@@ -142,6 +144,21 @@ class Bench:
             r.send_signal(signal.SIGTERM)
             r.wait(timeout=60)
 
+    def at_once(self, image, n):
+        """Seconds until the slowest of n `cr_restart --kill IMAGE` started together has ended (each restores
+        the process, which then kills itself): what n restores cost when they share the machine's cores, as
+        the ranks' do, without MPI. With n = 1, the same for one alone."""
+        procs = []
+        for _ in range(n):
+            t0 = time.time_ns()
+            procs.append((t0, subprocess.Popen([os.path.join(self.bin, "cr_restart"), "--kill", image],
+                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+        ends = []
+        for t0, p in procs:
+            p.wait(timeout=120)
+            ends.append((time.time_ns() - t0) / 1e9)
+        return max(ends)
+
     # --- the MPI job ----------------------------------------------------------------------------------
     def snapshot(self, np, mib):
         out = os.path.join(self.work, f"job-{np}-{mib}.out")
@@ -227,6 +244,7 @@ def main():
             image, out, out_size = b.single_image(mib)
             singles = [b.single(image, out, out_size) for _ in range(a.repeat)]
             single_bytes = os.path.getsize(image)
+            together = {n: [b.at_once(image, n) for _ in range(a.repeat)] for n in [1] + nps}
             os.unlink(image)
             for np in nps:
                 hellos = [b.hello(np) for _ in range(a.repeat)]
@@ -242,7 +260,8 @@ def main():
                 shutil.rmtree(snapshot, ignore_errors=True)
                 results.append({"np": np, "mib": mib, "single": singles, "single_image_bytes": single_bytes,
                                 "rank_image_bytes": rank_bytes, "hello": hellos, "restart": restarts,
-                                "restart_full_validation": full_restarts, "loadavg": os.getloadavg()})
+                                "restart_full_validation": full_restarts, "loadavg": os.getloadavg(),
+                                "kill_alone": together[1], "kill_at_once": together[np]})
                 report(results[-1])
     finally:
         shutil.rmtree(b.work, ignore_errors=True)
@@ -282,6 +301,9 @@ def report(r):
     print(f"  with every rank validating again (CRCORE_MPI_FULL_VALIDATION=1): per-rank {full_per_rank:.3f}, "
           f"its cr_restart {median([x['slowest'].get('cr_restart', 0.0) for x in fr]):.3f}, "
           f"ompi-restart total {median([x['total'] for x in fr]):.3f}, ratio {full_per_rank / single:.2f}")
+    alone, at_once = median(r["kill_alone"]), median(r["kill_at_once"])
+    print(f"  cr_restart --kill of the single image: alone {alone:.3f}, {np} at once (the slowest) {at_once:.3f} "
+          f"(x{at_once / alone:.2f}); per-rank / {np} at once {per_rank / at_once:.2f}")
     print(f"  load average (1, 5, 15 min) after these runs               {' '.join(f'{x:.1f}' for x in r['loadavg'])}")
     print(f"  ratio (per-rank - hello MPI_Init) / single cr_restart      {(per_rank - hello['init']) / single:8.2f}")
     print(f"  ratio ompi-restart / hello launch+init                     {total / hello['launch_init']:8.2f}")
