@@ -6,10 +6,16 @@ For each job size (--np) and memory per rank (--mib), in the same run:
                 main (launch), its MPI_Init (init), and the whole job's wall time: the launcher's fixed cost
   single        `cr_restart` of one ordinary process of the same memory (bench/workload under cr_run,
                 checkpointed with --kill): from cr_restart's start until the process answers a signal
+  at once       `cr_restart --kill` of that image, alone and N at once (the slowest): what N restores sharing
+                the cores cost without MPI
   restart       `ompi-restart` of a snapshot of `mpi_bench hold MIB` (mpirun -am ft-enable-cr, checkpointed
                 with ompi-checkpoint --term after its third tick), with CRCORE_MPI_TIMING=1: every rank
                 prints where its restart went (plugin/src/upper/restart_timing.h); the job is ended as
                 soon as rank 0 prints its next tick
+                the snapshot is restarted both ways, alternately: as ompi-restart does by default (each rank's
+                cr_restart gets the validation proof of ompi-restart's check and does not checksum its image
+                again; the snapshot is left 2.5 s old first, the proofs' settling time) and with
+                CRCORE_MPI_FULL_VALIDATION=1 (every rank validates its image again, as before the proofs)
 The per-rank restart figure (docs/mpi.md, "Restart time") is from the rank's process start (the per-rank
 launcher that mpirun starts) until the rank's application runs again (the restart callback has rebuilt
 everything and opened the gate); the table gives the slowest rank's, the median over --repeat restarts of
@@ -138,6 +144,21 @@ class Bench:
             r.send_signal(signal.SIGTERM)
             r.wait(timeout=60)
 
+    def at_once(self, image, n):
+        """Seconds until the slowest of n `cr_restart --kill IMAGE` started together has ended (each restores
+        the process, which then kills itself): what n restores cost when they share the machine's cores, as
+        the ranks' do, without MPI. With n = 1, the same for one alone."""
+        procs = []
+        for _ in range(n):
+            t0 = time.time_ns()
+            procs.append((t0, subprocess.Popen([os.path.join(self.bin, "cr_restart"), "--kill", image],
+                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+        ends = []
+        for t0, p in procs:
+            p.wait(timeout=120)
+            ends.append((time.time_ns() - t0) / 1e9)
+        return max(ends)
+
     # --- the MPI job ----------------------------------------------------------------------------------
     def snapshot(self, np, mib):
         out = os.path.join(self.work, f"job-{np}-{mib}.out")
@@ -158,11 +179,13 @@ class Bench:
                 job.kill()
                 job.wait()
 
-    def restart(self, snapshot, np):
+    def restart(self, snapshot, np, proofs=True):
         out = os.path.join(self.work, f"restart-{time.monotonic_ns()}.out")
         err = out + ".err"
         timing = out + ".timing"
         env = dict(self.env, CRCORE_MPI_TIMING=timing)
+        if not proofs:
+            env["CRCORE_MPI_FULL_VALIDATION"] = "1"
         with open(out, "w") as f, open(err, "w") as e:
             t0 = time.time_ns()
             job = subprocess.Popen([os.path.join(self.bin, "ompi-restart"), "--oversubscribe", snapshot], env=env,
@@ -197,6 +220,9 @@ class Bench:
         # it): the first one entered after the restart is the first whose duration fits after t0.
         since = (time.time_ns() - t0) / 1e9
         fresh = [int(us) / 1e6 for us in ticks if int(us) / 1e6 < since]
+        with open(err, errors="replace") as f:
+            if proofs and "is not the file that was checked" in f.read():
+                raise RuntimeError("a rank did not use its validation proof: " + err)
         slowest = max(ranks, key=lambda r: r["per_rank"])
         return {"ranks": ranks, "slowest": slowest, "total": (running - t0) / 1e9, "until_tick": (t_tick - t0) / 1e9,
                 "first_allreduce": fresh[0] if fresh else float("nan"), "per_rank": slowest["per_rank"]}
@@ -218,16 +244,24 @@ def main():
             image, out, out_size = b.single_image(mib)
             singles = [b.single(image, out, out_size) for _ in range(a.repeat)]
             single_bytes = os.path.getsize(image)
+            together = {n: [b.at_once(image, n) for _ in range(a.repeat)] for n in [1] + nps}
             os.unlink(image)
             for np in nps:
                 hellos = [b.hello(np) for _ in range(a.repeat)]
                 snapshot = b.snapshot(np, mib)
                 with open(os.path.join(snapshot, "metadata.json")) as f:
                     rank_bytes = max(r["image_bytes"] for r in json.load(f)["ranks"])
-                restarts = [b.restart(snapshot, np) for _ in range(a.repeat)]
+                settled = max(os.stat(os.path.join(snapshot, f)).st_ctime for f in os.listdir(snapshot)) + 2.5
+                time.sleep(max(0.0, settled - time.time()))
+                restarts, full_restarts = [], []
+                for _ in range(a.repeat):
+                    restarts.append(b.restart(snapshot, np))
+                    full_restarts.append(b.restart(snapshot, np, proofs=False))
                 shutil.rmtree(snapshot, ignore_errors=True)
                 results.append({"np": np, "mib": mib, "single": singles, "single_image_bytes": single_bytes,
-                                "rank_image_bytes": rank_bytes, "hello": hellos, "restart": restarts})
+                                "rank_image_bytes": rank_bytes, "hello": hellos, "restart": restarts,
+                                "restart_full_validation": full_restarts, "loadavg": os.getloadavg(),
+                                "kill_alone": together[1], "kill_at_once": together[np]})
                 report(results[-1])
     finally:
         shutil.rmtree(b.work, ignore_errors=True)
@@ -262,6 +296,15 @@ def report(r):
     print(f"  the last rank into MPI_Init: its cr_restart {median([r['cr_restart'] for r in last]):.3f}, "
           f"its MPI_Init {median([r['mpi_init'] for r in last]):.3f} (no waiting for others)")
     print(f"  ratio per-rank / single cr_restart                         {per_rank / single:8.2f}")
+    fr = r["restart_full_validation"]
+    full_per_rank = median([x["per_rank"] for x in fr])
+    print(f"  with every rank validating again (CRCORE_MPI_FULL_VALIDATION=1): per-rank {full_per_rank:.3f}, "
+          f"its cr_restart {median([x['slowest'].get('cr_restart', 0.0) for x in fr]):.3f}, "
+          f"ompi-restart total {median([x['total'] for x in fr]):.3f}, ratio {full_per_rank / single:.2f}")
+    alone, at_once = median(r["kill_alone"]), median(r["kill_at_once"])
+    print(f"  cr_restart --kill of the single image: alone {alone:.3f}, {np} at once (the slowest) {at_once:.3f} "
+          f"(x{at_once / alone:.2f}); per-rank / {np} at once {per_rank / at_once:.2f}")
+    print(f"  load average (1, 5, 15 min) after these runs               {' '.join(f'{x:.1f}' for x in r['loadavg'])}")
     print(f"  ratio (per-rank - hello MPI_Init) / single cr_restart      {(per_rank - hello['init']) / single:8.2f}")
     print(f"  ratio ompi-restart / hello launch+init                     {total / hello['launch_init']:8.2f}")
     sys.stdout.flush()

@@ -4,8 +4,9 @@
 // The snapshot is checked first (snapshot/snapshot_check.h: complete, every image present, of the size
 // written and valid, the job size as asked); a bad one is refused before anything starts. Then this
 // program becomes the real mpirun of a new job of the same size, each of whose ranks is the per-rank
-// launcher (crcore-mpi-rank-restart), which execs `cr_restart` on that rank's image. Options other than
-// the snapshot pass on to mpirun unchanged (--hostfile, --oversubscribe, --allow-run-as-root, --mca ...).
+// launcher (crcore-mpi-rank-restart), which execs `cr_restart` on that rank's image, with the proof
+// that this check validated it (CRCORE_MPI_IMAGE_PROOFS), so that the image is not checksummed again. Options other
+// than the snapshot pass on to mpirun unchanged (--hostfile, --oversubscribe, --allow-run-as-root, --mca ...).
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,12 @@ void usage(FILE* to) {
                "Restart an MPI job from the global snapshot directory ompi-checkpoint printed. The job runs with\n"
                "as many ranks as it had (-np, if given, must say the same). Other options go to mpirun.\n");
 }
+
+// The validation proofs of the ranks' images, for the per-rank launcher: one per rank in rank order,
+// separated by ';' (an empty one: that rank validates its image fully).
+constexpr const char* kProofVariable = "CRCORE_MPI_IMAGE_PROOFS";
+// At about 130 bytes per rank, a job of up to about 500 ranks (an argument may not exceed 128 KiB).
+constexpr size_t kMaxProofList = 64 * 1024;
 
 bool is_np_option(const std::string& a) { return a == "-np" || a == "--np" || a == "-n" || a == "--n" || a == "-c"; }
 
@@ -81,8 +88,9 @@ int main(int argc, char** argv) {
     dir.pop_back();
   }
   crcore::mpi::SnapshotMetadata meta;
+  std::vector<std::string> proofs;
   try {
-    meta = crcore::mpi::check_snapshot(dir);
+    meta = crcore::mpi::check_snapshot(dir, &proofs);
   } catch (const std::exception& e) {
     return fail(std::string(e.what()) + "\nnothing was started");
   }
@@ -102,6 +110,20 @@ int main(int argc, char** argv) {
   command.insert(command.end(), passthrough.begin(), passthrough.end());
   command.insert(command.end(), {"-np", std::to_string(meta.size), "-x", "CRCORE_MPI=1", "-x",
                                  "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536"});
+  // Every image was just read and checksummed: each rank's cr_restart is told so, with a proof bound to
+  // the file as it was checked, and skips hashing the pages again (docs/mpi.md, "Restart time"). A rank
+  // whose image changed since validates it fully. Left out when too long for one argument.
+  std::string proof_list;
+  bool any_proof = false;
+  for (size_t i = 0; i < proofs.size(); ++i) {
+    proof_list += (i == 0 ? "" : ";") + proofs[i];
+    any_proof = any_proof || !proofs[i].empty();
+  }
+  const char* full = std::getenv("CRCORE_MPI_FULL_VALIDATION");  // every rank validates again, as before
+  bool proofs_wanted = full == nullptr || std::strcmp(full, "1") != 0;
+  if (proofs_wanted && any_proof && proof_list.size() <= kMaxProofList) {
+    command.insert(command.end(), {"-x", std::string(kProofVariable) + "=" + proof_list});
+  }
   const char* timing = std::getenv("CRCORE_MPI_TIMING");
   if (timing != nullptr && (std::strcmp(timing, "1") == 0 || timing[0] == '/')) {
     // Each rank prints where its restart time went (docs/mpi.md, "Restart time"), from this start on.

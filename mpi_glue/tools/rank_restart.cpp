@@ -1,6 +1,8 @@
 // crcore-mpi-rank-restart SNAPSHOT_DIR: one rank of a job that ompi-restart started. Reads this rank's
 // number (OMPI_COMM_WORLD_RANK, set by mpirun), finds its image in the snapshot's metadata.json and execs
-// `cr_restart IMAGE`, which becomes the checkpointed rank (its environment: this new job's).
+// `cr_restart IMAGE`, which becomes the checkpointed rank (its environment: this new job's). With
+// ompi-restart's validation proof of the image (CRCORE_MPI_IMAGE_PROOFS), cr_restart gets it as its
+// internal --image-proof option and does not checksum the image's pages again.
 #include <time.h>
 #include <unistd.h>
 
@@ -9,6 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "proc/proc_info.h"
 #include "snapshot/snapshot_metadata.h"
@@ -30,6 +34,22 @@ void stamp(const char* name) {
 int fail(const std::string& rank, const std::string& message) {
   std::fprintf(stderr, "crcore-mpi-rank-restart (rank %s): %s\n", rank.c_str(), message.c_str());
   return 1;
+}
+
+// The rank-th entry of a ';'-separated list ("" when the list is absent or shorter).
+std::string rank_proof(const char* list, int rank) {
+  if (list == nullptr || rank < 0) {
+    return "";
+  }
+  std::string_view rest(list);
+  for (int i = 0; i < rank; ++i) {
+    size_t semicolon = rest.find(';');
+    if (semicolon == std::string_view::npos) {
+      return "";
+    }
+    rest.remove_prefix(semicolon + 1);
+  }
+  return std::string(rest.substr(0, rest.find(';')));
 }
 
 }  // namespace
@@ -59,9 +79,20 @@ int main(int argc, char** argv) {
       return fail(
           who, std::string("cr_restart is not installed at ") + crcore::mpi::self_dir() + "/" + CRCORE_LAUNCHER_TO_BIN);
     }
-    char* args[] = {cr_restart.data(), image.data(), nullptr};
+    // ompi-restart's validation proof of this rank's image (the rank-th of its list): cr_restart then skips
+    // the page checksums if, and only if, the image is still the very file ompi-restart checked. Not passed
+    // on to the restored rank.
+    std::string proof = rank_proof(std::getenv("CRCORE_MPI_IMAGE_PROOFS"), rank);
+    unsetenv("CRCORE_MPI_IMAGE_PROOFS");
+    std::string proof_flag = "--image-proof=" + proof;
+    std::vector<char*> args{cr_restart.data()};
+    if (!proof.empty()) {
+      args.push_back(proof_flag.data());
+    }
+    args.push_back(image.data());
+    args.push_back(nullptr);
     stamp("CRCORE_MPI_TIMING_EXEC_NS");
-    execv(cr_restart.c_str(), args);
+    execv(cr_restart.c_str(), args.data());
     return fail(who, "cannot run " + cr_restart + ": " + std::strerror(errno));
   } catch (const std::exception& e) {
     return fail(who, e.what());

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "image/format.h"
+#include "image/validation_proof.h"
 
 namespace crcore::image {
 
@@ -74,6 +75,15 @@ struct Image {
   std::vector<ResourceEntry> resources;  // file order
   std::vector<PagesRef> pages;           // file order
   EndRecord end{};
+
+  // The file as fstat saw it when load() began (cr_restart opens it again for the pages: it must still
+  // be this file), and the End record's payload hash (what a validation proof names).
+  FileIdentity identity{};
+  uint64_t end_hash = 0;
+  // load(proof) only: true when the proof matched this file and the Pages payloads were not hashed;
+  // otherwise why the proof did not apply ("" when no proof was given).
+  bool pages_trusted = false;
+  std::string proof_mismatch;
 };
 
 }  // namespace crcore::image

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <algorithm>
 #include <array>
@@ -220,7 +221,73 @@ ImageReader::ImageReader(std::string path) : path_(std::move(path)) {
   }
 }
 
-Image ImageReader::load() {
+namespace {
+
+// The open file as fstat sees it now.
+FileIdentity identity_now(int fd, const std::string& path) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    fail(path, fmt::format("cannot stat: {}", std::strerror(errno)));
+  }
+  return FileIdentity::of(st);
+}
+
+// Why the entry of `proof` closest to `now` does not name it.
+std::string no_entry_reason(const ValidationProof& proof, const FileIdentity& now) {
+  const ValidatedFile* same_inode = nullptr;
+  for (const ValidatedFile& v : proof) {
+    if (v.file.dev == now.dev && v.file.ino == now.ino) {
+      same_inode = &v;
+    }
+  }
+  if (same_inode == nullptr) {
+    return fmt::format(
+        "the proof names no file with this device and inode (replaced since it was checked?): "
+        "the file now is {}",
+        now.describe());
+  }
+  return fmt::format("changed since it was checked: it was {}, it now is {}", same_inode->file.describe(),
+                     now.describe());
+}
+
+}  // namespace
+
+Image ImageReader::load() { return load_file(false); }
+
+Image ImageReader::load(const ValidationProof& proof) {
+  FileIdentity before = identity_now(fd_.get(), path_);
+  auto entry = std::find_if(proof.begin(), proof.end(), [&](const ValidatedFile& v) { return v.file == before; });
+  std::string reason;
+  if (entry == proof.end()) {
+    reason = no_entry_reason(proof, before);
+  } else {
+    try {
+      Image image = load_file(true);
+      if (std::memcmp(image.header.image_id, entry->image_id.data(), entry->image_id.size()) != 0) {
+        reason = "its image id is not the one the proof names";
+      } else if (image.end_hash != entry->end_hash) {
+        reason = "its End record is not the one the proof names";
+      } else if (FileIdentity after = identity_now(fd_.get(), path_); after != before) {
+        reason = "it changed while it was read (it now is " + after.describe() + ")";
+      } else {
+        image.pages_trusted = true;
+        return image;
+      }
+    } catch (const ImageError& e) {
+      reason = std::string("it does not read as the file the proof names: ") + e.what();
+    }
+  }
+  try {
+    Image image = load_file(false);
+    image.proof_mismatch = reason;
+    return image;
+  } catch (const ImageError& e) {
+    throw ImageError(std::string(e.what()) + " (the validation proof given did not apply: " + reason + ")");
+  }
+}
+
+Image ImageReader::load_file(bool trust_pages) {
+  validated_.reset();
   struct stat st;
   if (fstat(fd_.get(), &st) != 0) {
     fail(path_, fmt::format("cannot stat: {}", std::strerror(errno)));
@@ -228,11 +295,16 @@ Image ImageReader::load() {
   if (!S_ISREG(st.st_mode)) {
     fail(path_, "not a regular file");
   }
+  timespec clock_at_start{};
+  clock_gettime(CLOCK_REALTIME_COARSE, &clock_at_start);
   Image image;
   image.path = path_;
   image.file_size = static_cast<uint64_t>(st.st_size);
+  image.identity = FileIdentity::of(st);
   FileStream stream(fd_.get(), path_, image.file_size);
-  (void)posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  if (!trust_pages) {
+    (void)posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  }
 
   if (image.file_size < sizeof(FileHeader)) {
     if (image.file_size >= sizeof image.header.magic) {
@@ -284,7 +356,7 @@ Image ImageReader::load() {
       std::array<std::byte, 32> frame_start{};  // the start of a zstd frame (its header)
       size_t frame_start_size = 0;
       bool deferred = false;
-      if (kind == RecordKind::Pages && header.stored_size - sizeof pages >= FileStream::kMapThreshold) {
+      if (kind == RecordKind::Pages && !trust_pages && header.stored_size - sizeof pages >= FileStream::kMapThreshold) {
         // A long run: its checksum is computed with the others, on several threads, after the walk.
         stream.read(&pages, sizeof pages);
         uint64_t payload_offset = stream.offset();
@@ -297,18 +369,29 @@ Image ImageReader::load() {
         // Streamed, never held: a Pages payload can be 64 MiB.
         stream.read(&pages, sizeof pages);
         hash.update(&pages, sizeof pages);
-        stream.consume(header.stored_size - sizeof pages, [&](std::span<const std::byte> piece) {
-          hash.update(piece.data(), piece.size());
-          size_t take = std::min(piece.size(), frame_start.size() - frame_start_size);
-          std::memcpy(frame_start.data() + frame_start_size, piece.data(), take);
-          frame_start_size += take;
-        });
+        uint64_t rest = header.stored_size - sizeof pages;
+        if (trust_pages) {
+          // A validation proof vouches for these bytes: only the frame's header is read (below).
+          if ((header.flags & kRecordZstd) != 0) {
+            frame_start_size = static_cast<size_t>(std::min<uint64_t>(rest, frame_start.size()));
+            stream.read(frame_start.data(), frame_start_size);
+            rest -= frame_start_size;
+          }
+          stream.seek(stream.offset() + rest);
+        } else {
+          stream.consume(rest, [&](std::span<const std::byte> piece) {
+            hash.update(piece.data(), piece.size());
+            size_t take = std::min(piece.size(), frame_start.size() - frame_start_size);
+            std::memcpy(frame_start.data() + frame_start_size, piece.data(), take);
+            frame_start_size += take;
+          });
+        }
       } else {
         payload.resize(header.stored_size);  // bounded by the kind's limit and the file's size
         stream.read(payload.data(), payload.size());
         hash.update(payload.data(), payload.size());
       }
-      if (!deferred && hash.digest() != header.payload_hash) {
+      if (!deferred && !(trust_pages && kind == RecordKind::Pages) && hash.digest() != header.payload_hash) {
         fail(path_, at, "payload checksum mismatch");
       }
       if (kind == RecordKind::Pages) {
@@ -362,6 +445,7 @@ Image ImageReader::load() {
           break;
         case RecordKind::End:
           decode_end(payload, image, index, at.offset, pages_bytes);
+          image.end_hash = header.payload_hash;
           break;
       }
     } catch (const RecordInvalid& e) {
@@ -382,6 +466,18 @@ Image ImageReader::load() {
     check_image(image);
   } catch (const RecordInvalid& e) {
     fail(path_, e.what());
+  }
+  if (!trust_pages) {
+    // Every byte was checked: a proof of it, if the file stayed as it was and its last change is old
+    // enough to be told apart from any later one (validation_proof.h, kProofSettleNs).
+    int64_t clock_ns = static_cast<int64_t>(clock_at_start.tv_sec) * 1'000'000'000 + clock_at_start.tv_nsec;
+    if (identity_now(fd_.get(), path_) == image.identity && image.identity.ctime_ns + kProofSettleNs <= clock_ns) {
+      ValidatedFile v;
+      v.file = image.identity;
+      std::memcpy(v.image_id.data(), image.header.image_id, v.image_id.size());
+      v.end_hash = image.end_hash;
+      validated_ = v;
+    }
   }
   return image;
 }

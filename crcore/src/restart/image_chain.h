@@ -21,8 +21,9 @@ struct ImageChain {
 
 // Loads the parents of `newest` (nothing to do for a full image) and decides which image provides
 // each page. Sets each region's pages_saved in images[0] to the pages the chain provides for it.
-// Throws RestartError (a missing or mismatched parent) or ImageError (a damaged one).
-ImageChain load_chain(image::Image newest);
+// Throws RestartError (a missing or mismatched parent) or ImageError (a damaged one). proof: each parent
+// whose file it names skips its page checksums (ImageReader::load(proof)); nullptr: every parent fully.
+ImageChain load_chain(image::Image newest, const image::ValidationProof* proof = nullptr);
 
 // "1f2e...": an image id as cr_info and messages show it.
 std::string image_id_string(const uint8_t* id);

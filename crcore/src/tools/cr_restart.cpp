@@ -2,12 +2,14 @@
 // cr_restart becomes the restored process: same pid as this command, the program's own exit status.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "control/kmod_client.h"
 #include "image/image_reader.h"
 #include "image/scope_index.h"
+#include "image/validation_proof.h"
 #include "restart/image_chain.h"
 #include "restart/pid_restore.h"
 #include "restart/restorer.h"
@@ -40,6 +42,20 @@ int main(int argc, char** argv) {
                  "restored process uses the module when it is loaded. The restore itself is the same.")
       ->check(CLI::IsMember({"auto", "user", "kmod"}));
   app.add_flag("-q,--quiet", options.quiet, "print warnings only");
+  // Internal (docs/restart.md, "Validation proofs"): not listed by --help, not a promise to users. The rank
+  // launcher of ompi-restart passes the proof of ompi-restart's own full check of the image (and its
+  // chain), so that the image's pages are not checksummed a second time. A proof that does not name the
+  // very file opened (changed or replaced since) means the full validation, with a warning.
+  std::string image_proof;
+  bool has_proof = false;
+  app.add_option_function<std::string>(
+         "--image-proof",
+         [&](const std::string& text) {
+           image_proof = text;
+           has_proof = true;
+         },
+         "")
+      ->group("");
   app.add_flag("--no-affinity", options.no_affinity,
                "leave every thread's CPU affinity and NUMA memory policy as cr_restart's (default: as recorded, "
                "mapped onto this machine's topology with hwloc)");
@@ -82,8 +98,23 @@ int main(int argc, char** argv) {
       crcore::restart::restore_scope(options.image_path, options, !no_restore_pid);
     }
     crcore::image::ImageReader reader(options.image_path);
+    std::optional<crcore::image::ValidationProof> proof;
+    if (has_proof) {
+      proof = crcore::image::parse_proof(image_proof);
+      if (!proof) {
+        fprintf(stderr, "cr_restart: warning: --image-proof is not a validation proof: validating %s fully\n",
+                options.image_path.c_str());
+      }
+    }
     // An incremental image needs its parents: all found and checked before anything changes.
-    crcore::restart::ImageChain chain = crcore::restart::load_chain(reader.load());
+    crcore::restart::ImageChain chain =
+        proof ? crcore::restart::load_chain(reader.load(*proof), &*proof) : crcore::restart::load_chain(reader.load());
+    for (const crcore::image::Image& img : chain.images) {
+      if (proof && !img.pages_trusted) {
+        fprintf(stderr, "cr_restart: warning: %s is not the file that was checked (%s): validated it fully\n",
+                img.path.c_str(), img.proof_mismatch.c_str());
+      }
+    }
     options.chain = &chain;
     crcore::image::Image& image = chain.images[0];
     if (restore_pid) {
