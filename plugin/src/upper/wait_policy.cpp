@@ -4,6 +4,7 @@
 
 #include <strings.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include "lower_half.h"
@@ -43,6 +44,14 @@ long local_ranks() {
 
 WaitPolicy decide_wait_policy() {
   WaitPolicy policy;
+  if (const char* forced = getenv("CRCORE_MPI_WAIT"); forced != nullptr && *forced != '\0') {
+    if (strcmp(forced, "yield") == 0 || strcmp(forced, "spin") == 0) {
+      policy.yield = forced[0] == 'y';
+      policy.reason = std::string("CRCORE_MPI_WAIT=") + forced;
+      return policy;
+    }
+    fprintf(stderr, "crcore MPI layer: CRCORE_MPI_WAIT='%s' is neither yield nor spin: ignored\n", forced);
+  }
   std::string library;
   // What the lower half's own progress loop does (opal_progress_set_yield_when_idle at its MPI_Init):
   // the mpi_yield_when_idle parameter (from the environment, an MCA file or mpirun --mca).

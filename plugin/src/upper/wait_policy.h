@@ -5,6 +5,7 @@
 // parameter's variable. It also yields when this node runs more ranks of the job than the CPUs this
 // process may run on (sched_getaffinity): Open MPI 4.1's mpirun does not set the parameter then, and a
 // spinning rank would keep the core from the rank it waits for, and from a checkpoint's threads.
+// CRCORE_MPI_WAIT=yield or spin overrides the choice (for measurements).
 #pragma once
 
 #include <atomic>
