@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <strings.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -52,29 +53,29 @@ WaitPolicy decide_wait_policy() {
     }
     fprintf(stderr, "crcore MPI layer: CRCORE_MPI_WAIT='%s' is neither yield nor spin: ignored\n", forced);
   }
-  std::string library;
-  // What the lower half's own progress loop does (opal_progress_set_yield_when_idle at its MPI_Init):
-  // the mpi_yield_when_idle parameter (from the environment, an MCA file or mpirun --mca).
+  // What the lower half's own progress loop does (opal_progress_set_yield_when_idle at its MPI_Init): the
+  // mpi_yield_when_idle parameter, which Open MPI 4.1 turns on by itself on an oversubscribed node.
   if (const auto* lib_yields = static_cast<const bool*>(lower_symbol("opal_progress_yield_when_idle"));
       lib_yields != nullptr) {
     policy.yield = *lib_yields;
-    library = std::string("Open MPI ") + (*lib_yields ? "yields" : "spins");
-  } else if (const char* value = getenv("OMPI_MCA_mpi_yield_when_idle"); value != nullptr && *value != '\0') {
-    policy.yield = mca_true(value);
-    library = std::string("OMPI_MCA_mpi_yield_when_idle=") + value;
-  } else {
-    policy.yield = false;
-    library = "the library's choice unknown";
+    policy.reason = std::string("as Open MPI: it ") + (*lib_yields ? "yields" : "spins");
+    return policy;
   }
-  // More ranks here than CPUs to run them: a spinning rank would hold back the one it waits for (and a
-  // checkpoint's threads), so the layer yields even where the library would spin.
+  if (const char* value = getenv("OMPI_MCA_mpi_yield_when_idle"); value != nullptr && *value != '\0') {
+    policy.yield = mca_true(value);
+    policy.reason = std::string("OMPI_MCA_mpi_yield_when_idle=") + value;
+    return policy;
+  }
+  // Another library: yield when this node runs more ranks than CPUs to run them. A rank bound to one CPU
+  // is taken as bound by its launcher, one CPU each: the node's online CPUs count then.
   cpu_set_t cpus;
   long usable = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 0;
+  if (usable == 1) {
+    usable = sysconf(_SC_NPROCESSORS_ONLN);
+  }
   long ranks = local_ranks();
-  bool oversubscribed = usable > 0 && ranks > usable;
-  policy.yield = policy.yield || oversubscribed;
-  policy.reason = library + "; " + (ranks > 0 ? std::to_string(ranks) : std::string("?")) + " ranks on this node, " +
-                  std::to_string(usable) + " usable CPUs";
+  policy.yield = usable <= 0 || ranks <= 0 || ranks > usable;
+  policy.reason = std::to_string(ranks) + " ranks on this node, " + std::to_string(usable) + " CPUs";
   return policy;
 }
 

@@ -1,11 +1,10 @@
 // How a waiting call of the application spends the time between two tests of its requests: the way
 // Open MPI's own blocking calls would in this job. Open MPI 4.1 spins in opal_progress() unless its
-// mpi_yield_when_idle parameter is set (then it calls sched_yield when a progress pass found nothing);
-// the layer reads the lower half's decision (opal_progress_yield_when_idle) after its MPI_Init, or the
-// parameter's variable. It also yields when this node runs more ranks of the job than the CPUs this
-// process may run on (sched_getaffinity): Open MPI 4.1's mpirun does not set the parameter then, and a
-// spinning rank would keep the core from the rank it waits for, and from a checkpoint's threads.
-// CRCORE_MPI_WAIT=yield or spin overrides the choice (for measurements).
+// mpi_yield_when_idle parameter is on (then it calls sched_yield when a progress pass found nothing),
+// which it turns on by itself when the node is oversubscribed (more local ranks than slots); the layer
+// reads the lower half's decision (opal_progress_yield_when_idle) after its MPI_Init. Without that symbol
+// (another library) it follows OMPI_MCA_mpi_yield_when_idle, or yields when the node runs more ranks of
+// the job than CPUs. CRCORE_MPI_WAIT=yield or spin overrides the choice (for measurements).
 #pragma once
 
 #include <atomic>
