@@ -52,8 +52,8 @@ bool chosen_rank() {
 
 void load_fault_injection() {
   const char* env = getenv("CRCORE_FAULT");
-  if (env == nullptr || *env == '\0' || strncmp(env, "requester-", 10) == 0) {
-    return;  // requester-*: cr_checkpoint's own fault points
+  if (env == nullptr || *env == '\0' || strncmp(env, "requester-", 10) == 0 || strncmp(env, "mpi-", 4) == 0) {
+    return;  // requester-*: cr_checkpoint's own fault points; mpi-*: the MPI layer's (libcrmpi)
   }
   if (!chosen_rank()) {
     return;

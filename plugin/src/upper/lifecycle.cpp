@@ -25,6 +25,7 @@
 #include "restart_timing.h"
 #include "traffic.h"
 #include "types.h"
+#include "wait_policy.h"
 
 namespace crmpi {
 
@@ -74,14 +75,48 @@ void make_predefined_comms() {
 
 }  // namespace
 
+int lower_thread_level() {
+  if (const char* text = getenv("CRCORE_MPI_LOWER_THREAD_LEVEL"); text != nullptr && *text != '\0') {
+    if (strcmp(text, "single") == 0) {
+      return MPI_THREAD_SINGLE;
+    }
+    if (strcmp(text, "serialized") == 0) {
+      return MPI_THREAD_SERIALIZED;
+    }
+    if (strcmp(text, "multiple") == 0) {
+      return MPI_THREAD_MULTIPLE;
+    }
+    throw std::runtime_error(std::string("CRCORE_MPI_LOWER_THREAD_LEVEL='") + text +
+                             "' is not one of single, serialized, multiple");
+  }
+#if CRMPI_HAVE_PMIX
+  const char* coordination = getenv("CRCORE_MPI_COORDINATION");
+  bool via_mpi = coordination != nullptr && strcmp(coordination, "mpi") == 0;
+#else
+  bool via_mpi = true;  // built without PMIx: the fences are always MPI collectives
+#endif
+  return via_mpi ? MPI_THREAD_MULTIPLE : MPI_THREAD_SINGLE;
+}
+
 void start_lower_half(int* argc, char*** argv) {
   gate().arm();  // per process: again in a restored one
+  int wanted = lower_thread_level();
   load_lower_half();
   restart_timing().mark("dlmopen");
   int provided = 0;
-  check(lower.Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
-  if (provided < MPI_THREAD_MULTIPLE) {
-    throw std::runtime_error("the MPI library does not provide MPI_THREAD_MULTIPLE, which the layer needs");
+  check(lower.Init_thread(argc, argv, wanted, &provided), "MPI_Init_thread");
+  if (provided < wanted) {
+    throw std::runtime_error("the MPI library provides thread level " + std::to_string(provided) +
+                             ", the layer needs " + std::to_string(wanted));
+  }
+  life().lower_thread_level = provided;
+  WaitPolicy waiting = decide_wait_policy();
+  set_wait_policy(waiting);
+  if (debug_output()) {
+    static const char* const names[] = {"single", "funneled", "serialized", "multiple"};
+    fprintf(stderr, "crmpi: lower half at MPI_THREAD_%s; waiting calls %s (%s)\n",
+            provided >= 0 && provided <= 3 ? names[provided] : "?", waiting.yield ? "yield" : "spin",
+            waiting.reason.c_str());
   }
   restart_timing().mark("mpi_init");
   remember_selected_pml();

@@ -10,10 +10,21 @@ struct Life {
   std::mutex starting;  // held while MPI_Init starts the lower half: a checkpoint waits for it
   bool initialized = false;
   bool finalized = false;
-  int thread_level = 0;  // what the application was given
+  int thread_level = 0;        // what the application was given
+  int lower_thread_level = 0;  // what the lower half was initialised at (lower_thread_level())
 };
 
 Life& life();
+
+// The thread level the lower half is initialised at. Open MPI 4.1 turns its internal locks and atomics
+// on (opal_using_threads()) at any level above MPI_THREAD_SINGLE, so the layer asks for SINGLE when it
+// serialises every call into the lower half itself: the application is given at most
+// MPI_THREAD_SERIALIZED, and the checkpoint's own MPI calls (the drain, a restart's rebuild) run only
+// while the gate holds every application thread outside the lower half; the phase fences go through
+// PMIx (phases.h). With CRCORE_MPI_COORDINATION=mpi the fences are MPI collectives on the checkpoint
+// thread while application threads still communicate: MPI_THREAD_MULTIPLE. CRCORE_MPI_LOWER_THREAD_LEVEL
+// (single, serialized, multiple) overrides the choice, for measurements.
+int lower_thread_level();
 
 // Loads the lower half, runs its MPI_Init_thread, and makes MPI_COMM_WORLD/SELF and the world shadow.
 void start_lower_half(int* argc, char*** argv);

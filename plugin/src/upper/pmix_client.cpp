@@ -66,6 +66,10 @@ std::string PmixClient::error(const char* call, int status) const {
 
 bool PmixClient::attach(int world_rank, int world_size, std::string& why) {
   detach();
+  if (const char* fault = getenv("CRCORE_FAULT"); fault != nullptr && strcmp(fault, "mpi-no-pmix") == 0) {
+    why = "CRCORE_FAULT=mpi-no-pmix (a test's fault injection)";
+    return false;
+  }
   void* pmix = lower_library("libpmix.so.2");
   if (pmix == nullptr) {
     why = "the lower half has no libpmix.so.2 loaded";

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gate.h"
+#include "lifecycle.h"
 #include "lower_api.h"
 #include "lower_half.h"
 #include "objects.h"
@@ -125,6 +126,17 @@ bool drain(const std::vector<uint64_t>& expected, uint64_t deadline_ns, std::str
 bool quiesce(Phases& phases, std::string& why) {
   Gate& g = gate();
   uint64_t deadline = phases.deadline_ns();
+  if (!phases.via_pmix() && life().lower_thread_level < MPI_THREAD_MULTIPLE) {
+    // The MPI fences would run on this thread while application threads are inside a lower half that
+    // was not initialised for concurrent calls (lifecycle.h): refused, before anything is held. Every
+    // rank normally finds the same PMIx, so every rank refuses at once; a rank that did find it waits
+    // for the others until the deadline.
+    why =
+        "no usable PMIx for the checkpoint's fences, and the lower half runs below MPI_THREAD_MULTIPLE, "
+        "so MPI fences could run concurrently with the application's calls; set CRCORE_MPI_COORDINATION=mpi "
+        "for jobs without PMIx";
+    return false;
+  }
   if (!g.hold_unless_finalizing()) {
     // No fence: the application thread is inside (or past) MPI_Finalize, which may finalise the PMIx
     // client under it. The other ranks give up at the deadline.

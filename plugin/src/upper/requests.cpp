@@ -8,6 +8,7 @@
 #include "gate.h"
 #include "lower_api.h"
 #include "traffic.h"
+#include "wait_policy.h"
 
 namespace crmpi {
 namespace {
@@ -86,7 +87,7 @@ VRequest* post_receive(void* buffer, int count, MPI_Datatype type, int source, i
 
 void idle(unsigned spins) {
   gate().pause_point();
-  if (spins >= 32) {
+  if (spins >= 32 && yield_when_idle()) {
     sched_yield();
   }
 }
@@ -116,7 +117,7 @@ void CallRequests::wait_for(VRequest& request) {
     if (gate().held() == Hold::All) [[unlikely]] {
       pause();
     }
-    if (spins >= 32) {
+    if (spins >= 32 && yield_when_idle()) {
       sched_yield();
     }
   }

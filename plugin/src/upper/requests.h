@@ -53,8 +53,8 @@ class CallRequests {
   int count_ = 0;
 };
 
-// Between two tests of a waiting loop: the gate's pause point, and after a while the processor is
-// given to others (ranks may share cores).
+// Between two tests of a waiting loop: the gate's pause point, and after a while, when the node is
+// oversubscribed (wait_policy.h), the processor is given to others.
 void idle(unsigned spins);
 
 }  // namespace crmpi
