@@ -113,7 +113,7 @@ struct Checkpoint {
   int pipe_probe[2];
   int result_pipe[2];                   // from the copy-on-write writer
   FdCapture descriptors;                // captured before the copy-on-write writer forks
-  MemoryCapture memory;                 // regions, captured while stopped when the dirty tracker is on
+  MemoryCapture memory;                 // regions, captured while stopped (dirty tracker, copy-on-write)
   IncrementalPlan plan;                 // the dirty tracker's
   std::vector<ForkAdvice> fork_advice;  // lifted for the copy-on-write writer's fork (region_advice.h)
   bool copy_on_write;
