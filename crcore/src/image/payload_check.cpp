@@ -1,17 +1,13 @@
 #include "image/payload_check.h"
 
 #include <sched.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <exception>
 #include <mutex>
+#include <span>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "image/checksum.h"
 #include "image/file_stream.h"
@@ -37,26 +33,10 @@ void PayloadCheck::add(const RecordAt& at, const PagesHeader& pages, uint64_t of
 bool PayloadCheck::matches(const Job& job, int fd, const std::string& path, uint64_t file_size) const {
   PayloadHash hash;
   hash.update(&job.pages, sizeof job.pages);
-  MappedView view(fd, job.offset, job.length, file_size);
-  if (view.valid()) {
-    hash.update(view.bytes().data(), view.bytes().size());
-    return hash.digest() == job.expected;
-  }
-  // Not mappable (no memory for the mapping?): read it in blocks instead.
-  std::vector<std::byte> block(FileStream::kBlockSize);
-  for (uint64_t done = 0; done < job.length;) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(block.size(), job.length - done));
-    ssize_t n = pread(fd, block.data(), want, static_cast<off_t>(job.offset + done));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      throw ImageError(fmt::format("{}: read error at offset {}: {}", path, job.offset + done,
-                                   n == 0 ? "the file ended early" : std::strerror(errno)));
-    }
-    hash.update(block.data(), static_cast<size_t>(n));
-    done += static_cast<uint64_t>(n);
-  }
+  // A run of at least FileStream::kMapThreshold: one mapping of the file, or blocks read into its buffer
+  // when it cannot be mapped (read errors are ImageErrors naming the file).
+  FileStream stream(fd, path, file_size, job.offset);
+  stream.consume(job.length, [&](std::span<const std::byte> piece) { hash.update(piece.data(), piece.size()); });
   return hash.digest() == job.expected;
 }
 
