@@ -105,6 +105,13 @@ void reap_writer() {
 }
 bool g_info_valid = false;
 
+// Whether the request's image is written by a forked copy-on-write writer while the process goes on
+// (not in place: --no-cow, or --kill, after which it never runs again).
+bool copy_on_write(const control::Request& request) {
+  return (request.flags & control::kRequestInPlace) == 0 &&
+         static_cast<control::After>(request.after) != control::After::Kill;
+}
+
 // Everything one checkpoint needs, reachable from the chain's innermost stage.
 struct Checkpoint {
   control::Request request;
@@ -580,9 +587,8 @@ void after_answer(const control::Request& request, const control::Response& resp
   }
   // The writer's copy split the huge pages the program wrote meanwhile: gathered again, so that the
   // next checkpoint's fork stays short (region_advice.h). CRCORE_HUGEPAGE_COLLAPSE=0 leaves them.
-  bool copy_on_write = (request.flags & control::kRequestInPlace) == 0 && after != control::After::Kill;
   const char* collapse = getenv("CRCORE_HUGEPAGE_COLLAPSE");
-  if (ok && copy_on_write && (collapse == nullptr || strcmp(collapse, "0") != 0)) {
+  if (ok && copy_on_write(request) && (collapse == nullptr || strcmp(collapse, "0") != 0)) {
     (void)collapse_split_huge_pages();  // best effort: small pages are correct, only slower to fork
   }
 }
@@ -774,8 +780,7 @@ int checkpoint_this_process(const control::Request& request, int image_fd, int c
   c.connection_fd = connection_fd;
   c.pipe_probe[0] = c.pipe_probe[1] = -1;
   c.result_pipe[0] = c.result_pipe[1] = -1;
-  c.copy_on_write = (request.flags & control::kRequestInPlace) == 0 &&
-                    static_cast<control::After>(request.after) != control::After::Kill;
+  c.copy_on_write = copy_on_write(request);
   c.kmod_id = g_kmod_request;
   g_kmod_request = 0;
   c.status = control::Status::Ok;
