@@ -161,6 +161,17 @@ constexpr std::string_view special_map_name(SpecialMapKind kind) {
   return "unknown";
 }
 
+// The RegionFlag advice bits by the names /proc/PID/smaps gives them in VmFlags ("hg", "dc", ...): the
+// runtime reads them there, cr_info prints them.
+struct RegionAdviceName {
+  uint32_t bit;
+  char name[3];
+};
+inline constexpr RegionAdviceName kRegionAdviceNames[] = {
+    {kRegionHugePage, "hg"},   {kRegionNoHugePage, "nh"}, {kRegionDontFork, "dc"},
+    {kRegionWipeOnFork, "wf"}, {kRegionDontDump, "dd"},   {kRegionMergeable, "mg"},
+};
+
 // Whether the raw value names a kind this version knows.
 constexpr bool known(RecordKind kind) { return record_kind_name(kind) != "unknown"; }
 constexpr bool known(RegionKind kind) { return region_kind_name(kind) != "unknown"; }

@@ -12,19 +12,11 @@
 #include <type_traits>
 
 #include "image/format.h"
+#include "image/kind_names.h"
 #include "runtime/safe_io.h"
 
 namespace crcore::runtime {
 namespace {
-
-struct AdviceCode {
-  char code[3];
-  uint32_t bit;
-};
-constexpr AdviceCode kCodes[] = {
-    {"hg", image::kRegionHugePage},   {"nh", image::kRegionNoHugePage}, {"dc", image::kRegionDontFork},
-    {"wf", image::kRegionWipeOnFork}, {"dd", image::kRegionDontDump},   {"mg", image::kRegionMergeable},
-};
 
 void set_why(char* why, size_t size, const char* text) {
   size_t n = strnlen(text, size - 1);
@@ -123,9 +115,9 @@ uint32_t advice_from_vmflags(const char* flags, size_t length) {
       ++i;
     }
     if (i - word == 2) {
-      for (const AdviceCode& c : kCodes) {
-        if (flags[word] == c.code[0] && flags[word + 1] == c.code[1]) {
-          bits |= c.bit;
+      for (const image::RegionAdviceName& a : image::kRegionAdviceNames) {
+        if (flags[word] == a.name[0] && flags[word + 1] == a.name[1]) {
+          bits |= a.bit;
         }
       }
     }

@@ -146,14 +146,10 @@ std::string prot_string(const RegionRecord& region) {
 
 // The region's madvise(2) advice, by the names /proc/PID/smaps gives it in VmFlags.
 std::vector<std::string> advice_names(const RegionRecord& region) {
-  static constexpr std::pair<uint32_t, const char*> kNames[] = {
-      {kRegionHugePage, "hg"},   {kRegionNoHugePage, "nh"}, {kRegionDontFork, "dc"},
-      {kRegionWipeOnFork, "wf"}, {kRegionDontDump, "dd"},   {kRegionMergeable, "mg"},
-  };
   std::vector<std::string> names;
-  for (const auto& [bit, name] : kNames) {
-    if ((region.flags & bit) != 0) {
-      names.emplace_back(name);
+  for (const RegionAdviceName& a : kRegionAdviceNames) {
+    if ((region.flags & a.bit) != 0) {
+      names.emplace_back(a.name);
     }
   }
   return names;
