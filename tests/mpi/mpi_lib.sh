@@ -56,6 +56,18 @@ take_snapshot() {
     "$(show "$out.info")"
 }
 
+# rank_pid JOB RANK: the pid of rank RANK of job JOB (a child of mpirun with OMPI_COMM_WORLD_RANK=RANK).
+rank_pid() {
+  local job="$1" rank="$2" p
+  for p in $(pgrep -P "$job"); do
+    if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$rank"; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+
 # results FILE: the lines of FILE the comparison is about (RESULT_REGEX, default '^result ').
 results() { grep -E -- "${RESULT_REGEX:-^result }" "$1" | sort || true; }
 

@@ -19,18 +19,6 @@ require_tools "$OMPI_CHECKPOINT" "$CR_INFO" "$CR_CHECKPOINT" "$program"
 fresh_dir "$work"
 cd "$work"
 
-# The ranks of job PID (children of mpirun with CRCORE_MPI=1), by rank number.
-rank_pid() {
-  local job="$1" rank="$2" p
-  for p in $(pgrep -P "$job"); do
-    if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$rank"; then
-      echo "$p"
-      return 0
-    fi
-  done
-  return 1
-}
-
 no_snapshot_left() {
   local leftovers
   leftovers="$(find "$work" -maxdepth 1 \( -name '*ompi_global_snapshot*' -o -name 'rank*.img*' \))"

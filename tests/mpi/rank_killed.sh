@@ -20,18 +20,6 @@ require_tools "$OMPI_CHECKPOINT" "$CR_INFO" "$program"
 fresh_dir "$work"
 cd "$work"
 
-# The ranks of job PID (children of mpirun with CRCORE_MPI=1), by rank number.
-rank_pid() {
-  local job="$1" rank="$2" p
-  for p in $(pgrep -P "$job"); do
-    if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$rank"; then
-      echo "$p"
-      return 0
-    fi
-  done
-  return 1
-}
-
 for case in drain write timed; do
   fault=""
   case "$case" in
