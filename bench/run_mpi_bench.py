@@ -40,6 +40,8 @@ import sys
 import tempfile
 import time
 
+from mpi_env import mpi_bench_setup
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -59,13 +61,7 @@ def parse_args():
 class Bench:
     def __init__(self, a):
         self.a = a
-        self.bin = os.path.join(a.build, "bin")
-        self.mpibin = os.path.join(a.build, "libexec", "crcore", "mpi-bin")
-        self.env = dict(os.environ)
-        self.env["PATH"] = os.pathsep.join([self.mpibin, self.bin, self.env.get("PATH", "")])
-        self.env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-                        OMPI_MCA_btl="self,vader", OMPI_MCA_btl_base_warn_component_unused="0")
-        self.real_mpirun = shutil.which("mpirun", path="/usr/bin") or "mpirun"
+        self.bin, self.mpibin, self.env, self.real_mpirun = mpi_bench_setup(a.build)
         self.work = tempfile.mkdtemp(prefix="crcore-mpi-bench-", dir=a.dir)
         self.program = os.path.join(self.work, "mpi_bench")
         src = os.path.join(REPO, "bench", "mpi", "mpi_bench.c")
