@@ -252,6 +252,10 @@ done < <(
     [[ -f "$list" && ! -f "$(dirname "$list")/CMakeLists.txt" ]] && echo "$list"
   done
 )
+if [[ -z "${names[*]+set}" ]]; then
+  echo "run_cases.sh: no case to run (no case named ${only[*]:-} in $here/CASES; tree cases run as e2e_tree_cases)" >&2
+  exit 2
+fi
 
 # Build (in parallel), then run (in parallel, `jobs` at a time), printing each result as it comes.
 build_one() {
