@@ -15,6 +15,9 @@ struct CapturedRegion {
   const char* path;    // points into the maps text
   uint32_t first_run;  // index of its first page run
   uint32_t run_count;
+  // 0: the pages are read from the region itself. Otherwise from a copy of it, at address +
+  // source_delta (mod 2^64): a shared region staged for the copy-on-write writer (shared_staging.h).
+  uint64_t source_delta;
 };
 
 struct PageRun {

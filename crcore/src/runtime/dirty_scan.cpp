@@ -10,6 +10,7 @@
 
 #include "image/checksum.h"
 #include "image/format.h"
+#include "runtime/safe_io.h"
 
 namespace crcore::runtime {
 namespace {
@@ -17,14 +18,6 @@ namespace {
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kPagemapPresent = 1ull << 63;
 constexpr uint64_t kPagemapSwapped = 1ull << 62;
-
-void set_why(char* why, size_t size, const char* text) {
-  if (why[0] == '\0') {
-    size_t n = strnlen(text, size - 1);
-    memcpy(why, text, n);
-    why[n] = '\0';
-  }
-}
 
 bool is_anonymous(uint32_t kind) {
   auto k = static_cast<image::RegionKind>(kind);
@@ -131,7 +124,7 @@ int scan_anonymous(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, c
     uint64_t batch = pages - done < arena.pagemap_capacity ? pages - done : arena.pagemap_capacity;
     off_t where = static_cast<off_t>((start / kPage + done) * sizeof(uint64_t));
     if (pread(pagemap, arena.pagemap, batch * sizeof(uint64_t), where) != static_cast<ssize_t>(batch * 8)) {
-      set_why(why, why_size, "short read of /proc/self/pagemap");
+      keep_first_why(why, why_size, "short read of /proc/self/pagemap");
       rc = -EIO;
       break;
     }
@@ -151,7 +144,7 @@ int scan_anonymous(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, c
       if (need_read) {
         if (!readable && !made_readable) {
           if (mprotect(reinterpret_cast<void*>(start), end - start, PROT_READ) != 0) {
-            set_why(why, why_size, "cannot read a protected region");
+            keep_first_why(why, why_size, "cannot read a protected region");
             rc = -errno;
             break;
           }
@@ -193,7 +186,7 @@ int scan_anonymous(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, c
         what = present && !zero ? Data : ZeroFill;  // not tracked: stated whole
       }
       if (what != Nothing && add_run(arena, r, out, address, what == ZeroFill) != 0) {
-        set_why(why, why_size, "memory too fragmented for the page-run table");
+        keep_first_why(why, why_size, "memory too fragmented for the page-run table");
         rc = -E2BIG;
       }
     }
@@ -214,7 +207,7 @@ int scan_pages_tracked(CaptureArena& arena, MemoryCapture& out, const Incrementa
                        size_t why_size) {
   int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   if (pagemap < 0) {
-    set_why(why, why_size, "cannot open /proc/self/pagemap");
+    keep_first_why(why, why_size, "cannot open /proc/self/pagemap");
     return -errno;
   }
   out.run_count = 0;

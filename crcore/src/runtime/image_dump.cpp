@@ -31,15 +31,6 @@ namespace {
 using image::Piece;
 using image::RecordKind;
 
-void set_why(char* why, size_t size, const char* text) {
-  if (why[0] != '\0') {
-    return;  // keep the first, most specific reason
-  }
-  size_t n = strnlen(text, size - 1);
-  memcpy(why, text, n);
-  why[n] = '\0';
-}
-
 // A string of the process, read into the arena's string pool.
 struct Text {
   const char* data = "";
@@ -278,13 +269,13 @@ bool overlaps(const CapturedRegion& r, const VolatileRange* ranges, int count) {
   return false;
 }
 
-int write_copied(image::RecordWriter& w, CaptureArena& arena, const PageRun& run) {
+int write_copied(image::RecordWriter& w, CaptureArena& arena, const PageRun& run, uint64_t source_delta) {
   for (uint64_t done = 0; done < run.length;) {
     uint64_t chunk = run.length - done;
     if (chunk > arena.data_capacity) {
       chunk = arena.data_capacity;
     }
-    memcpy(arena.data, reinterpret_cast<const void*>(run.address + done), chunk);
+    memcpy(arena.data, reinterpret_cast<const void*>(run.address + source_delta + done), chunk);
     int rc = w.pages(run.address + done, arena.data, chunk);
     if (rc != 0) {
       return rc;
@@ -309,7 +300,7 @@ int write_pages(image::RecordWriter& w, CaptureArena& arena, const MemoryCapture
       continue;
     }
     bool copy = overlaps(r, volatile_ranges, volatile_count);
-    bool readable = (r.record.prot & image::kProtRead) != 0;
+    bool readable = r.source_delta != 0 || (r.record.prot & image::kProtRead) != 0;  // a staged copy is readable
     if (!readable) {
       mprotect(reinterpret_cast<void*>(r.record.start), r.record.end - r.record.start, PROT_READ);
     }
@@ -320,8 +311,8 @@ int write_pages(image::RecordWriter& w, CaptureArena& arena, const MemoryCapture
         rc = w.zero_pages(run.address, run.length & ~kRunZeroFill);
         continue;
       }
-      rc = copy ? write_copied(w, arena, run)
-                : w.pages(run.address, reinterpret_cast<const void*>(run.address), run.length);
+      rc = copy ? write_copied(w, arena, run, r.source_delta)
+                : w.pages(run.address, reinterpret_cast<const void*>(run.address + r.source_delta), run.length);
       if (++written_runs == total_runs / 2 + 1) {  // total_runs is 0 unless a fault is armed
         fault_point(FaultPoint::WriterMidPages);
         if (fault_armed(FaultPoint::WriteEio) && rc == 0) {
@@ -422,7 +413,8 @@ int dump_image(CaptureArena& arena, const DumpRequest& request, DumpResult& resu
     rc = w.end(image::RecordWriter::Sync::Later);  // the manager flushes once the threads run again
   }
   if (rc != 0) {
-    set_why(why, why_size, rc == -ENOSPC ? "no space left on the image's file system" : "writing the image failed");
+    keep_first_why(why, why_size,
+                   rc == -ENOSPC ? "no space left on the image's file system" : "writing the image failed");
     return rc;
   }
   result.image_bytes = w.bytes_written();

@@ -46,6 +46,7 @@
 #include "runtime/runtime_state.h"
 #include "runtime/safe_io.h"
 #include "runtime/scope_barrier.h"
+#include "runtime/shared_staging.h"
 #include "runtime/sysv_shm_attach.h"
 #include "runtime/thread_stop.h"
 #include "runtime/topology.h"
@@ -123,6 +124,7 @@ struct Checkpoint {
   MemoryCapture memory;                 // regions, captured while stopped (dirty tracker, copy-on-write)
   IncrementalPlan plan;                 // the dirty tracker's
   std::vector<ForkAdvice> fork_advice;  // lifted for the copy-on-write writer's fork (region_advice.h)
+  SharedStaging staging;                // shared memory copied for the copy-on-write writer
   bool copy_on_write;
   uint64_t kmod_id;  // the kernel module's request id; 0: the user backend (tgkill)
   pid_t writer_pid;
@@ -200,6 +202,12 @@ struct WriterResult {
   char why[512];
 };
 
+// The image written by the manager itself, every thread stopped.
+int dump_in_place(Checkpoint& c, const DumpRequest& dump) {
+  int rc = dump_image(g_arena, dump, c.dump, c.why, sizeof c.why);
+  return rc < 0 ? rc : 0;
+}
+
 // Saves the manager's context, then writes the image: in place, or (copy-on-write) in a forked
 // child that has a frozen copy of the whole address space, so that the application can run on.
 // Returns kRestarted when the restart stage resumes the manager here, kForked when a child
@@ -233,8 +241,16 @@ __attribute__((noinline)) int save_and_dump(Checkpoint& c) {
       }
       dump.memory = &c.memory;
     }
+    // Shared memory is the same pages in the writer's copy and goes on changing: copied now.
+    rc = stage_shared_regions(g_arena, c.memory, c.staging, c.why, sizeof c.why);
+    if (rc != 0) {
+      c.why[0] = '\0';  // no room for the copy: written in place instead (below)
+      return dump_in_place(c, dump);
+    }
     rc = lift_fork_advice(c.fork_advice.data(), c.fork_advice.size(), c.why, sizeof c.why);
     if (rc != 0) {
+      release_shared_staging(c.staging);
+      forget_shared_staging(g_arena, c.memory);
       return rc;
     }
     dump.lifted = c.fork_advice.data();
@@ -260,7 +276,9 @@ __attribute__((noinline)) int save_and_dump(Checkpoint& c) {
       syscall(SYS_exit_group, result.rc == 0 ? 0 : 1);
     }
     restore_fork_advice(c.fork_advice.data(), c.fork_advice.size());
-    dump.in_fork_child = false;  // (no fork: written in place below, with the advice as it is)
+    dump.in_fork_child = false;         // (no fork: written in place below, with the advice as it is)
+    release_shared_staging(c.staging);  // the writer has its own copy of it
+    forget_shared_staging(g_arena, c.memory);
     if (pid > 0) {
       // Only the writer may hold the write end: if it dies, the manager reads end-of-file at once
       // instead of waiting forever on a pipe it keeps open itself.
@@ -271,8 +289,7 @@ __attribute__((noinline)) int save_and_dump(Checkpoint& c) {
     }
     // No fork (memory limits?): write in place.
   }
-  int rc = dump_image(g_arena, dump, c.dump, c.why, sizeof c.why);
-  return rc < 0 ? rc : 0;
+  return dump_in_place(c, dump);
 }
 
 // wait_for_writer's value when the writer died without reporting (c.why says how).

@@ -26,7 +26,6 @@ constexpr size_t kMaxPieces = 64;
 
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kPagemapPresent = 1ull << 63;
-constexpr uint64_t kPagemapSwapped = 1ull << 62;
 constexpr uint64_t kPagemapFileOrSharedAnon = 1ull << 61;
 
 bool starts_with(const char* s, const char* prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
@@ -240,6 +239,30 @@ int capture_regions(CaptureArena& arena, MemoryCapture& out, char* why, size_t w
   return 0;
 }
 
+int read_page_entries(int pagemap, uint64_t address, uint64_t count, bool shared, uint64_t* entries) {
+  off_t where = static_cast<off_t>(address / kPage * sizeof(uint64_t));
+  if (pread(pagemap, entries, count * sizeof(uint64_t), where) != static_cast<ssize_t>(count * sizeof(uint64_t))) {
+    return errno != 0 ? -errno : -EIO;
+  }
+  if (!shared) {
+    return 0;
+  }
+  static unsigned char resident[4096];  // single-threaded: the stopped process, or its writer
+  for (uint64_t done = 0; done < count;) {
+    uint64_t chunk = count - done < sizeof resident ? count - done : sizeof resident;
+    if (mincore(reinterpret_cast<void*>(address + done * kPage), chunk * kPage, resident) != 0) {
+      return -errno;
+    }
+    for (uint64_t k = 0; k < chunk; ++k) {
+      if ((resident[k] & 1) != 0) {
+        entries[done + k] |= kPagemapPresent;
+      }
+    }
+    done += chunk;
+  }
+  return 0;
+}
+
 int scan_region(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, int pagemap, char* why, size_t why_size) {
   r.first_run = static_cast<uint32_t>(out.run_count);
   r.run_count = 0;
@@ -252,7 +275,10 @@ int scan_region(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, int 
   }
   int rc = 0;
   bool file_private = kind == image::RegionKind::FilePrivate;
-  bool readable = (r.record.prot & image::kProtRead) != 0;
+  // A staged copy (private, readable) stands for the region: its pages are the ones the region held.
+  bool staged = r.source_delta != 0;
+  bool shared = kind == image::RegionKind::AnonShared && !staged;
+  bool readable = staged || (r.record.prot & image::kProtRead) != 0;
   bool made_readable = false;
   uint64_t pages = (r.record.end - r.record.start) / kPage;
   for (uint64_t done = 0; done < pages && rc == 0;) {
@@ -260,16 +286,14 @@ int scan_region(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, int 
     if (batch > arena.pagemap_capacity) {
       batch = arena.pagemap_capacity;
     }
-    off_t where = static_cast<off_t>((r.record.start / kPage + done) * sizeof(uint64_t));
-    ssize_t got = pread(pagemap, arena.pagemap, batch * sizeof(uint64_t), where);
-    if (got != static_cast<ssize_t>(batch * sizeof(uint64_t))) {
-      append_why(why, why_size, "short read of /proc/self/pagemap");
-      rc = -EIO;
+    rc = read_page_entries(pagemap, r.record.start + r.source_delta + done * kPage, batch, shared, arena.pagemap);
+    if (rc != 0) {
+      append_why(why, why_size, "cannot read /proc/self/pagemap");
       break;
     }
     for (uint64_t k = 0; k < batch; ++k) {
       uint64_t entry = arena.pagemap[k];
-      bool touched = (entry & (kPagemapPresent | kPagemapSwapped)) != 0;
+      bool touched = page_entry_touched(entry);
       if (file_private && (entry & kPagemapPresent) != 0 && (entry & kPagemapFileOrSharedAnon) != 0) {
         touched = false;  // still the file's page: the file provides it at restart
       }
@@ -286,7 +310,7 @@ int scan_region(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, int 
         made_readable = true;
       }
       // A zero page can be left out only where the restart maps zeros: not over a file.
-      if (!file_private && is_zero_page(reinterpret_cast<const void*>(address))) {
+      if (!file_private && is_zero_page(reinterpret_cast<const void*>(address + r.source_delta))) {
         continue;
       }
       if (add_page(arena, r, out, address) != 0) {

@@ -38,8 +38,17 @@ int capture_regions(CaptureArena& arena, MemoryCapture& out, char* why, size_t w
 // the file does not; all-zero pages are left out) and records the runs. 0 or -errno.
 int scan_pages(CaptureArena& arena, MemoryCapture& out, char* why, size_t why_size);
 
-// scan_pages for one region (pagemap: /proc/self/pagemap, open). 0 or -errno.
+// scan_pages for one region (pagemap: /proc/self/pagemap, open). A region with a source_delta is
+// scanned in its staged copy. 0 or -errno.
 int scan_region(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, int pagemap, char* why, size_t why_size);
+
+// The pagemap entries of `count` pages of a region from `address` into entries; for a shared region
+// (shared: AnonShared) a page resident in the shared object but not mapped here (brought in by
+// another process, or by write(2) to a memfd) counts as present too (mincore). 0 or -errno.
+int read_page_entries(int pagemap, uint64_t address, uint64_t count, bool shared, uint64_t* entries);
+
+// Whether a pagemap entry (as read_page_entries gives it) is a page that holds data.
+inline bool page_entry_touched(uint64_t entry) { return (entry & (3ull << 62)) != 0; }  // present or swapped
 
 // PageRun.length with this bit: a zero-fill run of an incremental image (no bytes; see
 // image::kRecordZeroFill). The length is the rest of the bits.

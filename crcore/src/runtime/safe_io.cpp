@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace crcore::runtime {
 
@@ -96,6 +97,15 @@ int write_all(int fd, const void* data, size_t size) {
     size -= static_cast<size_t>(n);
   }
   return 0;
+}
+
+void keep_first_why(char* why, size_t size, const char* text) {
+  if (why[0] != '\0') {
+    return;
+  }
+  size_t n = strnlen(text, size - 1);
+  memcpy(why, text, n);
+  why[n] = '\0';
 }
 
 }  // namespace crcore::runtime

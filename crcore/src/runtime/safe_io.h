@@ -24,4 +24,8 @@ char* append_decimal(char* out, uint64_t value);
 // write(2) of a whole buffer, retrying on EINTR and short writes. 0 or -errno.
 int write_all(int fd, const void* data, size_t size);
 
+// Copies text into why (size bytes, NUL-terminated) unless why already holds a reason: the first,
+// most specific one is kept.
+void keep_first_why(char* why, size_t size, const char* text);
+
 }  // namespace crcore::runtime
