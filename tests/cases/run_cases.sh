@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The checkpoint/restart case list (tests/cases/README.md has the protocol and the cases).
 #
-# Usage: run_cases.sh [--work DIR] [--jobs N] [--keep] [NAME...]
+# Usage: run_cases.sh [--work DIR] [--jobs N] [--keep] [--cow] [NAME...]
 # Every case listed in tests/cases/CASES and tests/cases/*/CASES (`name scope expect description`;
 # a subdirectory with its own CMakeLists.txt, like tree/, runs its cases itself)
 # is built from tests/cases/[DIR/]NAME.c (or run as NAME.sh) and run twice: once uninterrupted, and
@@ -9,6 +9,7 @@
 # is ready, restarted (cr_restart) and told to go on; its stdout must be the same both times. A case
 # expecting `refuse:WORD` must instead see the checkpoint fail with a message containing WORD and the
 # program then finish normally. One line per case, then `N passed, N failed`; exit 1 on any failure.
+# --cow: checkpoint every case with the copy-on-write writer (--cont, then killed here).
 # NAME...: run only these cases. Tools: as tests/e2e/lib.sh (CRCORE_CR_* or CRCORE_BIN).
 set -u -o pipefail
 
@@ -24,13 +25,15 @@ STEP_TIMEOUT="${CRCORE_CASE_TIMEOUT:-60}"  # deadline of each step of a case (ne
 work="${TMPDIR:-/tmp}/crcore-cases.$$"
 jobs=4
 keep=0
+cow=0
 only=()
 while (($# > 0)); do
   case "$1" in
     --work) work="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+    --cow) cow=1; shift ;;
+    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
     -*) echo "run_cases.sh: unknown option $1" >&2; exit 2 ;;
     *) only+=("$1"); shift ;;
   esac
@@ -145,9 +148,10 @@ run_one() {
   esac
   rm -f "$dir/image"
   # A case marked `case: copy-on-write` is checkpointed while it goes on (the forked writer), then
-  # killed here; every other case is checkpointed with --kill (written in place).
+  # killed here; every other case is checkpointed with --kill (written in place), unless --cow asks
+  # for the copy-on-write writer everywhere.
   local after=--kill
-  [[ -f "$dir/copy-on-write" ]] && after=--cont
+  [[ -f "$dir/copy-on-write" || "$cow" == 1 ]] && after=--cont
   timeout -s KILL "$STEP_TIMEOUT" "$CR_CHECKPOINT" "$after" "${scope_args[@]}" -f "$dir/image" "$target" \
     >"$dir/checkpoint.log" 2>&1
   status=$?
