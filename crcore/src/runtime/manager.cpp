@@ -521,7 +521,9 @@ int prepare(Checkpoint& c) {
     set_status(c, control::Status::TempFailure, -rc, "cannot reserve memory for the checkpoint");
     return rc;
   }
-  (void)tracker_prepare(static_cast<uint64_t>(rss_pages));  // without it: a full image, untracked
+  if (tracker_prepare(static_cast<uint64_t>(rss_pages)) == 0) {  // without it: a full image, untracked
+    tracker_prearm(g_arena);
+  }
   if (c.copy_on_write) {
     rc = find_fork_advice(c.fork_advice);
     if (rc != 0) {
