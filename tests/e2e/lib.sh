@@ -83,6 +83,31 @@ wait_gone() {
   done
 }
 
+# describe_stuck PID: for the report of a step that did not end in time: PID and every process under
+# it (a restarted tree's PID namespace included), each thread's state, wait channel and kernel stack,
+# and the signal masks, on stderr. Rare hangs under load are only diagnosable from this.
+describe_stuck() {
+  local pids=("$1") i=0 p t
+  while ((i < ${#pids[@]})); do
+    for p in $(ps -o pid= --ppid "${pids[i]}" 2>/dev/null); do
+      pids+=("$p")
+    done
+    ((i += 1))
+  done
+  {
+    echo "    --- processes under ${1} that did not end:"
+    for p in "${pids[@]}"; do
+      [[ -d "/proc/$p" ]] || continue
+      echo "    | process $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | head -c 120)"
+      grep -E '^(NSpid|SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt):' "/proc/$p/status" 2>/dev/null | sed 's/^/    |   /'
+      for t in /proc/"$p"/task/*; do
+        echo "    |   thread ${t##*/} $(cut -d' ' -f3 "$t/stat" 2>/dev/null) $(cat "$t/comm" 2>/dev/null) in $(cat "$t/wchan" 2>/dev/null)"
+        sed 's/^/    |     /' "$t/stack" 2>/dev/null | head -n 12
+      done
+    done
+  } >&2
+}
+
 # reap PID: sets status to the exit status of a finished child of this shell. Never call it inside $(...):
 # a subshell cannot wait for its parent's children.
 reap() {

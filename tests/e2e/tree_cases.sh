@@ -34,6 +34,7 @@ wait_file() {
 # finish PID: waits (with a deadline) for a child of this shell; sets status.
 finish() {
   if ! wait_gone "$1" "$CASE_TIMEOUT"; then
+    describe_stuck "$1"
     kill -KILL "$1" 2>/dev/null || true
   fi
   reap "$1"

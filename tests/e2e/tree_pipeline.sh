@@ -81,7 +81,7 @@ if [[ "$mode" == kill ]]; then
   wait_gone "$job" 30 || fail "the job survived cr_checkpoint --kill"
   reap "$job"
 else
-  wait_gone "$job" 300 || fail "the checkpointed job did not finish in 300 s"
+  wait_gone "$job" 300 || { describe_stuck "$job"; fail "the checkpointed job did not finish in 300 s"; }
   reap "$job"
   [[ "$status" == 0 ]] || fail "the checkpointed job exited with $status" "$(show "$work/ckpt/stderr")"
   cmp "$work/plain/out.txt" "$work/ckpt/out.txt" || fail "the job's file changed by its checkpoint"
@@ -95,7 +95,7 @@ say "restart from the index"
 (cd "$work/ckpt" && exec "$CR_RESTART" "$work/ckpt/ctx" >>"$work/ckpt/stdout" 2>>"$work/ckpt/stderr" </dev/null) &
 restart=$!
 track "$restart"
-wait_gone "$restart" 300 || fail "the restarted job did not finish in 300 s"
+wait_gone "$restart" 300 || { describe_stuck "$restart"; fail "the restarted job did not finish in 300 s"; }
 reap "$restart"
 [[ "$status" == 0 ]] || fail "cr_restart exited with $status" "$(show "$work/ckpt/stderr")"
 cmp "$work/plain/out.txt" "$work/ckpt/out.txt" ||

@@ -40,9 +40,10 @@ struct Tracker {
   bool off = false;        // CRCORE_DIRTY_TRACKING=off
   bool hash_only = false;  // CRCORE_DIRTY_TRACKING=hash
   bool configured = false;
-  bool trace = false;    // CRCORE_DIRTY_TRACKING_TRACE=1: failed scans on stderr
-  bool valid = false;    // last_id names the last committed image, tracked since
-  bool pending = false;  // this checkpoint's tracking is set up (tracker_before_dump succeeded)
+  bool trace = false;     // CRCORE_DIRTY_TRACKING_TRACE=1: failed scans on stderr
+  bool valid = false;     // last_id names the last committed image, tracked since
+  bool prearmed = false;  // the current generation's ranges were protected by tracker_prearm
+  bool pending = false;   // this checkpoint's tracking is set up (tracker_before_dump succeeded)
   uint8_t last_id[16] = {};
   uint8_t pending_id[16] = {};
 };
@@ -240,6 +241,31 @@ int tracker_prepare(uint64_t resident_pages) {
   return 0;
 }
 
+void tracker_prearm(CaptureArena& arena) {
+  g_tracker.prearmed = false;
+  if (g_tracker.map == nullptr || g_tracker.off || !g_tracker.uffd_ok || g_tracker.hash_only || g_tracker.valid) {
+    return;
+  }
+  MemoryCapture memory;
+  char why[128] = "";
+  if (capture_regions(arena, memory, why, sizeof why) != 0) {
+    return;  // the pause protects everything itself
+  }
+  StoreHeader& h = header();
+  uint32_t cur = h.current & 1;
+  TrackedRange* armed = ranges(cur);
+  uint32_t count = 0;
+  for (uint32_t i = 0; i < memory.region_count; ++i) {
+    const image::RegionRecord& r = arena.regions[i].record;
+    // A region that changes meanwhile fails to register or to protect: the pause does it then.
+    if (is_anonymous(r.kind) && track_with_uffd(r.start, r.end, nullptr, 0, nullptr, 0, nullptr, 0)) {
+      armed[count++] = {r.start, r.end, static_cast<uint32_t>(TrackMethod::Uffd), 0, 0, 0};
+    }
+  }
+  h.range_count[cur] = count;
+  g_tracker.prearmed = count > 0;
+}
+
 int tracker_before_dump(CaptureArena& arena, MemoryCapture& memory, bool incremental, IncrementalPlan& plan) {
   plan = IncrementalPlan{};
   if (g_tracker.map == nullptr || g_tracker.off) {
@@ -249,7 +275,8 @@ int tracker_before_dump(CaptureArena& arena, MemoryCapture& memory, bool increme
   uint32_t cur = h.current & 1;
   uint32_t nxt = cur ^ 1;
   TrackedRange* prev = ranges(cur);
-  uint32_t prev_count = g_tracker.valid ? h.range_count[cur] : 0;
+  // Pre-armed ranges are scanned like the last image's: only what was written since is protected again.
+  uint32_t prev_count = g_tracker.valid || g_tracker.prearmed ? h.range_count[cur] : 0;
   plan.incremental = incremental && g_tracker.valid;
   uapi::PageRegion* written = written_list();
   uapi::PageRegion* zapped = zapped_list();
@@ -361,6 +388,7 @@ void tracker_after_checkpoint(bool committed) {
     g_tracker.valid = false;  // the changes since the last image are lost with this checkpoint
   }
   g_tracker.pending = false;
+  g_tracker.prearmed = false;
 }
 
 void tracker_init() { configure(); }

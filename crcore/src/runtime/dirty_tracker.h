@@ -80,6 +80,13 @@ struct IncrementalPlan {
 // time, and a fresh image id. 0 or -errno (then the checkpoint goes on without tracking).
 int tracker_prepare(uint64_t resident_pages);
 
+// Normal context, after tracker_prepare, while the program runs: when no image is tracked yet (the
+// first checkpoint, or the first after a failed one), registers the anonymous regions and
+// write-protects them now, so that the pause only protects again what the program writes until it
+// stops (protecting 4 GiB of small pages takes 0.1-0.5 s). Best effort: what it cannot protect, the
+// pause protects.
+void tracker_prearm(CaptureArena& arena);
+
 // RESTRICTED CODE (threads stopped): collects the written pages of the Uffd ranges (and protects
 // them again), captures the regions into arena/memory, registers and protects the new anonymous
 // regions, and fills plan. incremental: the request asked for an incremental image (written only

@@ -421,6 +421,10 @@ int dump_image(CaptureArena& arena, const DumpRequest& request, DumpResult& resu
   result.page_bytes = w.page_bytes();
   result.threads = threads;
   result.regions = memory.region_count;
+  result.huge_page_regions = 0;
+  for (uint32_t i = 0; i < memory.region_count; ++i) {
+    result.huge_page_regions += (arena.regions[i].record.flags & image::kRegionHugePage) != 0 ? 1 : 0;
+  }
   result.incremental = plan != nullptr && plan->incremental;
   return 0;
 }

@@ -50,6 +50,7 @@ struct DumpResult {
   uint64_t page_bytes = 0;
   uint32_t threads = 0;
   uint32_t regions = 0;
+  uint32_t huge_page_regions = 0;  // regions advised MADV_HUGEPAGE (the manager collapses them again)
   bool incremental = false;
 };
 

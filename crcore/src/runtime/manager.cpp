@@ -80,8 +80,9 @@ constexpr int kForked = 2;
 CaptureArena g_arena;
 std::unique_ptr<image::ZstdWorkspace> g_zstd;
 CheckpointInfo g_info;
-pid_t g_unreaped_writer = 0;  // the last copy-on-write writer, once it has reported
-uint64_t g_kmod_request = 0;  // set by serve_kmod for the checkpoint it starts
+pid_t g_unreaped_writer = 0;      // the last copy-on-write writer, once it has reported
+bool g_huge_page_advice = false;  // the last image held MADV_HUGEPAGE regions (after_answer collapses them)
+uint64_t g_kmod_request = 0;      // set by serve_kmod for the checkpoint it starts
 
 // How many threads compress the image with --compress: the CPUs this process may use (at most 8),
 // or CRCORE_COMPRESS_THREADS from its environment (1: the writer alone). Normal context.
@@ -521,7 +522,9 @@ int prepare(Checkpoint& c) {
     set_status(c, control::Status::TempFailure, -rc, "cannot reserve memory for the checkpoint");
     return rc;
   }
-  (void)tracker_prepare(static_cast<uint64_t>(rss_pages));  // without it: a full image, untracked
+  if (tracker_prepare(static_cast<uint64_t>(rss_pages)) == 0) {  // without it: a full image, untracked
+    tracker_prearm(g_arena);
+  }
   if (c.copy_on_write) {
     rc = find_fork_advice(c.fork_advice);
     if (rc != 0) {
@@ -604,8 +607,10 @@ void after_answer(const control::Request& request, const control::Response& resp
   }
   // The writer's copy split the huge pages the program wrote meanwhile: gathered again, so that the
   // next checkpoint's fork stays short (region_advice.h). CRCORE_HUGEPAGE_COLLAPSE=0 leaves them.
+  // Only where the image saw MADV_HUGEPAGE advice: finding the split mappings reads smaps, which
+  // costs ~50 ms per GiB of small pages.
   const char* collapse = getenv("CRCORE_HUGEPAGE_COLLAPSE");
-  if (ok && copy_on_write(request) && (collapse == nullptr || strcmp(collapse, "0") != 0)) {
+  if (ok && copy_on_write(request) && g_huge_page_advice && (collapse == nullptr || strcmp(collapse, "0") != 0)) {
     (void)collapse_split_huge_pages();  // best effort: small pages are correct, only slower to fork
   }
 }
@@ -860,6 +865,7 @@ int checkpoint_this_process(const control::Request& request, int image_fd, int c
   response.total_ns = monotonic_ns() - start;
   response.threads = c.dump.threads;
   response.regions = c.dump.regions;
+  g_huge_page_advice = c.dump.huge_page_regions != 0;
   if (c.status != control::Status::Ok) {
     std::string message = c.why;
     if (c.error != 0) {
