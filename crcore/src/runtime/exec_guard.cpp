@@ -39,11 +39,13 @@ uint64_t block_signal() {
   return old;
 }
 
-// True while this process's runtime is checkpointing it (from the request's acceptance to the
-// release). A forked child's copy of the phase is reset by its own runtime; a vfork child shares
-// the parent's memory but not its pid.
+// True while this process's runtime is checkpointing it (from the request's acceptance to its
+// answer: a copy-on-write writer may still be writing after the threads were released, and the
+// manager, which reports its result, would end with the old program). A forked child's copy of the
+// phase is reset by its own runtime; a vfork child shares the parent's memory but not its pid.
 bool checkpoint_under_way() {
-  return g_runtime.phase.load(std::memory_order_acquire) != static_cast<uint32_t>(Phase::Idle) &&
+  return (g_runtime.phase.load(std::memory_order_acquire) != static_cast<uint32_t>(Phase::Idle) ||
+          g_runtime.answering.load(std::memory_order_acquire) != 0) &&
          g_runtime.pid == static_cast<pid_t>(syscall(SYS_getpid));
 }
 

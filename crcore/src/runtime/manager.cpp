@@ -59,7 +59,9 @@ namespace {
 // stage filled (sysv_shm_attach.h).
 void reapply_image_resources() {
   const char* path = g_runtime.restart_block.image_path;
-  if (path[0] == '\0') {
+  // The restored threads are still parked, and one may hold a malloc lock (restart_resources.h):
+  // without such records nothing below may run.
+  if (path[0] == '\0' || !image_has_runtime_resources(path)) {
     return;
   }
   RestartResources image;
@@ -351,6 +353,8 @@ void apply_restart_flags() {
 // The manager after a restart: the process around it is the image, in a new pid.
 int come_back(Checkpoint& c) {
   g_runtime.pid = getpid();
+  g_runtime.answering.store(0, std::memory_order_release);  // the image was taken while it was set
+  forget_request_fds();                                     // the image left them out
   g_runtime.manager_tid.store(raw_gettid());
   wait_for_resumed_threads();
   const RestartBlock& rb = g_runtime.restart_block;
@@ -542,7 +546,11 @@ int prepare(Checkpoint& c) {
       return -ENOTSUP;
     }
   }
-  if (pipe2(c.pipe_probe, O_CLOEXEC | O_NONBLOCK) != 0 || pipe2(c.result_pipe, O_CLOEXEC) != 0) {
+  bool piped = pipe2(c.pipe_probe, O_CLOEXEC | O_NONBLOCK) == 0 && pipe2(c.result_pipe, O_CLOEXEC) == 0;
+  for (int fd : {c.pipe_probe[0], c.pipe_probe[1], c.result_pipe[0], c.result_pipe[1]}) {
+    note_request_fd(fd);
+  }
+  if (!piped) {
     set_status(c, control::Status::TempFailure, errno, "cannot create a pipe");
     return -errno;
   }
@@ -551,9 +559,7 @@ int prepare(Checkpoint& c) {
 
 void finish(Checkpoint& c) {
   for (int fd : {c.pipe_probe[0], c.pipe_probe[1], c.result_pipe[0], c.result_pipe[1]}) {
-    if (fd >= 0) {
-      close(fd);
-    }
+    close_request_fd(fd);
   }
   g_arena.release();
 }
@@ -601,7 +607,7 @@ void after_answer(const control::Request& request, const control::Response& resp
       kill(getpid(), SIGSTOP);
     }
   }
-  close(image_fd);
+  close_request_fd(image_fd);
   if (response.status == static_cast<uint32_t>(control::Status::PermFailure)) {
     kill(getpid(), SIGKILL);  // BLCR: a permanent failure ends the job
   }
@@ -647,15 +653,14 @@ bool serve(int fd) {
   cmsghdr* c = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr;
   if (c != nullptr && c->cmsg_type == SCM_RIGHTS) {
     memcpy(&image_fd, CMSG_DATA(c), sizeof image_fd);
+    note_request_fd(image_fd);
   }
   if (!allowed) {
     response.status = static_cast<uint32_t>(control::Status::Refused);
     snprintf(response.message, sizeof response.message, "only the owner of process %d or root may checkpoint it",
              getpid());
     respond(fd, response);
-    if (image_fd >= 0) {
-      close(image_fd);
-    }
+    close_request_fd(image_fd);
     // Anything it still sends is read before the close, so the answer is not lost to a reset.
     shutdown(fd, SHUT_WR);
     struct pollfd late = {fd, POLLIN, 0};
@@ -669,9 +674,7 @@ bool serve(int fd) {
     response.status = static_cast<uint32_t>(control::Status::Refused);
     snprintf(response.message, sizeof response.message, "malformed checkpoint request (a different crcore version?)");
     respond(fd, response);
-    if (image_fd >= 0) {
-      close(image_fd);
-    }
+    close_request_fd(image_fd);
     // Anything it still sends is read before the close, so the answer is not lost to a reset.
     shutdown(fd, SHUT_WR);
     struct pollfd late = {fd, POLLIN, 0};
@@ -702,6 +705,7 @@ bool serve(int fd) {
     }
   }
   after_answer(request, response, image_fd, committed);
+  g_runtime.answering.store(0, std::memory_order_release);
   return false;
 }
 
@@ -712,6 +716,7 @@ bool serve_kmod() {
   if (kmod::take_request(taken) != 0) {
     return false;  // taken back by a requester that went away
   }
+  note_request_fd(taken.image_fd);
   control::Response response{};
   response.magic = control::kResponseMagic;
   response.version = control::kControlVersion;
@@ -726,6 +731,7 @@ bool serve_kmod() {
   bool committed = kmod::report_result(taken.id, response, ok && temporary ? 120000 : 0);
   reap_writer();
   after_answer(taken.request, response, taken.image_fd, ok && (committed || !temporary));
+  g_runtime.answering.store(0, std::memory_order_release);
   return false;
 }
 
@@ -754,6 +760,7 @@ void* manager_main(void*) {
       }
     }
     int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    note_request_fd(fd);
     if (fd < 0) {
       if (errno != EINTR && errno != ECONNABORTED) {
         usleep(10000);
@@ -761,7 +768,7 @@ void* manager_main(void*) {
       continue;
     }
     if (!serve(fd)) {
-      close(fd);  // after a restart this number belongs to nobody (it was left out of the image)
+      close_request_fd(fd);  // (after a restart this number belongs to nobody: left out of the image)
     }
   }
   return nullptr;
@@ -820,6 +827,7 @@ int checkpoint_this_process(const control::Request& request, int image_fd, int c
     snprintf(response.message, sizeof response.message, "another checkpoint of process %d is in progress", getpid());
     return -CR_ETEMPFAIL;
   }
+  g_runtime.answering.store(1, std::memory_order_release);  // cleared once answered (end of serve)
   fault_next_checkpoint();
   g_info.requester = requester_pid;
   g_info.signal = 0;

@@ -85,7 +85,51 @@ bool walk(int fd, RestartResources& out) {
   }
 }
 
+// Whether the image holds a resource the runtime applies itself; with the descriptor at the first
+// record. Reads record headers only: no allocation.
+bool has_runtime_resources(int fd) {
+  image::FileHeader file{};
+  if (!read_exactly(fd, &file, sizeof file) || memcmp(file.magic, image::kFileMagic, sizeof file.magic) != 0 ||
+      lseek(fd, file.header_size, SEEK_SET) != static_cast<off_t>(file.header_size)) {
+    return true;  // not walkable here: the full walk says why
+  }
+  for (;;) {
+    image::RecordHeader h{};
+    if (!read_exactly(fd, &h, sizeof h) || h.magic != image::kRecordMagic) {
+      return true;
+    }
+    if (h.kind == static_cast<uint16_t>(image::RecordKind::End)) {
+      return false;
+    }
+    uint64_t left = h.stored_size;
+    if (h.kind == static_cast<uint16_t>(image::RecordKind::Resource) && left >= sizeof(image::ResourceHeader)) {
+      image::ResourceHeader r{};
+      if (!read_exactly(fd, &r, sizeof r)) {
+        return true;
+      }
+      if (r.type == static_cast<uint32_t>(image::ResourceType::RegionMemPolicy) ||
+          r.type == static_cast<uint32_t>(image::ResourceType::SysvShm)) {
+        return true;
+      }
+      left -= sizeof r;
+    }
+    if (left > 0 && lseek(fd, static_cast<off_t>(left), SEEK_CUR) < 0) {
+      return true;
+    }
+  }
+}
+
 }  // namespace
+
+bool image_has_runtime_resources(const char* path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return true;
+  }
+  bool found = has_runtime_resources(fd);
+  close(fd);
+  return found;
+}
 
 bool read_restart_resources(const char* path, RestartResources& out) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);

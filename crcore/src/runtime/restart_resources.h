@@ -17,6 +17,12 @@ struct RestartResources {
   std::string topology;  // the image's hwloc XML, empty if it has none
 };
 
+// Async-signal-safe (syscalls only, no allocation): whether the image at `path` holds a resource the
+// runtime applies itself (a RegionMemPolicy or SysvShm record); true also when it cannot tell. The
+// manager asks before its other threads run again: one of them may have been captured holding a
+// malloc lock (inside malloc, or inside fork, which takes them all), and the full walk allocates.
+bool image_has_runtime_resources(const char* path);
+
 // Walks the image at `path` (cr_restart checked it whole a moment ago: its records are walked, not
 // checked again; resource records are never compressed). False, with errno set where a call failed,
 // when it cannot be opened or walked to its end record.

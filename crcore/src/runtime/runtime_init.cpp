@@ -42,6 +42,46 @@ void disown_fd(int fd) {
   }
 }
 
+void note_request_fd(int fd) {
+  if (fd < 0) {
+    return;
+  }
+  for (auto& slot : g_runtime.request_fds) {
+    int expected = 0;
+    if (slot.compare_exchange_strong(expected, fd + 1)) {
+      return;
+    }
+  }
+}
+
+void close_request_fd(int fd) {
+  if (fd < 0) {
+    return;
+  }
+  for (auto& slot : g_runtime.request_fds) {
+    int expected = fd + 1;
+    if (slot.compare_exchange_strong(expected, 0)) {
+      break;
+    }
+  }
+  close(fd);
+}
+
+void close_inherited_request_fds() {
+  for (auto& slot : g_runtime.request_fds) {
+    int value = slot.exchange(0);
+    if (value > 0) {
+      close(value - 1);
+    }
+  }
+}
+
+void forget_request_fds() {
+  for (auto& slot : g_runtime.request_fds) {
+    slot.store(0);
+  }
+}
+
 namespace {
 
 int choose_signal() {
@@ -72,8 +112,10 @@ void after_fork_in_child() {
     close(g_runtime.control_fd);  // the parent's listening socket: this copy would end up in the child's image
   }
   g_runtime.control_fd = -1;
-  kmod::forget(true);  // the parent's registration; start_runtime registers this process
+  kmod::forget(true);             // the parent's registration; start_runtime registers this process
+  close_inherited_request_fds();  // the parent's checkpoint under way: its connection, image, pipes
   g_runtime.phase.store(static_cast<uint32_t>(Phase::Idle));
+  g_runtime.answering.store(0);  // (the parent's answer: exec_guard must not wait for it here)
   g_runtime.slot_count = 0;
   tracker_after_fork();
   start_runtime();

@@ -55,7 +55,11 @@ struct Runtime {
   std::atomic<uint32_t> release{0};    // [signal] futex: 0 while threads must stay parked
   std::atomic<uint32_t> outcome{0};    // [signal] Outcome once released
   std::atomic<int32_t> abort_code{0};  // [signal] first refusal's code
-  uint32_t slot_count = 0;             // [signal] slots in use (written by the manager only)
+  // From a request's acceptance until the manager has answered it: the threads run again while a
+  // copy-on-write writer completes the image, and an exec then would end the manager before it
+  // reports (exec_guard.cpp waits while this is set).
+  std::atomic<uint32_t> answering{0};
+  uint32_t slot_count = 0;  // [signal] slots in use (written by the manager only)
   uint64_t checkpoint_serial = 0;
 
   ThreadSlot slots[image::kMaxThreads];  // [signal]
@@ -67,11 +71,26 @@ struct Runtime {
   // cr_request_checkpoint): left out of images. Stored as fd + 1; 0 marks a free entry.
   static constexpr int kMaxOwnedFds = 64;
   std::atomic<int> owned_fds[kMaxOwnedFds] = {};
+
+  // Descriptors the manager holds for the request it serves (its connection, the image, its pipes),
+  // as fd + 1: a child forked meanwhile inherits them, and must close its copies (a child of a tree
+  // checkpoint would otherwise be captured holding a socket to the requester).
+  static constexpr int kMaxRequestFds = 8;
+  std::atomic<int> request_fds[kMaxRequestFds] = {};
 };
 
 // Marks a descriptor as the runtime's own (or no longer). Async-signal-safe.
 void own_fd(int fd);
 void disown_fd(int fd);
+
+// The manager's request descriptors (see request_fds): noted when opened, closed through
+// close_request_fd (forgotten first, so that a child forked then never closes a reused number).
+// close_inherited_request_fds: in a forked child; forget_request_fds: after a restart (the image
+// left them out). Async-signal-safe.
+void note_request_fd(int fd);
+void close_request_fd(int fd);
+void close_inherited_request_fds();
+void forget_request_fds();
 
 enum class Phase : uint32_t {
   Idle = 0,
