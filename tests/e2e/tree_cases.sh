@@ -10,6 +10,8 @@
 #   CASE_BIN_DIR  where the case programs are built (build/tests/cases/tree); NAME.sh cases run
 #                 from CASES's directory with bash
 #   CRCORE_TREE_CASES="a b"  runs only these cases
+#   CRCORE_TREE_CASES_COW=1  checkpoints with the copy-on-write writers (--cont: the scope goes on while
+#                            each process's forked copy writes its image), then kills the scope here
 # Prints one line per case and "N passed, N failed".
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -35,9 +37,30 @@ wait_file() {
 finish() {
   if ! wait_gone "$1" "$CASE_TIMEOUT"; then
     describe_stuck "$1"
-    kill -KILL "$1" 2>/dev/null || true
+    kill_scope tree "$1"  # a restart's whole tree: its PID namespace outlives cr_restart
   fi
   reap "$1"
+}
+
+# kill_scope SCOPE PID: SIGKILL to every process of the scope checkpointed from PID (tree: PID and
+# everything under it; pgid, sid: every process of PID's group or session but this script's own).
+kill_scope() {
+  local scope="$1" pids=("$2") i=0 p
+  case "$scope" in
+    tree)
+      while ((i < ${#pids[@]})); do
+        for p in $(ps -o pid= --ppid "${pids[i]}" 2>/dev/null); do
+          pids+=("$p")
+        done
+        ((i += 1))
+      done
+      ;;
+    pgid) mapfile -t pids < <(pgrep -g "$(ps -o pgid= -p "$2" | tr -d ' ')") ;;
+    sid) mapfile -t pids < <(pgrep -s "$(ps -o sid= -p "$2" | tr -d ' ')") ;;
+  esac
+  for p in "${pids[@]}"; do
+    [[ "$p" == "$$" || "$p" == "$BASHPID" ]] || kill -KILL "$p" 2>/dev/null || true
+  done
 }
 
 # start DIR NAME: runs the case under cr_run in DIR, stdout appended to DIR/out; sets pid.
@@ -80,8 +103,9 @@ run_case() {
     verdict="no READY (status $status)"
     return
   fi
-  local cstatus
-  cstatus="$(run_tool "$base/checkpoint.out" "$base/checkpoint.err" "$CR_CHECKPOINT" --kill "--$scope" "$case_pid" \
+  local cstatus after=--kill
+  [[ "${CRCORE_TREE_CASES_COW:-0}" == 1 ]] && after=--cont
+  cstatus="$(run_tool "$base/checkpoint.out" "$base/checkpoint.err" "$CR_CHECKPOINT" "$after" "--$scope" "$case_pid" \
     -f "$base/ckpt/ctx")"
   if [[ "$expect" == refuse:* ]]; then
     local word="${expect#refuse:}"
@@ -102,7 +126,10 @@ run_case() {
       verdict="cr_checkpoint failed: $(head -c 400 "$base/checkpoint.err")"
       return
     fi
-    finish "$case_pid"  # killed by the checkpoint
+    if [[ "$after" == --cont ]]; then
+      kill_scope "$scope" "$case_pid"
+    fi
+    finish "$case_pid"  # killed by the checkpoint (or just above)
     (cd "$base/ckpt" && exec "$CR_RESTART" "$base/ckpt/ctx" >>"$base/ckpt/out" 2>>"$base/ckpt/err" </dev/null) &
     local restart_pid=$!
     track "$restart_pid"
