@@ -95,8 +95,9 @@ say "1. an intact image restarts (pages checked while they load)"
 image plain
 status="$(run_tool "$work/restart-plain.stdout" "$work/restart-plain.stderr" "$CR_RESTART" "$work/plain.ctx")"
 [[ "$status" == 0 ]] || fail "cr_restart of an intact image exited $status" "$(show "$work/restart-plain.stderr")"
-grep -q "^step $steps$" "$work/plain.out" && grep -q "^memory OK$" "$work/plain.out" ||
+if ! grep -q "^step $steps$" "$work/plain.out" || ! grep -q "^memory OK$" "$work/plain.out"; then
   fail "the restarted program did not finish with its memory intact" "$(show "$work/plain.out")"
+fi
 say "  restarted: memory OK"
 
 say "2. a damaged uncompressed page payload: refused on the validator's verdict"
@@ -111,8 +112,9 @@ CRCORE_RESTART_VALIDATE=first refused first "$work/raw-damaged.ctx" "$work/raw.o
 overlapped first && fail "CRCORE_RESTART_VALIDATE=first still overlapped" "$(show "$work/first.stderr")"
 [[ "$(wc -l <"$work/first.stderr")" == 1 ]] || fail "more than the one message" "$(show "$work/first.stderr")"
 status="$(CRCORE_RESTART_VALIDATE=sometimes run_tool /dev/null "$work/bad-order.stderr" "$CR_RESTART" "$work/raw.ctx")"
-[[ "$status" == 1 ]] && grep -q "CRCORE_RESTART_VALIDATE='sometimes'" "$work/bad-order.stderr" ||
+if [[ "$status" != 1 ]] || ! grep -q "CRCORE_RESTART_VALIDATE='sometimes'" "$work/bad-order.stderr"; then
   fail "an unknown CRCORE_RESTART_VALIDATE was not refused (status $status)" "$(show "$work/bad-order.stderr")"
+fi
 say "  refused first; an unknown order refused"
 
 say "4. a damaged compressed page payload: refused"
