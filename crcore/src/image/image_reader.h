@@ -42,6 +42,12 @@ class ImageReader {
   // proof lies about the very file it names.
   Image load(const ValidationProof& proof);
 
+  // Everything load() checks except the Pages payloads' checksums, which are neither read nor hashed
+  // (exactly what load(proof) skips when the proof applies). The caller must check them itself before
+  // any restored code runs: cr_restart does, in a child, while the stage loads the pages
+  // (restart/page_validator.h). Image::pages lists every payload to check (PagesRef::payload_hash).
+  Image load_without_page_checksums();
+
   // After a load() without a proof that succeeded: the entry stating that this file was fully validated,
   // or nullopt when the file changed while it was read, or its last change (ctime) is less than
   // kProofSettleNs older than the clock when the validation began (a later change could then leave the

@@ -13,17 +13,13 @@
 #include "image/file_stream.h"
 
 namespace crcore::image {
-namespace {
-
-unsigned usable_cpus() {
+unsigned PayloadCheck::usable_cpus() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) != 0) {
     return 1;
   }
   return static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
 }
-
-}  // namespace
 
 void PayloadCheck::add(const RecordAt& at, const PagesHeader& pages, uint64_t offset, uint64_t length,
                        uint64_t expected) {
@@ -40,8 +36,10 @@ bool PayloadCheck::matches(const Job& job, int fd, const std::string& path, uint
   return hash.digest() == job.expected;
 }
 
-std::optional<RecordAt> PayloadCheck::run(int fd, const std::string& path, uint64_t file_size) const {
-  unsigned threads = std::min<unsigned>({usable_cpus(), kMaxThreads, static_cast<unsigned>(jobs_.size())});
+std::optional<RecordAt> PayloadCheck::run(int fd, const std::string& path, uint64_t file_size,
+                                          unsigned max_threads) const {
+  unsigned threads =
+      std::min<unsigned>({usable_cpus(), kMaxThreads, std::max(1u, max_threads), static_cast<unsigned>(jobs_.size())});
   std::vector<char> good(jobs_.size(), 1);
   std::atomic<size_t> next{0};
   std::exception_ptr error;

@@ -24,9 +24,13 @@ class PayloadCheck {
   void add(const RecordAt& at, const PagesHeader& pages, uint64_t offset, uint64_t length, uint64_t expected);
   size_t size() const { return jobs_.size(); }
 
-  // Hashes every record added. The first (in file order) whose checksum differs, or nullopt. Throws
-  // ImageError on a read error.
-  std::optional<RecordAt> run(int fd, const std::string& path, uint64_t file_size) const;
+  // Hashes every record added, on at most max_threads threads. The first (in file order) whose checksum
+  // differs, or nullopt. Throws ImageError on a read error.
+  std::optional<RecordAt> run(int fd, const std::string& path, uint64_t file_size,
+                              unsigned max_threads = kMaxThreads) const;
+
+  // The CPUs this process may run on (sched_getaffinity), at least 1.
+  static unsigned usable_cpus();
 
  private:
   struct Job {

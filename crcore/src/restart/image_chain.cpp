@@ -131,7 +131,7 @@ std::string image_id_string(const uint8_t* id) {
   return s;
 }
 
-ImageChain load_chain(image::Image newest, const image::ValidationProof* proof) {
+ImageChain load_chain(image::Image newest, const image::ValidationProof* proof, bool without_page_checksums) {
   ImageChain chain;
   chain.images.push_back(std::move(newest));
   std::set<std::string> seen{image_id_string(chain.images[0].header.image_id)};
@@ -151,7 +151,9 @@ ImageChain load_chain(image::Image newest, const image::ValidationProof* proof) 
       throw RestartError(child.path + ": the chain of incremental images loops back to " + path);
     }
     image::ImageReader reader(path);
-    image::Image parent = proof != nullptr ? reader.load(*proof) : reader.load();
+    image::Image parent = without_page_checksums ? reader.load_without_page_checksums()
+                          : proof != nullptr     ? reader.load(*proof)
+                                                 : reader.load();
     if (parent.process.pid != child.process.pid ||
         parent.process.checkpoint_serial >= child.process.checkpoint_serial) {
       throw RestartError(child.path + " does not continue " + path + ": that is checkpoint " +

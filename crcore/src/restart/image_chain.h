@@ -23,7 +23,10 @@ struct ImageChain {
 // each page. Sets each region's pages_saved in images[0] to the pages the chain provides for it.
 // Throws RestartError (a missing or mismatched parent) or ImageError (a damaged one). proof: each parent
 // whose file it names skips its page checksums (ImageReader::load(proof)); nullptr: every parent fully.
-ImageChain load_chain(image::Image newest, const image::ValidationProof* proof = nullptr);
+// without_page_checksums: every parent is loaded by ImageReader::load_without_page_checksums() (as the
+// newest must have been): the caller checks the page checksums of the whole chain (page_validator.h).
+ImageChain load_chain(image::Image newest, const image::ValidationProof* proof = nullptr,
+                      bool without_page_checksums = false);
 
 // "1f2e...": an image id as cr_info and messages show it.
 std::string image_id_string(const uint8_t* id);

@@ -424,6 +424,8 @@ void restore(const image::Image& img, const RestartOptions& options) {
   PageFeeder feeder = options.chain != nullptr ? PageFeeder(*options.chain, floor, true) : PageFeeder(img, floor, true);
   args.feeder_fd = feeder.read_fd();
   args.feeder_pid = feeder.pid();
+  args.validator_pid = options.page_validator;  // its verdict: before any restored code runs (stage.cpp)
+  args.report_fd = options.page_validator != 0 ? fcntl(2, F_DUPFD_CLOEXEC, floor) : -1;  // our stderr, for it
   args.close_from = floor;  // the feeder's pipe, file mappings, the exe: all lifted above the floor
   // /proc/PID/exe of the restored process: the program again (where the kernel lets us).
   int exe_fd = open(relocate(img.exe, options).c_str(), O_RDONLY | O_CLOEXEC);

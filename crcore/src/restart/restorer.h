@@ -31,6 +31,7 @@ struct RestartOptions {
   std::string run_on_failure;  // --restore-pid in a namespace: run there when the restart fails inside it
   const struct ScopeFds* scope_fds = nullptr;  // a scope's shared pipes and socketpairs (scope_fds.h)
   const ImageChain* chain = nullptr;           // an incremental image's chain (its images[0] is the image restored)
+  int page_validator = 0;  // pid of the page validator the stage waits for (page_validator.h); 0: none
 };
 
 // Never returns on success: this process becomes the restored one.

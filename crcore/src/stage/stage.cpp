@@ -5,7 +5,9 @@
 // cr_restart exists: no libc, no heap, no globals, no C++ runtime, no exceptions. Allowed: the
 // raw syscalls of stage_syscalls.h, the StageArgs block, the stage's own stack. Every failure
 // writes one line to stderr and ends the process (exit status 127): by then there is no earlier
-// state to return to. cr_restart has validated the image before getting here.
+// state to return to. cr_restart has validated the image before getting here, except, when a page
+// validator runs (page_validator.h), the checksums of the page payloads: its verdict is awaited after the
+// last page is in place, before any restored code runs (wait_for_validator).
 #include <cstddef>
 #include <cstdint>
 
@@ -37,7 +39,9 @@ size_t length(const char* s) {
   return n;
 }
 
-void say(const char* s) { sys(kSysWrite, 2, reinterpret_cast<long>(s), static_cast<long>(length(s))); }
+void say_to(int fd, const char* s) { sys(kSysWrite, fd, reinterpret_cast<long>(s), static_cast<long>(length(s))); }
+
+void say(const char* s) { say_to(2, s); }
 
 void say_hex(uint64_t v) {
   char buf[19];
@@ -205,6 +209,47 @@ void map_regions(const StageArgs& a) {
   }
 }
 
+// The page validator's verdict (restart/page_validator.h): its exit status, 0 when every page payload's
+// checksum matched. Awaited once every page is in place and before anything else: no restored code has
+// run, no thread exists, and nothing of the restore shows outside this process yet (cr_restart used the
+// overlap only for images where that holds: restart/validation_order.h). A damaged image ends the restart
+// here with status 1, as cr_restart's own validation would have; the validator has printed which image
+// and which record. Async-signal-safe: raw syscalls only (every signal is blocked here anyway).
+void wait_for_validator(const StageArgs& a) {
+  if (a.validator_pid <= 0) {
+    return;
+  }
+  int status = 0;
+  long rc;
+  do {
+    rc = sys(kSysWait4, a.validator_pid, reinterpret_cast<long>(&status), 0, 0);
+  } while (rc == -4);  // EINTR
+  if (failed(rc)) {
+    die("cannot learn the page validator's verdict", rc);
+  }
+  if (status == 0) {
+    return;
+  }
+  // To cr_restart's stderr, where the validator wrote (descriptor 2 is the restored program's now).
+  if ((status & 0x7f) != 0) {
+    say_to(a.report_fd,
+           "cr_restart: the page validator was killed before it had checked every page: the restart is abandoned\n");
+  } else {
+    say_to(a.report_fd,
+           "cr_restart: the image failed its validation (see above): the restart is abandoned before the program "
+           "ran\n");
+  }
+  sys(kSysExitGroup, 1);
+  __builtin_unreachable();
+}
+
+// A failure while the pages load: when a validator runs, its verdict first (a damaged image is then refused
+// as such, with status 1), else the failure itself (status 127).
+[[noreturn]] void die_loading(const StageArgs& a, const char* what, long err, uint64_t address = 0) {
+  wait_for_validator(a);
+  die(what, err, address);
+}
+
 const StageRegion* region_for(const StageArgs& a, uint64_t address, uint64_t size) {
   auto* regions = reinterpret_cast<const StageRegion*>(a.regions);
   uint32_t lo = 0, hi = a.region_count;
@@ -223,7 +268,7 @@ const StageRegion* region_for(const StageArgs& a, uint64_t address, uint64_t siz
   return nullptr;
 }
 
-void read_exactly(int fd, void* to, uint64_t size) {
+void read_exactly(const StageArgs& a, int fd, void* to, uint64_t size) {
   auto* p = static_cast<char*>(to);
   while (size > 0) {
     uint64_t chunk = size > (1u << 30) ? (1u << 30) : size;
@@ -232,7 +277,7 @@ void read_exactly(int fd, void* to, uint64_t size) {
       continue;  // EINTR
     }
     if (n <= 0) {
-      die("the page feeder stopped early", n);
+      die_loading(a, "the page feeder stopped early", n);
     }
     p += n;
     size -= static_cast<uint64_t>(n);
@@ -246,7 +291,7 @@ void read_extents(const StageArgs& a) {
   for (uint64_t i = 0; i < a.extent_count; ++i) {
     const StageExtent& x = extents[i];
     if (region_for(a, x.address, x.length) == nullptr) {
-      die("an image extent lies outside every region", 0, x.address);
+      die_loading(a, "an image extent lies outside every region", 0, x.address);
     }
     auto* p = reinterpret_cast<char*>(x.address);
     uint64_t size = x.length, offset = x.file_offset;
@@ -257,7 +302,7 @@ void read_extents(const StageArgs& a) {
         continue;  // EINTR
       }
       if (n <= 0) {
-        die("cannot read pages from the image (truncated since it was checked?)", n, x.address);
+        die_loading(a, "cannot read pages from the image (truncated since it was checked?)", n, x.address);
       }
       p += n;
       offset += static_cast<uint64_t>(n);
@@ -271,19 +316,19 @@ void read_extents(const StageArgs& a) {
 void receive_pages(const StageArgs& a) {
   for (;;) {
     uint64_t header[2];
-    read_exactly(a.feeder_fd, header, sizeof header);
+    read_exactly(a, a.feeder_fd, header, sizeof header);
     if (header[0] == 0 && header[1] == 0) {
       break;
     }
     if (region_for(a, header[0], header[1]) == nullptr) {
-      die("the feeder sent pages outside every region", 0, header[0]);
+      die_loading(a, "the feeder sent pages outside every region", 0, header[0]);
     }
-    read_exactly(a.feeder_fd, reinterpret_cast<void*>(header[0]), header[1]);
+    read_exactly(a, a.feeder_fd, reinterpret_cast<void*>(header[0]), header[1]);
   }
   int status = 0;
   long rc = sys(kSysWait4, a.feeder_pid, reinterpret_cast<long>(&status), 0, 0);
   if (failed(rc) || status != 0) {
-    die("the page feeder failed (see its message above)", rc);
+    die_loading(a, "the page feeder failed (see its message above)", rc);
   }
 }
 
@@ -406,6 +451,7 @@ extern "C" [[noreturn]] void stage_main(StageArgs* args) {
   map_regions(a);
   read_extents(a);
   receive_pages(a);
+  wait_for_validator(a);  // before anything of the restore runs or shows outside this process
   protect_regions(a);
   restore_mm(a);
   if (failed(sys(kSysCloseRange, a.close_from, ~0u, 0))) {

@@ -10,7 +10,7 @@
 
 namespace crcore::stage {
 
-inline constexpr uint64_t kStageArgsMagic = 0x0553474154534352ull;  // "RCSTAGS" + version 5
+inline constexpr uint64_t kStageArgsMagic = 0x0653474154534352ull;  // "RCSTAGS" + version 6
 
 enum StageMapFlag : uint32_t {
   kMapShared = 1u << 0,
@@ -84,9 +84,11 @@ struct StageArgs {
 
   int32_t feeder_fd;  // read end of the page pipe
   int32_t feeder_pid;
-  int32_t close_from;  // every descriptor from here up is cr_restart's: closed before resuming
-  uint32_t close_count_unused;
-  uint32_t reserved0;
+  int32_t close_from;     // every descriptor from here up is cr_restart's: closed before resuming
+  int32_t report_fd;      // with a validator: cr_restart's own stderr, above close_from (descriptor 2 is the
+                          // restored process's by then), for the verdict's message
+  int32_t validator_pid;  // the page validator (cr_restart's child checking the page checksums), or 0:
+                          // its exit status is the verdict, awaited before any restored code runs
 
   MmMap mm;
   uint64_t auxv[image::kMaxAuxv * 2];

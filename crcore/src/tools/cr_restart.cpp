@@ -8,12 +8,15 @@
 
 #include "control/kmod_client.h"
 #include "image/image_reader.h"
+#include "image/payload_check.h"
 #include "image/scope_index.h"
 #include "image/validation_proof.h"
 #include "restart/image_chain.h"
+#include "restart/page_validator.h"
 #include "restart/pid_restore.h"
 #include "restart/restorer.h"
 #include "restart/tree_restore.h"
+#include "restart/validation_order.h"
 #include "runtime/restart_block.h"
 
 int main(int argc, char** argv) {
@@ -106,9 +109,25 @@ int main(int argc, char** argv) {
                 options.image_path.c_str());
       }
     }
-    // An incremental image needs its parents: all found and checked before anything changes.
+    // The page checksums may be checked while the stage loads the pages (validation_order.h) when nothing
+    // before the stage's verdict shows outside the new process: not with a hook command, nor with the pid
+    // (--restore-pid) taken before it, nor with a proof (whose pages need no checking).
+    bool overlap = crcore::restart::validation_order_from_environment() == crcore::restart::ValidationOrder::Overlap &&
+                   !has_proof && !restore_pid && run_on_success.empty() && run_on_failure.empty();
+    // An incremental image needs its parents: all found and checked before anything changes (with the
+    // overlap: all but their page checksums, below).
     crcore::restart::ImageChain chain =
-        proof ? crcore::restart::load_chain(reader.load(*proof), &*proof) : crcore::restart::load_chain(reader.load());
+        proof     ? crcore::restart::load_chain(reader.load(*proof), &*proof)
+        : overlap ? crcore::restart::load_chain(reader.load_without_page_checksums(), nullptr, true)
+                  : crcore::restart::load_chain(reader.load());
+    std::optional<crcore::restart::PageValidator> validator;
+    if (overlap && crcore::restart::visible_before_stage(chain, options).empty()) {
+      validator.emplace(chain);  // before any descriptor of the image exists
+      options.page_validator = validator->pid();
+    } else if (overlap) {
+      // Something of the restore would show outside before the verdict: every checksum first, as always.
+      crcore::restart::check_page_checksums(chain, crcore::image::PayloadCheck::kMaxThreads);
+    }
     for (const crcore::image::Image& img : chain.images) {
       if (proof && !img.pages_trusted) {
         fprintf(stderr, "cr_restart: warning: %s is not the file that was checked (%s): validated it fully\n",
