@@ -16,7 +16,7 @@
 namespace crmpi {
 
 Gate g_gate;
-thread_local ThreadGate* Gate::t_mine __attribute__((tls_model("initial-exec"))) = nullptr;
+constinit thread_local ThreadGate* Gate::t_mine __attribute__((tls_model("initial-exec"))) = nullptr;
 
 namespace {
 

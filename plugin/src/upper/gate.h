@@ -132,7 +132,8 @@ class Gate {
   bool at_cut() const;
   bool idle() const;
 
-  static thread_local ThreadGate* t_mine __attribute__((tls_model("initial-exec")));
+  // constinit: no TLS wrapper call (dynamic-initialisation check) on the hot path.
+  static constinit thread_local ThreadGate* t_mine __attribute__((tls_model("initial-exec")));
   std::atomic<int> hold_{0};
   Barrier barrier_ = Barrier::Fence;
   bool targets_known_ = false;

@@ -51,6 +51,8 @@ void make_predefined_comms() {
   if (r.comms.empty()) {
     r.comms.push_back(std::make_unique<VComm>());
     r.comms.push_back(std::make_unique<VComm>());
+    r.world = r.comms[0].get();
+    r.self = r.comms[1].get();
   }
   VComm& w = world();
   w.id = 1;

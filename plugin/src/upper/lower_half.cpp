@@ -27,7 +27,7 @@ namespace crmpi {
 LowerApi lower;
 PredefinedTable g_predefined;
 std::atomic<uint64_t> g_lower_generation{0};
-thread_local uint64_t t_lower_prepared __attribute__((tls_model("initial-exec"))) = 0;
+constinit thread_local uint64_t t_lower_prepared __attribute__((tls_model("initial-exec"))) = 0;
 
 namespace {
 

@@ -36,8 +36,9 @@ void forget_old_lower_half();
 // thread loads it): the lower libc's per-thread locale pointers (ctype tables, in its TLS) are set
 // only for the loading thread and for threads it creates. Cheap when nothing is to do.
 extern std::atomic<uint64_t> g_lower_generation;  // lower halves loaded so far
-// Which one this thread is prepared for (libcrmpi is preloaded: initial-exec TLS, no lookup).
-extern thread_local uint64_t t_lower_prepared __attribute__((tls_model("initial-exec")));
+// Which one this thread is prepared for (libcrmpi is preloaded: initial-exec TLS, no lookup; constinit:
+// no TLS wrapper call).
+extern constinit thread_local uint64_t t_lower_prepared __attribute__((tls_model("initial-exec")));
 void prepare_thread_for_lower_half_slow();
 inline void prepare_thread_for_lower_half() {
   if (t_lower_prepared != g_lower_generation.load(std::memory_order_acquire)) [[unlikely]] {

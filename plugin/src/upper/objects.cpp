@@ -21,10 +21,7 @@ void fatal(const char* call, const std::string& why) {
   _exit(1);
 }
 
-void check(int rc, const char* call) {
-  if (rc == MPI_SUCCESS) {
-    return;
-  }
+void check_failed(int rc, const char* call) {
   char text[MPI_MAX_ERROR_STRING] = "";
   int length = 0;
   if (lower.Error_string != nullptr) {
@@ -33,7 +30,7 @@ void check(int rc, const char* call) {
   fatal(call, std::string("the MPI library failed: ") + text);
 }
 
-VComm* vcomm(MPI_Comm comm, const char* call) {
+VComm* vcomm_slow(MPI_Comm comm, const char* call) {
   if (comm == MPI_COMM_WORLD) {
     return &world();
   }
@@ -46,7 +43,7 @@ VComm* vcomm(MPI_Comm comm, const char* call) {
   fatal(call, comm == MPI_COMM_NULL ? "MPI_COMM_NULL is not a valid communicator here" : "invalid communicator");
 }
 
-MPI_Datatype real_type(MPI_Datatype type, const char* call) {
+MPI_Datatype real_type_slow(MPI_Datatype type, const char* call) {
   if (auto* v = as<VType>(type, Kind::Type); v != nullptr) {
     return v->real;
   }
@@ -54,6 +51,19 @@ MPI_Datatype real_type(MPI_Datatype type, const char* call) {
     return static_cast<MPI_Datatype>(lower_handle);
   }
   fatal(call, "invalid datatype");
+}
+
+SizedType sized_type_slow(MPI_Datatype type, const char* call) {
+  if (auto* v = as<VType>(type, Kind::Type); v != nullptr) {
+    return {v->real, v->size};
+  }
+  MPI_Datatype real = real_type_slow(type, call);
+  int size = 0;
+  if (lower.Type_size(real, &size) != MPI_SUCCESS || size == MPI_UNDEFINED) {
+    return {real, -1};  // the call itself reports what is wrong
+  }
+  g_predefined.set_size(type, size);  // only where the table has the type
+  return {real, size};
 }
 
 MPI_Datatype optional_type(MPI_Datatype type) {

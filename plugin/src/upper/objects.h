@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "predefined.h"
+
 namespace crmpi {
 
 inline constexpr uint64_t kMagic = 0x63726d7069766f62ull;  // "crmpivob"
@@ -54,6 +56,7 @@ struct VType : Object {
   std::vector<int> ints;            // blocklengths / displacements (indexed) / stride (vector)
   std::vector<MPI_Aint> addresses;  // byte displacements, stride, lb/extent
   std::vector<MPI_Datatype> bases;  // the application's handles of the old types
+  int size = -1;                    // MPI_Type_size in bytes (negative: unknown or MPI_UNDEFINED), set with real
   bool committed = false;
   bool freed = false;
 };
@@ -86,9 +89,33 @@ struct VRequest : Object {
 };
 
 // ---- translation between the application's handles and the lower half's ----
+// The fast paths (predefined communicators and datatypes, which most calls name) are inline: a
+// comparison, or one probe of the predefined table (predefined.h).
 
-VComm* vcomm(MPI_Comm comm, const char* call);  // aborts the job on a handle that is not one
-MPI_Datatype real_type(MPI_Datatype type, const char* call);
+VComm* vcomm_slow(MPI_Comm comm, const char* call);  // aborts the job on a handle that is not one
+inline VComm* vcomm(MPI_Comm comm, const char* call);
+MPI_Datatype real_type_slow(MPI_Datatype type, const char* call);
+inline MPI_Datatype real_type(MPI_Datatype type, const char* call) {
+  if (void* lower_handle = g_predefined.lower_of(type); lower_handle != nullptr) [[likely]] {
+    return static_cast<MPI_Datatype>(lower_handle);
+  }
+  return real_type_slow(type, call);
+}
+// A datatype's lower handle and its size in bytes (negative when MPI_Type_size fails or says
+// MPI_UNDEFINED): cached on the VType, and beside a predefined type's table entry at its first use.
+struct SizedType {
+  MPI_Datatype real;
+  int size;
+};
+SizedType sized_type_slow(MPI_Datatype type, const char* call);
+inline SizedType sized_type(MPI_Datatype type, const char* call) {
+  if (void* lower_handle = g_predefined.lower_of(type); lower_handle != nullptr) [[likely]] {
+    if (int size = g_predefined.size_of(type); size != PredefinedTable::kSizeUnknown) [[likely]] {
+      return {static_cast<MPI_Datatype>(lower_handle), size};
+    }
+  }
+  return sized_type_slow(type, call);
+}
 MPI_Datatype upper_type(MPI_Datatype lower);
 // For arguments MPI ignores (a non-root's receive type, with MPI_IN_PLACE): the lower half's
 // MPI_DATATYPE_NULL when the handle is not a datatype at all.
@@ -111,14 +138,29 @@ struct Registry {
   std::deque<std::unique_ptr<VType>> types;
   std::deque<std::unique_ptr<VOp>> ops;
   std::vector<std::unique_ptr<VRequest>> pending;  // requests not yet completed for the application
+  VComm* world = nullptr;                          // comms[0] and comms[1], for the hot path
+  VComm* self = nullptr;
 };
 
 extern Registry g_registry;
 inline Registry& registry() { return g_registry; }
-inline VComm& world() { return *g_registry.comms.front(); }
-inline VComm& self() { return *g_registry.comms[1]; }
+inline VComm& world() { return *g_registry.world; }
+inline VComm& self() { return *g_registry.self; }
+
+inline VComm* vcomm(MPI_Comm comm, const char* call) {
+  if (comm == MPI_COMM_WORLD) [[likely]] {
+    return g_registry.world;
+  }
+  return vcomm_slow(comm, call);
+}
 
 [[noreturn]] void fatal(const char* call, const std::string& why);
-void check(int rc, const char* call);  // a lower-half error code: aborts with its text unless MPI_SUCCESS
+[[noreturn]] void check_failed(int rc, const char* call);
+// A lower-half error code: aborts with its text unless MPI_SUCCESS.
+inline void check(int rc, const char* call) {
+  if (rc != MPI_SUCCESS) [[unlikely]] {
+    check_failed(rc, call);
+  }
+}
 
 }  // namespace crmpi

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -19,6 +20,9 @@ class PredefinedTable {
   void clear() {
     std::fill(std::begin(to_lower_), std::end(to_lower_), Slot{});
     std::fill(std::begin(to_upper_), std::end(to_upper_), Slot{});
+    for (auto& size : sizes_) {
+      size.store(kSizeUnknown, std::memory_order_relaxed);
+    }
   }
   void add(const void* upper, void* lower_handle) {
     insert(to_lower_, upper, lower_handle);
@@ -26,6 +30,19 @@ class PredefinedTable {
   }
   void* lower_of(const void* upper) const { return find(to_lower_, upper); }
   void* upper_of(const void* lower_handle) const { return find(to_upper_, lower_handle); }
+
+  // A predefined datatype's size in bytes, cached beside its entry (the eager-send check needs it on
+  // every small send): kSizeUnknown until set_size; cleared with the table (a new lower half).
+  static constexpr int kSizeUnknown = -1;
+  int size_of(const void* upper) const {
+    size_t i = index(to_lower_, upper);
+    return i < kSlots ? sizes_[i].load(std::memory_order_relaxed) : kSizeUnknown;
+  }
+  void set_size(const void* upper, int size) {
+    if (size_t i = index(to_lower_, upper); i < kSlots) {
+      sizes_[i].store(size, std::memory_order_relaxed);
+    }
+  }
 
  private:
   struct Slot {
@@ -43,18 +60,26 @@ class PredefinedTable {
       }
     }
   }
-  static void* find(const Slot (&slots)[kSlots], const void* key) {
+  // The slot holding key, kSlots when absent.
+  static size_t index(const Slot (&slots)[kSlots], const void* key) {
     for (size_t i = home(key);; i = (i + 1) & (kSlots - 1)) {
       if (slots[i].key == key) {
-        return slots[i].value;
+        return i;
       }
       if (slots[i].key == nullptr) {
-        return nullptr;
+        return kSlots;
       }
     }
   }
+  static void* find(const Slot (&slots)[kSlots], const void* key) {
+    size_t i = index(slots, key);
+    return i < kSlots ? slots[i].value : nullptr;
+  }
   Slot to_lower_[kSlots];
   Slot to_upper_[kSlots];
+  // Written inside a gate passage (by one thread at a time: the application's MPI is at most
+  // SERIALIZED), read by any; relaxed atomics for the checkpoint thread's reads.
+  std::atomic<int> sizes_[kSlots] = {};
 };
 
 extern PredefinedTable g_predefined;

@@ -27,20 +27,6 @@ VRequest* new_pending() {
   return pending.back().get();
 }
 
-void describe(VRequest& r, RequestKind what, void* buffer, int count, MPI_Datatype type, int peer, int tag,
-              VComm* comm) {
-  r.what = what;
-  r.real = nullptr;
-  r.complete = false;
-  r.detached = false;
-  r.buffer = buffer;
-  r.count = count;
-  r.type = type;
-  r.peer = peer;
-  r.tag = tag;
-  r.comm = comm;
-}
-
 }  // namespace
 
 void post_send(VRequest& r, const void* buffer, int count, MPI_Datatype type, int dest, int tag, VComm* comm,
@@ -71,12 +57,6 @@ void start_receive_held(VRequest* request, const char* call) {
   check(lower.Irecv(request->buffer, request->count, real_type(request->type, call), request->peer, request->tag,
                     request->comm->real, &request->real),
         call);
-}
-
-void post_receive(VRequest& r, void* buffer, int count, MPI_Datatype type, int source, int tag, VComm* comm,
-                  const char* call) {
-  describe(r, RequestKind::Recv, buffer, count, type, source, tag, comm);
-  start_receive_held(&r, call);
 }
 
 VRequest* post_receive(void* buffer, int count, MPI_Datatype type, int source, int tag, VComm* comm, const char* call) {
@@ -112,15 +92,19 @@ void retire(VRequest* request, MPI_Status* status) {
   }
 }
 
-void CallRequests::wait_for(VRequest& request) {
-  for (unsigned spins = 0; !progress(&request); ++spins) {
+// wait_for's first test found the request incomplete: the pause point, then a test, until complete
+// (the same sequence as a loop that starts with the test).
+void CallRequests::wait_loop(VRequest& request) {
+  unsigned spins = 0;
+  do {
     if (gate().held() == Hold::All) [[unlikely]] {
       pause();
     }
     if (spins >= 32 && yield_when_idle()) {
       sched_yield();
     }
-  }
+    ++spins;
+  } while (!progress(&request));
 }
 
 // Held for a checkpoint: the call's requests become pending requests (in the order they were

@@ -14,18 +14,6 @@ void Traffic::resize(int world_size) {
   received_from.resize(static_cast<size_t>(world_size), 0);
 }
 
-void Traffic::sent(const VComm* comm, int dest) {
-  if (dest >= 0 && static_cast<size_t>(dest) < comm->world.size()) {
-    ++sent_to[static_cast<size_t>(comm->world[static_cast<size_t>(dest)])];
-  }
-}
-
-void Traffic::received(const VComm* comm, int source) {
-  if (source >= 0 && static_cast<size_t>(source) < comm->world.size()) {
-    ++received_from[static_cast<size_t>(comm->world[static_cast<size_t>(source)])];
-  }
-}
-
 const Drained* Traffic::find(const VComm* comm, int source, int tag) const {
   for (const Drained& m : drained) {
     if (m.comm == comm && (source == MPI_ANY_SOURCE || source == m.source) && (tag == MPI_ANY_TAG || tag == m.tag)) {
@@ -72,28 +60,6 @@ int Traffic::deliver(const Drained* message, void* buffer, int count, MPI_Dataty
     status->MPI_ERROR = rc;
   }
   return rc;
-}
-
-bool progress(VRequest* request) {
-  if (request->complete) {
-    return true;
-  }
-  if (request->real == nullptr) {
-    return false;  // not posted yet (a restart re-posts it)
-  }
-  int flag = 0;
-  MPI_Status status{};
-  check(lower.Test(&request->real, &flag, &status), "MPI_Test");
-  if (flag == 0) {
-    return false;
-  }
-  request->complete = true;
-  request->status = status;
-  request->real = nullptr;
-  if (request->what == RequestKind::Recv) {
-    traffic().received(request->comm, status.MPI_SOURCE);
-  }
-  return true;
 }
 
 }  // namespace crmpi

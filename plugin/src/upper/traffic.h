@@ -10,10 +10,10 @@
 #include <deque>
 #include <vector>
 
-namespace crmpi {
+#include "lower_api.h"
+#include "objects.h"
 
-struct VComm;
-struct VRequest;
+namespace crmpi {
 
 struct Drained {
   VComm* comm;
@@ -25,8 +25,9 @@ struct Drained {
 class Traffic {
  public:
   void resize(int world_size);
-  void sent(const VComm* comm, int dest);
-  void received(const VComm* comm, int source);
+  // Counted on every send and completed receive: inline (a bounds check and an increment).
+  void sent(const VComm* comm, int dest) { count(sent_to, comm, dest); }
+  void received(const VComm* comm, int source) { count(received_from, comm, source); }
 
   // The first drained message a receive (source, tag may be wildcards) on comm would match.
   const Drained* find(const VComm* comm, int source, int tag) const;
@@ -37,12 +38,40 @@ class Traffic {
   std::vector<uint64_t> sent_to;
   std::vector<uint64_t> received_from;
   std::deque<Drained> drained;
+
+ private:
+  static void count(std::vector<uint64_t>& counts, const VComm* comm, int rank) {
+    // MPI_PROC_NULL, a wildcard or a rank out of range counts nothing.
+    if (static_cast<unsigned>(rank) < comm->world.size()) {
+      ++counts[static_cast<size_t>(comm->world[static_cast<size_t>(rank)])];
+    }
+  }
 };
 
 extern Traffic g_traffic;
 inline Traffic& traffic() { return g_traffic; }
 
-// Tests a request once (the caller holds a gate passage); true when complete.
-bool progress(VRequest* request);
+// Tests a request once (the caller holds a gate passage); true when complete. Inline: the body of
+// every waiting loop.
+inline bool progress(VRequest* request) {
+  if (request->complete) {
+    return true;
+  }
+  if (request->real == nullptr) {
+    return false;  // not posted yet (a restart re-posts it)
+  }
+  int flag = 0;
+  // The status goes straight into the request: it is read only once the request is complete.
+  check(lower.Test(&request->real, &flag, &request->status), "MPI_Test");
+  if (flag == 0) {
+    return false;
+  }
+  request->complete = true;
+  request->real = nullptr;
+  if (request->what == RequestKind::Recv) {
+    traffic().received(request->comm, request->status.MPI_SOURCE);
+  }
+  return true;
+}
 
 }  // namespace crmpi

@@ -77,6 +77,10 @@ void build_type(VType* t) {
     check(lower.Type_commit(&out), "MPI_Type_commit");
   }
   t->real = out;
+  // For the eager-send check (wrap_p2p.cpp): negative when unknown or MPI_UNDEFINED.
+  if (lower.Type_size(out, &t->size) != MPI_SUCCESS || t->size == MPI_UNDEFINED) {
+    t->size = -1;
+  }
 }
 
 void build_op(VOp* op) {

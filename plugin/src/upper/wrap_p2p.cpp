@@ -25,9 +25,9 @@ int blocking_send(const void* buf, int count, MPI_Datatype type, int dest, int t
   VComm* c = vcomm(comm, call);
   Passage passage;
   if (mode == SendMode::Standard && count >= 0) {
-    MPI_Datatype real = real_type(type, call);
-    int size = 0;
-    if (lower.Type_size(real, &size) == MPI_SUCCESS && static_cast<long>(count) * size <= kEagerBytes) {
+    // The type's size is cached (objects.h): no call into the lower half to learn it.
+    auto [real, size] = sized_type(type, call);
+    if (size >= 0 && static_cast<long>(count) * size <= kEagerBytes) {
       // Completes locally. Should the lower half run out of buffers, the send waits, inside the
       // lower half, for its receiver's progress, which the receiver makes at the latest in its own
       // quiesce (the drain); meanwhile this rank's quiesce waits for it (the gate counts it inside).
