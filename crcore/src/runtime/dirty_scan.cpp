@@ -16,8 +16,6 @@ namespace crcore::runtime {
 namespace {
 
 constexpr uint64_t kPage = 4096;
-constexpr uint64_t kPagemapPresent = 1ull << 63;
-constexpr uint64_t kPagemapSwapped = 1ull << 62;
 
 bool is_anonymous(uint32_t kind) {
   auto k = static_cast<image::RegionKind>(kind);
@@ -130,7 +128,7 @@ int scan_anonymous(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, c
     }
     for (uint64_t k = 0; k < batch && rc == 0; ++k) {
       uint64_t address = start + (done + k) * kPage;
-      bool present = (arena.pagemap[k] & (kPagemapPresent | kPagemapSwapped)) != 0;
+      bool present = page_entry_touched(arena.pagemap[k]);
       const TrackedRange* p = plan.incremental ? prev.find(address) : nullptr;
       bool by_uffd = p != nullptr && p->method == static_cast<uint32_t>(TrackMethod::Uffd) && p->scan_ok != 0 &&
                      !lost.contains(address);
@@ -193,10 +191,7 @@ int scan_anonymous(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, c
     done += batch;
   }
   if (made_readable) {
-    int prot = ((r.record.prot & image::kProtRead) ? PROT_READ : 0) |
-               ((r.record.prot & image::kProtWrite) ? PROT_WRITE : 0) |
-               ((r.record.prot & image::kProtExec) ? PROT_EXEC : 0);
-    mprotect(reinterpret_cast<void*>(start), end - start, prot);
+    mprotect(reinterpret_cast<void*>(start), end - start, mmap_prot(r.record.prot));
   }
   return rc;
 }

@@ -321,9 +321,7 @@ int write_pages(image::RecordWriter& w, CaptureArena& arena, const MemoryCapture
       }
     }
     if (!readable) {
-      int prot =
-          ((r.record.prot & image::kProtWrite) ? PROT_WRITE : 0) | ((r.record.prot & image::kProtExec) ? PROT_EXEC : 0);
-      mprotect(reinterpret_cast<void*>(r.record.start), r.record.end - r.record.start, prot);
+      mprotect(reinterpret_cast<void*>(r.record.start), r.record.end - r.record.start, mmap_prot(r.record.prot));
     }
     if (rc != 0) {
       return rc;

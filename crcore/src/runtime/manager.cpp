@@ -619,6 +619,7 @@ void after_answer(const control::Request& request, const control::Response& resp
   if (ok && copy_on_write(request) && g_huge_page_advice && (collapse == nullptr || strcmp(collapse, "0") != 0)) {
     (void)collapse_split_huge_pages();  // best effort: small pages are correct, only slower to fork
   }
+  g_runtime.answering.store(0, std::memory_order_release);  // answered: exec_guard lets an exec through
 }
 
 // Returns true when it returns in a restored process.
@@ -705,7 +706,6 @@ bool serve(int fd) {
     }
   }
   after_answer(request, response, image_fd, committed);
-  g_runtime.answering.store(0, std::memory_order_release);
   return false;
 }
 
@@ -731,7 +731,6 @@ bool serve_kmod() {
   bool committed = kmod::report_result(taken.id, response, ok && temporary ? 120000 : 0);
   reap_writer();
   after_answer(taken.request, response, taken.image_fd, ok && (committed || !temporary));
-  g_runtime.answering.store(0, std::memory_order_release);
   return false;
 }
 
@@ -827,7 +826,7 @@ int checkpoint_this_process(const control::Request& request, int image_fd, int c
     snprintf(response.message, sizeof response.message, "another checkpoint of process %d is in progress", getpid());
     return -CR_ETEMPFAIL;
   }
-  g_runtime.answering.store(1, std::memory_order_release);  // cleared once answered (end of serve)
+  g_runtime.answering.store(1, std::memory_order_release);  // cleared once answered (after_answer)
   fault_next_checkpoint();
   g_info.requester = requester_pid;
   g_info.signal = 0;

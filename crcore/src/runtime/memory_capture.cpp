@@ -25,8 +25,6 @@ ExcludedRange g_cuts[kMaxExcludedRanges + 1];
 constexpr size_t kMaxPieces = 64;
 
 constexpr uint64_t kPage = 4096;
-constexpr uint64_t kPagemapPresent = 1ull << 63;
-constexpr uint64_t kPagemapFileOrSharedAnon = 1ull << 61;
 
 bool starts_with(const char* s, const char* prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
 
@@ -322,10 +320,7 @@ int scan_region(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, int 
     done += batch;
   }
   if (made_readable) {
-    int prot = ((r.record.prot & image::kProtRead) ? PROT_READ : 0) |
-               ((r.record.prot & image::kProtWrite) ? PROT_WRITE : 0) |
-               ((r.record.prot & image::kProtExec) ? PROT_EXEC : 0);
-    mprotect(reinterpret_cast<void*>(r.record.start), r.record.end - r.record.start, prot);
+    mprotect(reinterpret_cast<void*>(r.record.start), r.record.end - r.record.start, mmap_prot(r.record.prot));
   }
   return rc;
 }

@@ -2,6 +2,8 @@
 // RESTRICTED CODE (runs while application threads are stopped): see thread_stop.cpp.
 #pragma once
 
+#include <sys/mman.h>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -47,8 +49,19 @@ int scan_region(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, int 
 // another process, or by write(2) to a memfd) counts as present too (mincore). 0 or -errno.
 int read_page_entries(int pagemap, uint64_t address, uint64_t count, bool shared, uint64_t* entries);
 
-// Whether a pagemap entry (as read_page_entries gives it) is a page that holds data.
-inline bool page_entry_touched(uint64_t entry) { return (entry & (3ull << 62)) != 0; }  // present or swapped
+// Bits of a /proc/self/pagemap entry.
+inline constexpr uint64_t kPagemapPresent = 1ull << 63;
+inline constexpr uint64_t kPagemapSwapped = 1ull << 62;
+inline constexpr uint64_t kPagemapFileOrSharedAnon = 1ull << 61;
+
+// Whether a pagemap entry (as read_page_entries gives it) is a page that holds data: present or swapped.
+inline bool page_entry_touched(uint64_t entry) { return (entry & (kPagemapPresent | kPagemapSwapped)) != 0; }
+
+// The mmap/mprotect protection of a RegionRecord's prot bits (image::kProt*).
+inline int mmap_prot(uint32_t prot) {
+  return ((prot & image::kProtRead) ? PROT_READ : 0) | ((prot & image::kProtWrite) ? PROT_WRITE : 0) |
+         ((prot & image::kProtExec) ? PROT_EXEC : 0);
+}
 
 // PageRun.length with this bit: a zero-fill run of an incremental image (no bytes; see
 // image::kRecordZeroFill). The length is the rest of the bits.

@@ -44,79 +44,71 @@ bool take(int fd, uint64_t& left, std::vector<Record>& out) {
   return true;
 }
 
-bool walk(int fd, RestartResources& out) {
+// How a walk of the resource records ended.
+enum class WalkEnd { End, Stopped, Failed };
+// What a visitor says of one resource.
+enum class Visit { Next, Stop, Fail };
+
+// Walks the image at fd (from its first byte) to its End record, calling visit(ResourceHeader, left)
+// for each resource record: it reads what it keeps of the payload and leaves in `left` what is still
+// to be skipped. The walk itself reads headers and seeks, nothing else (no allocation).
+template <typename Visitor>
+WalkEnd walk_resources(int fd, Visitor&& visit) {
   image::FileHeader file{};
   if (!read_exactly(fd, &file, sizeof file) || memcmp(file.magic, image::kFileMagic, sizeof file.magic) != 0 ||
       lseek(fd, file.header_size, SEEK_SET) != static_cast<off_t>(file.header_size)) {
-    return false;
+    return WalkEnd::Failed;
   }
   for (;;) {
     image::RecordHeader h{};
     if (!read_exactly(fd, &h, sizeof h) || h.magic != image::kRecordMagic) {
-      return false;
+      return WalkEnd::Failed;
     }
     if (h.kind == static_cast<uint16_t>(image::RecordKind::End)) {
-      return true;
+      return WalkEnd::End;
     }
     uint64_t left = h.stored_size;
     if (h.kind == static_cast<uint16_t>(image::RecordKind::Resource) && left >= sizeof(image::ResourceHeader)) {
       image::ResourceHeader r{};
       if (!read_exactly(fd, &r, sizeof r)) {
-        return false;
+        return WalkEnd::Failed;
       }
       left -= sizeof r;
-      bool ok = true;
-      if (r.type == static_cast<uint32_t>(image::ResourceType::RegionMemPolicy)) {
-        ok = take(fd, left, out.region_policies);
-      } else if (r.type == static_cast<uint32_t>(image::ResourceType::SysvShm)) {
-        ok = take(fd, left, out.sysv_segments);
-      } else if (r.type == static_cast<uint32_t>(image::ResourceType::Topology) && left < kMaxTopology) {
-        out.topology.resize(left);
-        ok = read_exactly(fd, out.topology.data(), left);
-        left = 0;
-      }
-      if (!ok) {
-        return false;
+      Visit next = visit(r, left);
+      if (next != Visit::Next) {
+        return next == Visit::Stop ? WalkEnd::Stopped : WalkEnd::Failed;
       }
     }
     if (left > 0 && lseek(fd, static_cast<off_t>(left), SEEK_CUR) < 0) {
-      return false;
+      return WalkEnd::Failed;
     }
   }
 }
 
-// Whether the image holds a resource the runtime applies itself; with the descriptor at the first
-// record. Reads record headers only: no allocation.
+bool walk(int fd, RestartResources& out) {
+  return walk_resources(fd, [&](const image::ResourceHeader& r, uint64_t& left) {
+           bool ok = true;
+           if (r.type == static_cast<uint32_t>(image::ResourceType::RegionMemPolicy)) {
+             ok = take(fd, left, out.region_policies);
+           } else if (r.type == static_cast<uint32_t>(image::ResourceType::SysvShm)) {
+             ok = take(fd, left, out.sysv_segments);
+           } else if (r.type == static_cast<uint32_t>(image::ResourceType::Topology) && left < kMaxTopology) {
+             out.topology.resize(left);
+             ok = read_exactly(fd, out.topology.data(), left);
+             left = 0;
+           }
+           return ok ? Visit::Next : Visit::Fail;
+         }) == WalkEnd::End;
+}
+
+// Whether the image holds a resource the runtime applies itself (true when it cannot tell: the full
+// walk then says why). Reads record headers only: no allocation.
 bool has_runtime_resources(int fd) {
-  image::FileHeader file{};
-  if (!read_exactly(fd, &file, sizeof file) || memcmp(file.magic, image::kFileMagic, sizeof file.magic) != 0 ||
-      lseek(fd, file.header_size, SEEK_SET) != static_cast<off_t>(file.header_size)) {
-    return true;  // not walkable here: the full walk says why
-  }
-  for (;;) {
-    image::RecordHeader h{};
-    if (!read_exactly(fd, &h, sizeof h) || h.magic != image::kRecordMagic) {
-      return true;
-    }
-    if (h.kind == static_cast<uint16_t>(image::RecordKind::End)) {
-      return false;
-    }
-    uint64_t left = h.stored_size;
-    if (h.kind == static_cast<uint16_t>(image::RecordKind::Resource) && left >= sizeof(image::ResourceHeader)) {
-      image::ResourceHeader r{};
-      if (!read_exactly(fd, &r, sizeof r)) {
-        return true;
-      }
-      if (r.type == static_cast<uint32_t>(image::ResourceType::RegionMemPolicy) ||
-          r.type == static_cast<uint32_t>(image::ResourceType::SysvShm)) {
-        return true;
-      }
-      left -= sizeof r;
-    }
-    if (left > 0 && lseek(fd, static_cast<off_t>(left), SEEK_CUR) < 0) {
-      return true;
-    }
-  }
+  return walk_resources(fd, [](const image::ResourceHeader& r, uint64_t&) {
+           bool applied = r.type == static_cast<uint32_t>(image::ResourceType::RegionMemPolicy) ||
+                          r.type == static_cast<uint32_t>(image::ResourceType::SysvShm);
+           return applied ? Visit::Stop : Visit::Next;
+         }) != WalkEnd::End;
 }
 
 }  // namespace

@@ -20,11 +20,6 @@ bool is_shared(const CapturedRegion& r) {
   return static_cast<image::RegionKind>(r.record.kind) == image::RegionKind::AnonShared;
 }
 
-int to_prot(uint32_t prot) {
-  return ((prot & image::kProtRead) ? PROT_READ : 0) | ((prot & image::kProtWrite) ? PROT_WRITE : 0) |
-         ((prot & image::kProtExec) ? PROT_EXEC : 0);
-}
-
 // Copies the pages of r that hold data to copy (r's offset 0 at copy), run by run.
 int copy_region(CaptureArena& arena, const CapturedRegion& r, std::byte* copy, int pagemap, uint64_t* bytes) {
   uint64_t pages = (r.record.end - r.record.start) / kPage;
@@ -103,7 +98,7 @@ int stage_shared_regions(CaptureArena& arena, MemoryCapture& memory, SharedStagi
     }
     rc = copy_region(arena, r, cursor, pagemap, &out.bytes_copied);
     if (!readable) {
-      mprotect(start, length, to_prot(r.record.prot));
+      mprotect(start, length, mmap_prot(r.record.prot));
     }
     if (rc != 0) {
       keep_first_why(why, why_size, "cannot read the pages of a shared region");
