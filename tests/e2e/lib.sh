@@ -83,17 +83,24 @@ wait_gone() {
   done
 }
 
-# describe_stuck PID: for the report of a step that did not end in time: PID and every process under
-# it (a restarted tree's PID namespace included), each thread's state, wait channel and kernel stack,
-# and the signal masks, on stderr. Rare hangs under load are only diagnosable from this.
-describe_stuck() {
-  local pids=("$1") i=0 p t
+# descendants PID: PID and every process under it, one per line (parents before their children).
+descendants() {
+  local pids=("$1") i=0 p
   while ((i < ${#pids[@]})); do
     for p in $(ps -o pid= --ppid "${pids[i]}" 2>/dev/null); do
       pids+=("$p")
     done
     ((i += 1))
   done
+  printf '%s\n' "${pids[@]}"
+}
+
+# describe_stuck PID: for the report of a step that did not end in time: PID and every process under
+# it (a restarted tree's PID namespace included), each thread's state, wait channel and kernel stack,
+# and the signal masks, on stderr. Rare hangs under load are only diagnosable from this.
+describe_stuck() {
+  local pids p t
+  mapfile -t pids < <(descendants "$1")
   {
     echo "    --- processes under ${1} that did not end:"
     for p in "${pids[@]}"; do

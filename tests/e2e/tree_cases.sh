@@ -45,16 +45,9 @@ finish() {
 # kill_scope SCOPE PID: SIGKILL to every process of the scope checkpointed from PID (tree: PID and
 # everything under it; pgid, sid: every process of PID's group or session but this script's own).
 kill_scope() {
-  local scope="$1" pids=("$2") i=0 p
+  local scope="$1" pids p
   case "$scope" in
-    tree)
-      while ((i < ${#pids[@]})); do
-        for p in $(ps -o pid= --ppid "${pids[i]}" 2>/dev/null); do
-          pids+=("$p")
-        done
-        ((i += 1))
-      done
-      ;;
+    tree) mapfile -t pids < <(descendants "$2") ;;
     pgid) mapfile -t pids < <(pgrep -g "$(ps -o pgid= -p "$2" | tr -d ' ')") ;;
     sid) mapfile -t pids < <(pgrep -s "$(ps -o sid= -p "$2" | tr -d ' ')") ;;
   esac
