@@ -82,11 +82,13 @@ class RecordWriter {
   int check_order(RecordKind kind) noexcept;
   int emit(RecordKind kind, std::span<const Piece> pieces, uint64_t payload_size) noexcept;
   int pages_raw(uint64_t address, const void* memory, size_t length) noexcept;
+  int pages_raw_interleaved(uint64_t address, const std::byte* memory, size_t length) noexcept;
   int pages_compressed(uint64_t address, const void* memory, size_t length, bool* stored) noexcept;
   int pages_parallel(uint64_t address, const std::byte* memory, size_t length) noexcept;
   int write_job(uint32_t sequence) noexcept;
   int flush() noexcept;
   int write_all(::iovec* iov, int count) noexcept;
+  int write_at(const void* data, size_t length, uint64_t at) noexcept;
   int failed(int error) noexcept;
 
   int fd_;
@@ -103,6 +105,7 @@ class RecordWriter {
   uint32_t singletons_seen_ = 0;  // bit n: the singleton kind of rank n was written
   uint64_t records_ = 0;
   uint64_t offset_ = 0;
+  int64_t file_base_ = -1;  // the file position of the FileHeader in a regular file, else -1
   uint64_t page_bytes_ = 0;
   uint64_t stored_page_bytes_ = 0;
 };

@@ -221,6 +221,54 @@ TEST(WriterInterrupted, ShortWritesAndEintrLoseNothing) {
   EXPECT_TRUE(received == expected);
 }
 
+// Into a regular file, long Pages records are written headers-last (pwrite at the record's place):
+// the bytes are those of an in-order write, also when the image does not start at offset 0 and when
+// the file is opened O_APPEND (where pwrite would append: written in order then).
+TEST(WriterHeadersLast, SameBytesAtAnyStartAndWithAppend) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  Bytes big((1u << 20) + 3 * 4096);  // 8 slices and a short one
+  for (size_t i = 0; i < big.size(); ++i) {
+    big[i] = static_cast<std::byte>(i * 13 + i / 4096);
+  }
+  spec.regions[1].first.end = 0x600000 + big.size();
+  spec.pages = {{0x600000, big}};
+  spec.finish();
+  ASSERT_EQ(write_image(spec, dir.file("reference.ctx")), 0);
+  Bytes expected = read_file(dir.file("reference.ctx"));
+  ImageReader check(dir.file("reference.ctx"));
+  Image loaded = check.load();
+  ASSERT_EQ(loaded.pages.size(), 1u);
+
+  const std::string prefix = "not an image: 17 bytes";
+  for (int flags : {O_WRONLY | O_CREAT | O_TRUNC, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND}) {
+    std::string path = dir.file("prefixed.ctx");
+    int fd = ::open(path.c_str(), flags, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, prefix.data(), prefix.size()), static_cast<ssize_t>(prefix.size()));
+    Bytes scratch(RecordWriter::kMinScratch);
+    RecordWriter writer(fd, scratch, nullptr);
+    int rc = writer.begin(spec.header);
+    for (const RawRecord& r : raw_records(spec)) {
+      if (rc == 0 && r.kind != RecordKind::Pages) {
+        rc = writer.record(r.kind, {{r.payload.data(), r.payload.size()}});
+      }
+    }
+    if (rc == 0) {
+      rc = writer.pages(0x600000, big.data(), big.size());
+    }
+    if (rc == 0) {
+      rc = writer.end();
+    }
+    ::close(fd);
+    ASSERT_EQ(rc, 0) << flags;
+    Bytes got = read_file(path);
+    ASSERT_EQ(got.size(), prefix.size() + expected.size()) << flags;
+    EXPECT_EQ(memcmp(got.data(), prefix.data(), prefix.size()), 0) << flags;
+    EXPECT_TRUE(Bytes(got.begin() + static_cast<std::ptrdiff_t>(prefix.size()), got.end()) == expected) << flags;
+  }
+}
+
 TEST(ZstdWorkspace, LevelsAndAvailability) {
   ZstdWorkspace fast;
 #if CRCORE_HAVE_ZSTD
