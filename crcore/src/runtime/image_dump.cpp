@@ -340,13 +340,22 @@ int dump_image(CaptureArena& arena, const DumpRequest& request, DumpResult& resu
   } else {
     rc = capture_regions(arena, memory, why, why_size);
   }
-  if (rc == 0) {
-    rc = read_region_advice(arena, memory, request.lifted, request.lifted_count, request.in_fork_child, why, why_size);
+  // The copy-on-write writer reads smaps in a thread of its own while it scans its pages
+  // (smaps_prefetch.h); the advice is only needed for the records, after both.
+  SmapsPrefetch smaps;
+  bool prefetching = rc == 0 && request.in_fork_child && smaps.start();
+  if (rc == 0 && !prefetching) {
+    rc = read_region_advice(arena, memory, request.lifted, request.lifted_count, request.in_fork_child, nullptr, why,
+                            why_size);
   }
   const IncrementalPlan* plan = request.plan != nullptr && request.plan->tracking ? request.plan : nullptr;
   if (rc == 0) {
     rc = plan != nullptr ? scan_pages_tracked(arena, memory, *plan, why, why_size)
                          : scan_pages(arena, memory, why, why_size);
+  }
+  if (rc == 0 && prefetching) {  // without the whole text (it failed or did not fit): read here
+    rc = read_region_advice(arena, memory, request.lifted, request.lifted_count, request.in_fork_child, smaps.finish(),
+                            why, why_size);
   }
   FdCapture fds;
   if (rc == 0 && request.descriptors != nullptr) {

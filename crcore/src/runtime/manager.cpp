@@ -500,6 +500,26 @@ int phase2(void* arg) {
   return synced;
 }
 
+void* prearm_worker_main(void*) {
+  tracker_prearm(g_arena);
+  return nullptr;
+}
+
+// Starts tracker_prearm in a thread of its own while the caller reads smaps for the copy-on-write
+// writer (find_fork_advice): both walk the page tables of the whole address space (~45-60 ms per GiB
+// of small pages each) and neither needs the other. true when the thread runs (join it), false when
+// it could not start (nothing ran then).
+bool start_prearm_worker(pthread_t& thread) {
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0) {
+    return false;
+  }
+  pthread_attr_setstacksize(&attr, 1u << 20);
+  bool started = pthread_create(&thread, &attr, prearm_worker_main, nullptr) == 0;
+  pthread_attr_destroy(&attr);
+  return started;
+}
+
 int prepare(Checkpoint& c) {
   load_topology_once();  // hwloc allocates: here, before anything is stopped
   // A timer that notifies a thread (SIGEV_THREAD) has a glibc helper thread that blocks every
@@ -526,11 +546,17 @@ int prepare(Checkpoint& c) {
     set_status(c, control::Status::TempFailure, -rc, "cannot reserve memory for the checkpoint");
     return rc;
   }
-  if (tracker_prepare(static_cast<uint64_t>(rss_pages)) == 0) {  // without it: a full image, untracked
+  bool track = tracker_prepare(static_cast<uint64_t>(rss_pages)) == 0;  // without it: a full image, untracked
+  pthread_t prearm_worker;
+  bool prearm_concurrent = track && c.copy_on_write && start_prearm_worker(prearm_worker);
+  if (track && !prearm_concurrent) {
     tracker_prearm(g_arena);
   }
   if (c.copy_on_write) {
     rc = find_fork_advice(c.fork_advice);
+    if (prearm_concurrent) {
+      pthread_join(prearm_worker, nullptr);
+    }
     if (rc != 0) {
       set_status(c, control::Status::TempFailure, -rc, "cannot read /proc/self/smaps");
       return rc;

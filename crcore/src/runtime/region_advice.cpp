@@ -34,20 +34,72 @@ uint64_t kilobytes(const char* value) {
   return parse_number(&value, 10);
 }
 
-// Reads /proc/self/smaps line by line into a static buffer (one reader at a time: the checkpoint's
-// manager thread, or the writer child) and calls on_mapping(start, end, advice bits) for each
-// mapping (on_mapping may take a fourth argument: the mapping's anonymous memory that is not in huge
-// pages, in kB). 0 or -errno.
+// One mapping's lines of /proc/self/smaps at a time: calls on_mapping(start, end, advice bits) at
+// each mapping's VmFlags line (on_mapping may take a fourth argument: the mapping's anonymous memory
+// that is not in huge pages, in kB).
 template <typename OnMapping>
-int each_mapping(OnMapping on_mapping) {
+class SmapsParser {
+ public:
+  explicit SmapsParser(OnMapping& on_mapping) : on_mapping_(on_mapping) {}
+
+  // One line without its newline, NUL-terminated at eol.
+  void line(const char* line, const char* eol) {
+    if (is_hex(line[0])) {  // "start-end perms offset dev inode path"
+      const char* p = line;
+      start_ = parse_number(&p, 16);
+      ++p;
+      end_ = parse_number(&p, 16);
+      in_mapping_ = true;
+      anonymous_kb_ = huge_kb_ = 0;
+    } else if (strncmp(line, "Anonymous:", 10) == 0) {
+      anonymous_kb_ = kilobytes(line + 10);
+    } else if (strncmp(line, "AnonHugePages:", 14) == 0) {
+      huge_kb_ = kilobytes(line + 14);
+    } else if (in_mapping_ && strncmp(line, "VmFlags:", 8) == 0) {
+      uint32_t bits = advice_from_vmflags(line + 8, static_cast<size_t>(eol - line) - 8);
+      if constexpr (std::is_invocable_v<OnMapping, uint64_t, uint64_t, uint32_t, uint64_t>) {
+        on_mapping_(start_, end_, bits, anonymous_kb_ > huge_kb_ ? anonymous_kb_ - huge_kb_ : 0);
+      } else {
+        on_mapping_(start_, end_, bits);
+      }
+      in_mapping_ = false;
+    }
+  }
+
+  // Every complete line of [text, text+size); returns where the incomplete rest begins.
+  char* lines(char* text, size_t size) {
+    char* line = text;
+    char* eol = nullptr;
+    while ((eol = static_cast<char*>(memchr(line, '\n', size - static_cast<size_t>(line - text)))) != nullptr) {
+      *eol = '\0';
+      this->line(line, eol);
+      line = eol + 1;
+    }
+    return line;
+  }
+
+ private:
+  OnMapping& on_mapping_;
+  uint64_t start_ = 0, end_ = 0, anonymous_kb_ = 0, huge_kb_ = 0;
+  bool in_mapping_ = false;
+};
+
+// Reads /proc/self/smaps line by line into a static buffer (one reader at a time: the checkpoint's
+// manager thread, or the writer child), or parses `text` (the whole file read before, see
+// smaps_prefetch.h) when given. 0 or -errno.
+template <typename OnMapping>
+int each_mapping(OnMapping on_mapping, SmapsText* text = nullptr) {
+  SmapsParser<OnMapping> parser(on_mapping);
+  if (text != nullptr) {
+    parser.lines(text->data, text->size);  // a last line without a newline is never a VmFlags line
+    return 0;
+  }
   static char buffer[1 << 16];
   int fd = open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return -errno;
   }
   size_t used = 0;
-  uint64_t start = 0, end = 0, anonymous_kb = 0, huge_kb = 0;
-  bool in_mapping = false;
   for (;;) {
     ssize_t n = read(fd, buffer + used, sizeof buffer - 1 - used);
     if (n < 0 && errno == EINTR) {
@@ -60,32 +112,7 @@ int each_mapping(OnMapping on_mapping) {
     }
     used += static_cast<size_t>(n);
     buffer[used] = '\0';
-    char* line = buffer;
-    char* eol = nullptr;
-    while ((eol = static_cast<char*>(memchr(line, '\n', used - static_cast<size_t>(line - buffer)))) != nullptr) {
-      *eol = '\0';
-      if (is_hex(line[0])) {  // "start-end perms offset dev inode path"
-        const char* p = line;
-        start = parse_number(&p, 16);
-        ++p;
-        end = parse_number(&p, 16);
-        in_mapping = true;
-        anonymous_kb = huge_kb = 0;
-      } else if (strncmp(line, "Anonymous:", 10) == 0) {
-        anonymous_kb = kilobytes(line + 10);
-      } else if (strncmp(line, "AnonHugePages:", 14) == 0) {
-        huge_kb = kilobytes(line + 14);
-      } else if (in_mapping && strncmp(line, "VmFlags:", 8) == 0) {
-        uint32_t bits = advice_from_vmflags(line + 8, static_cast<size_t>(eol - line) - 8);
-        if constexpr (std::is_invocable_v<OnMapping, uint64_t, uint64_t, uint32_t, uint64_t>) {
-          on_mapping(start, end, bits, anonymous_kb > huge_kb ? anonymous_kb - huge_kb : 0);
-        } else {
-          on_mapping(start, end, bits);
-        }
-        in_mapping = false;
-      }
-      line = eol + 1;
-    }
+    char* line = parser.lines(buffer, used);
     size_t rest = used - static_cast<size_t>(line - buffer);
     if (n == 0) {
       break;  // a last line without a newline is never a VmFlags line of interest here
@@ -169,7 +196,7 @@ void restore_fork_advice(const ForkAdvice* list, size_t count) {
 }
 
 int read_region_advice(CaptureArena& arena, MemoryCapture& memory, const ForkAdvice* lifted, size_t count,
-                       bool in_fork_child, char* why, size_t why_size) {
+                       bool in_fork_child, SmapsText* smaps, char* why, size_t why_size) {
   CapturedRegion* regions = arena.regions;
   uint32_t n = memory.region_count;
   for (uint32_t i = 0; i < n; ++i) {
@@ -181,18 +208,20 @@ int read_region_advice(CaptureArena& arena, MemoryCapture& memory, const ForkAdv
   memset(seen, 0, n * sizeof seen[0]);
   uint32_t first = 0;
   bool wiped_unexpectedly = false;
-  int rc = each_mapping([&](uint64_t start, uint64_t end, uint32_t bits) {
-    // Advice lifted for this fork is gone from the writer's smaps (below); any other wipe-on-fork
-    // mapping was advised after find_fork_advice, and its pages are zeros in this copy.
-    wiped_unexpectedly = wiped_unexpectedly || (in_fork_child && (bits & image::kRegionWipeOnFork) != 0);
-    while (first < n && regions[first].record.end <= start) {
-      ++first;
-    }
-    for (uint32_t i = first; i < n && regions[i].record.start < end; ++i) {
-      regions[i].record.flags |= bits;
-      seen[i] = true;
-    }
-  });
+  int rc = each_mapping(
+      [&](uint64_t start, uint64_t end, uint32_t bits) {
+        // Advice lifted for this fork is gone from the writer's smaps (below); any other wipe-on-fork
+        // mapping was advised after find_fork_advice, and its pages are zeros in this copy.
+        wiped_unexpectedly = wiped_unexpectedly || (in_fork_child && (bits & image::kRegionWipeOnFork) != 0);
+        while (first < n && regions[first].record.end <= start) {
+          ++first;
+        }
+        for (uint32_t i = first; i < n && regions[i].record.start < end; ++i) {
+          regions[i].record.flags |= bits;
+          seen[i] = true;
+        }
+      },
+      smaps);
   if (rc != 0) {
     set_why(why, why_size, "cannot read /proc/self/smaps");
     return rc;

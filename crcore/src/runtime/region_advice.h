@@ -15,6 +15,7 @@
 
 #include "runtime/capture_arena.h"
 #include "runtime/memory_capture.h"
+#include "runtime/smaps_prefetch.h"
 
 namespace crcore::runtime {
 
@@ -45,8 +46,9 @@ void restore_fork_advice(const ForkAdvice* list, size_t count);
 // added back. With `in_fork_child`, the caller is the copy-on-write writer: every region must still
 // be mapped here and no other region may be wiped on fork (else the program changed its advice while
 // the checkpoint started: -EAGAIN with why). 0 or -errno.
+// `smaps`: the file's text read before (smaps_prefetch.h), or nullptr to read it here.
 int read_region_advice(CaptureArena& arena, MemoryCapture& memory, const ForkAdvice* lifted, size_t count,
-                       bool in_fork_child, char* why, size_t why_size);
+                       bool in_fork_child, SmapsText* smaps, char* why, size_t why_size);
 
 // Normal context, after a copy-on-write checkpoint: the program's writes while the writer held its
 // copy split the huge pages of its MADV_HUGEPAGE mappings into small ones (the kernel copies 4 KiB on

@@ -112,7 +112,23 @@ TEST(RegionAdvice, SetsTheAdviceOfCapturedRegions) {
   MemoryCapture memory;
   memory.region_count = 3;
   char why[256] = "";
-  ASSERT_EQ(read_region_advice(arena, memory, nullptr, 0, false, why, sizeof why), 0) << why;
+  ASSERT_EQ(read_region_advice(arena, memory, nullptr, 0, false, nullptr, why, sizeof why), 0) << why;
+  for (int i = 0; i < 3; ++i) {
+    uint32_t want = sorted[i] == &huge ? image::kRegionHugePage : sorted[i] == &dontdump ? image::kRegionDontDump : 0u;
+    EXPECT_EQ(regions[i].record.flags, want) << i;
+  }
+  // The same from smaps read by the prefetch thread (the copy-on-write writer's way).
+  for (int i = 0; i < 3; ++i) {
+    regions[i].record.flags = image::kRegionDontFork;
+  }
+  {
+    SmapsPrefetch prefetch;
+    ASSERT_TRUE(prefetch.start());
+    SmapsText* text = prefetch.finish();
+    ASSERT_NE(text, nullptr);
+    EXPECT_NE(strstr(text->data, "VmFlags:"), nullptr);
+    ASSERT_EQ(read_region_advice(arena, memory, nullptr, 0, false, text, why, sizeof why), 0) << why;
+  }
   for (int i = 0; i < 3; ++i) {
     uint32_t want = sorted[i] == &huge ? image::kRegionHugePage : sorted[i] == &dontdump ? image::kRegionDontDump : 0u;
     EXPECT_EQ(regions[i].record.flags, want) << i;
@@ -122,7 +138,7 @@ TEST(RegionAdvice, SetsTheAdviceOfCapturedRegions) {
   regions[1].record.end = 0x2000;
   std::sort(regions, regions + 3,
             [](const CapturedRegion& a, const CapturedRegion& b) { return a.record.start < b.record.start; });
-  EXPECT_EQ(read_region_advice(arena, memory, nullptr, 0, true, why, sizeof why), -EAGAIN);
+  EXPECT_EQ(read_region_advice(arena, memory, nullptr, 0, true, nullptr, why, sizeof why), -EAGAIN);
   EXPECT_NE(strstr(why, "MADV_DONTFORK"), nullptr);
 }
 

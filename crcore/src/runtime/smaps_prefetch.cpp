@@ -1,0 +1,109 @@
+// SmapsPrefetch (smaps_prefetch.h). RESTRICTED CODE throughout: raw syscalls and plain data.
+#include "runtime/smaps_prefetch.h"
+
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <cerrno>
+
+namespace crcore::runtime {
+namespace {
+
+// The text of smaps: ~1.3 KiB a mapping, and an image holds at most image::kMaxRegions (65536)
+// regions. Reserved, not committed: only what the text fills is ever touched.
+constexpr size_t kBufferSize = 128u << 20;
+constexpr size_t kStackSize = 64u << 10;
+
+// A syscall that leaves errno alone (-errno on failure): the reading thread shares the writer's TLS.
+long bare_syscall(long number, long a = 0, long b = 0, long c = 0, long d = 0) {
+  long result;
+  register long r10 asm("r10") = d;
+  asm volatile("syscall" : "=a"(result) : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+  return result;
+}
+
+}  // namespace
+
+int SmapsPrefetch::thread_main(void* arg) {
+  auto* self = static_cast<SmapsPrefetch*>(arg);
+  long fd = bare_syscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>("/proc/self/smaps"), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    self->error_ = static_cast<int>(-fd);
+    return 0;
+  }
+  size_t capacity = kBufferSize - 1;
+  while (self->size_ < capacity) {
+    long n = bare_syscall(SYS_read, fd, reinterpret_cast<long>(self->buffer_ + self->size_),
+                          static_cast<long>(capacity - self->size_));
+    if (n == -EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      self->error_ = static_cast<int>(-n);
+      break;
+    }
+    if (n == 0) {
+      self->complete_ = true;
+      break;
+    }
+    self->size_ += static_cast<size_t>(n);
+  }
+  bare_syscall(SYS_close, fd);
+  return 0;  // glibc's clone returns here into an exit of this thread alone
+}
+
+bool SmapsPrefetch::start() {
+  void* memory = mmap(nullptr, kBufferSize + kStackSize, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (memory == MAP_FAILED) {
+    return false;
+  }
+  buffer_ = static_cast<char*>(memory);
+  char* stack_top = buffer_ + kBufferSize + kStackSize;
+  thread_tid_ = 1;
+  // A thread of the writer: same memory, descriptors and signal handlers; the kernel clears
+  // thread_tid_ and wakes its futex when the thread exits.
+  int flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | CLONE_CHILD_CLEARTID;
+  int tid = clone(thread_main, stack_top, flags, this, nullptr, nullptr, const_cast<int*>(&thread_tid_));
+  if (tid < 0) {
+    thread_tid_ = 0;
+    munmap(buffer_, kBufferSize + kStackSize);
+    buffer_ = nullptr;
+    return false;
+  }
+  running_ = true;
+  return true;
+}
+
+void SmapsPrefetch::wait() {
+  if (!running_) {
+    return;
+  }
+  // Not a private futex: the kernel's wake at the thread's exit is a shared one.
+  for (int tid = thread_tid_; tid != 0; tid = thread_tid_) {
+    bare_syscall(SYS_futex, reinterpret_cast<long>(&thread_tid_), FUTEX_WAIT, tid, 0);
+  }
+  running_ = false;
+}
+
+SmapsText* SmapsPrefetch::finish() {
+  wait();
+  if (buffer_ == nullptr || !complete_ || error_ != 0) {
+    return nullptr;
+  }
+  buffer_[size_] = '\0';
+  text_ = {buffer_, size_};
+  return &text_;
+}
+
+SmapsPrefetch::~SmapsPrefetch() {
+  wait();
+  if (buffer_ != nullptr) {
+    munmap(buffer_, kBufferSize + kStackSize);
+  }
+}
+
+}  // namespace crcore::runtime
