@@ -15,4 +15,13 @@ bool checkpoint_pending();
 bool block_critical_sections(uint64_t deadline_ns);
 void unblock_critical_sections();
 
+// pthread_atfork handlers: fork(2) is a critical section. glibc holds every malloc arena's lock inside
+// fork, and a thread captured there would keep them held in the image: after a restart the manager
+// could not allocate before it releases the threads, nor the thread finish its fork before the
+// release. fork_child also gives the child a fresh state (no checkpoint pending, only its own
+// thread's sections).
+void fork_prepare();
+void fork_parent();
+void fork_child();
+
 }  // namespace crcore::runtime

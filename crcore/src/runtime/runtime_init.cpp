@@ -15,6 +15,7 @@
 #include "runtime/glibc_layout.h"
 #include "runtime/kmod_backend.h"
 #include "runtime/manager.h"
+#include "runtime/critical_sections.h"
 #include "runtime/runtime_state.h"
 #include "runtime/signal_guard.h"
 #include "runtime/thread_stop.h"
@@ -108,6 +109,7 @@ void start_runtime() {
 
 // A forked child has only the forking thread: it gets a runtime of its own.
 void after_fork_in_child() {
+  fork_child();  // critical sections first: start_runtime below may take their lock
   if (g_runtime.control_fd >= 0) {
     close(g_runtime.control_fd);  // the parent's listening socket: this copy would end up in the child's image
   }
@@ -134,7 +136,7 @@ __attribute__((constructor)) void crcore_runtime_init() {
   protect_checkpoint_signal(g_runtime.signal);  // after our own sigaction
   unblock_checkpoint_signal(g_runtime.signal);  // blocked across an exec by exec_guard
   start_runtime();
-  pthread_atfork(nullptr, nullptr, after_fork_in_child);
+  pthread_atfork(fork_prepare, fork_parent, after_fork_in_child);
 }
 
 }  // namespace
