@@ -500,28 +500,38 @@ int phase2(void* arg) {
   return synced;
 }
 
-void* prearm_worker_main(void*) {
-  tracker_prearm(g_arena);
+// The preparation that needs nothing of the rest: hwloc's topology (the first time; it loads
+// libraries and allocates: before anything is stopped) and the dirty tracker's protection of a first
+// image's memory (tracker_prearm). Normal context.
+void prepare_topology_and_tracker(bool track) {
+  load_topology_once();
+  if (track) {
+    tracker_prearm(g_arena);
+  }
+}
+
+void* prepare_worker_main(void* track) {
+  prepare_topology_and_tracker(track != nullptr);
   return nullptr;
 }
 
-// Starts tracker_prearm in a thread of its own while the caller reads smaps for the copy-on-write
-// writer (find_fork_advice): both walk the page tables of the whole address space (~45-60 ms per GiB
-// of small pages each) and neither needs the other. true when the thread runs (join it), false when
-// it could not start (nothing ran then).
-bool start_prearm_worker(pthread_t& thread) {
+// Runs prepare_topology_and_tracker in a thread of its own while the caller reads smaps for the
+// copy-on-write writer (find_fork_advice): the smaps read and the write-protection each walk the page
+// tables of the whole address space (~45-60 ms per GiB of small pages), and neither needs the other.
+// true when the thread runs (join it), false when it could not start (nothing ran then).
+bool start_prepare_worker(pthread_t& thread, bool track) {
+  static int tracking = 1;
   pthread_attr_t attr;
   if (pthread_attr_init(&attr) != 0) {
     return false;
   }
   pthread_attr_setstacksize(&attr, 1u << 20);
-  bool started = pthread_create(&thread, &attr, prearm_worker_main, nullptr) == 0;
+  bool started = pthread_create(&thread, &attr, prepare_worker_main, track ? &tracking : nullptr) == 0;
   pthread_attr_destroy(&attr);
   return started;
 }
 
 int prepare(Checkpoint& c) {
-  load_topology_once();  // hwloc allocates: here, before anything is stopped
   // A timer that notifies a thread (SIGEV_THREAD) has a glibc helper thread that blocks every
   // signal: it would never stop. Refused now, with the reason, rather than waited for.
   char timer_why[256];
@@ -547,15 +557,15 @@ int prepare(Checkpoint& c) {
     return rc;
   }
   bool track = tracker_prepare(static_cast<uint64_t>(rss_pages)) == 0;  // without it: a full image, untracked
-  pthread_t prearm_worker;
-  bool prearm_concurrent = track && c.copy_on_write && start_prearm_worker(prearm_worker);
-  if (track && !prearm_concurrent) {
-    tracker_prearm(g_arena);
+  pthread_t worker;
+  bool concurrent = c.copy_on_write && start_prepare_worker(worker, track);
+  if (!concurrent) {
+    prepare_topology_and_tracker(track);
   }
   if (c.copy_on_write) {
     rc = find_fork_advice(c.fork_advice);
-    if (prearm_concurrent) {
-      pthread_join(prearm_worker, nullptr);
+    if (concurrent) {
+      pthread_join(worker, nullptr);
     }
     if (rc != 0) {
       set_status(c, control::Status::TempFailure, -rc, "cannot read /proc/self/smaps");
