@@ -57,6 +57,12 @@ inline constexpr uint64_t kPagemapFileOrSharedAnon = 1ull << 61;
 // Whether a pagemap entry (as read_page_entries gives it) is a page that holds data: present or swapped.
 inline bool page_entry_touched(uint64_t entry) { return (entry & (kPagemapPresent | kPagemapSwapped)) != 0; }
 
+// The zero-page checks of a scan read the first cache line of every touched page: one cache and TLB
+// miss each, which the hardware does not fetch ahead across pages. The scans ask for the page this
+// many entries ahead of the one they check (a prefetch never faults, also on an unreadable page).
+inline constexpr uint64_t kZeroCheckLookahead = 8;
+inline void prefetch_page(uint64_t address) { __builtin_prefetch(reinterpret_cast<const void*>(address), 0, 0); }
+
 // The mmap/mprotect protection of a RegionRecord's prot bits (image::kProt*).
 inline int mmap_prot(uint32_t prot) {
   return ((prot & image::kProtRead) ? PROT_READ : 0) | ((prot & image::kProtWrite) ? PROT_WRITE : 0) |
