@@ -1,22 +1,35 @@
 #!/usr/bin/env bash
 # Configures and builds crcore with its tests: Ninja, RelWithDebInfo (assertions stay on), BUILD_TESTING=ON.
 #
-# Usage: scripts/build.sh [--sanitize] [BUILD_DIR] [-DNAME=VALUE ...]
-#   --sanitize   AddressSanitizer + UBSan developer build (-DCRCORE_SANITIZE=ON); default dir build-asan
-#   BUILD_DIR    default: build (relative paths are taken from the repository root)
-#   -D...        passed on to cmake, e.g. -DCRCORE_WITH_MPI=OFF
+# Usage: scripts/build.sh [--sanitize] [--target TARGET]... [BUILD_DIR] [-DNAME=VALUE ...]
+#   --sanitize       AddressSanitizer + UBSan developer build (-DCRCORE_SANITIZE=ON); default dir build-asan
+#   --target TARGET  build only TARGET (repeatable; default everything), e.g. crcore_unit_tests
+#   BUILD_DIR        default: build (relative paths are taken from the repository root)
+#   -D...            passed on to cmake, e.g. -DCRCORE_WITH_MPI=OFF
 # Does not install dependencies: scripts/install-deps.sh does.
 set -euo pipefail
 
-usage() { sed -n '2,8s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,9s/^# \{0,1\}//p' "$0"; }
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 sanitize=OFF
 build_dir=""
 cmake_args=()
-for arg in "$@"; do
+targets=()
+while (($# > 0)); do
+  arg="$1"
+  shift
   case "$arg" in
     --sanitize) sanitize=ON ;;
+    --target)
+      if (($# == 0)) || [[ -z "$1" || "$1" == -* ]]; then
+        echo "build.sh: --target needs a target name" >&2
+        exit 2
+      fi
+      targets+=("$1")
+      shift
+      ;;
+    --target=*) targets+=("${arg#--target=}") ;;
     -h | --help) usage; exit 0 ;;
     -D*) cmake_args+=("$arg") ;;
     -*) echo "build.sh: unknown option '$arg'" >&2; usage >&2; exit 2 ;;
@@ -48,5 +61,10 @@ cmake -S . -B "$build_dir" -G Ninja \
   -DCRCORE_SANITIZE="$sanitize" \
   "${cmake_args[@]}"
 
-echo "== build $build_dir"
-cmake --build "$build_dir" -j2
+if ((${#targets[@]} == 0)); then
+  echo "== build $build_dir"
+  cmake --build "$build_dir" -j2
+else
+  echo "== build $build_dir: ${targets[*]}"
+  cmake --build "$build_dir" -j2 --target "${targets[@]}"
+fi

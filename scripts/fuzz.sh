@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Fuzzes crcore's readers with libFuzzer for SECONDS in all (default 60): builds build-fuzz with clang,
 # writes the seed corpora (made with the real writers, plus real files from tests/fuzz/seeds/), runs
-# each target of tests/fuzz for its share of SECONDS, one after the other.
+# each target of tests/fuzz for its share of SECONDS: side by side on CRCORE_FUZZ_JOBS lanes (default
+# the number of cores; one lane runs them one after the other), each target always getting its full share.
 #
-# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]      or: scripts/fuzz.sh --build-only [TARGET...]
+#   --build-only: configure and build build-fuzz, run nothing (CI builds it while the tests run).
 #   TARGET: image_reader (the image reader), snapshot_metadata (an MPI snapshot's metadata.json),
 #   scope_index (the index of a --tree/--pgid/--sid checkpoint); default all three, image_reader getting
 #   3/5 of SECONDS and the others 1/5 each (one TARGET gets all of SECONDS).
@@ -13,9 +15,15 @@
 # Exit status: 0 when no run found anything; 1 on a finding (its file is printed) or a failed step.
 set -euo pipefail
 
-usage() { sed -n '2,14s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,16s/^# \{0,1\}//p' "$0"; }
 
 seconds=60
+build_only=0
+if [[ "${1:-}" == --build-only ]]; then
+  build_only=1
+  shift
+  set -- 1 "$@" # SECONDS is not used
+fi
 case "${1:-}" in
   -h | --help) usage; exit 0 ;;
   "") ;;
@@ -96,6 +104,10 @@ for t in "${targets[@]}"; do
 done
 echo "== build ${build_targets[*]}"
 cmake --build "$build_dir" --target "${build_targets[@]}" -j "${CRCORE_FUZZ_BUILD_JOBS:-$(nproc)}"
+if ((build_only)); then
+  echo "fuzz.sh: built ${build_targets[*]} (--build-only: nothing run)"
+  exit 0
+fi
 
 # -- seeds: written by the real writers, plus the real files in tests/fuzz/seeds/TARGET -----------------
 for t in "${all_targets[@]}"; do
@@ -113,19 +125,51 @@ echo "== seeds ($work/TARGET/seeds)"
 # UBSan reports abort (-fno-sanitize-recover) and count as crashes; give them a stack trace too.
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 dict_of() { [[ "$1" == image_reader ]] && echo tests/fuzz/image.dict || echo "tests/fuzz/$1.dict"; }
-failed=()
-summary=()
-for t in "${targets[@]}"; do
-  share=$((seconds * $(weight "$t") / total_weight))
+share_of() {
+  local share=$((seconds * $(weight "$1") / total_weight))
   ((share > 0)) || share=1
+  echo "$share"
+}
+
+# Lanes: each fuzzer is one single-threaded in-process job, so with several cores the targets run side by
+# side, each for its whole share of SECONDS (the budget per fuzzer does not change, only the wall time).
+# Longest share first, each onto the lane with the least work so far: on 2 cores image_reader (90 s of
+# 150) gets one lane and the two text readers run one after the other on the other (90 s of wall time).
+lanes="${CRCORE_FUZZ_JOBS:-$(nproc)}"
+if [[ "$lanes" == *[!0-9]* || "$lanes" == "" || "$lanes" == 0 ]]; then
+  echo "fuzz.sh: CRCORE_FUZZ_JOBS must be a positive whole number, not '$lanes'" >&2
+  exit 2
+fi
+((lanes <= ${#targets[@]})) || lanes=${#targets[@]}
+mapfile -t by_share < <(for t in "${targets[@]}"; do echo "$(share_of "$t") $t"; done | sort -s -k1,1nr | cut -d' ' -f2)
+lane_load=()
+lane_targets=()
+for ((l = 0; l < lanes; l++)); do lane_load[l]=0; lane_targets[l]=""; done
+for t in "${by_share[@]}"; do
+  best=0
+  for ((l = 1; l < lanes; l++)); do
+    ((lane_load[l] < lane_load[best])) && best=$l
+  done
+  lane_load[best]=$((lane_load[best] + $(share_of "$t")))
+  lane_targets[best]="${lane_targets[best]} $t"
+done
+
+# One fuzzer run: writes its log, and its exit status to $dir/.run-status (read by the report below).
+run_target() {
+  local t="$1" share fuzzer dir status=0
+  share="$(share_of "$t")"
   fuzzer="$build_dir/tests/fuzz/${t}_fuzz"
   dir="$work/$t"
   # One in-process job (libFuzzer's default; -jobs=N would fork workers that log to files instead).
-  stamp="$dir/.run-started"
-  touch "$stamp"
-  log="$dir/fuzz.log"
-  args=(
-    -max_total_time="$share"
+  touch "$dir/.run-started"
+  rm -f "$dir/.run-status"
+  "$fuzzer" "${run_args[@]}" >"$dir/fuzz.log" 2>&1 || status=$?
+  echo "$status" >"$dir/.run-status"
+}
+args_of() {
+  local t="$1" dir="$work/$1"
+  run_args=(
+    -max_total_time="$(share_of "$t")"
     -rss_limit_mb=512
     -malloc_limit_mb=256
     -timeout=10
@@ -134,21 +178,52 @@ for t in "${targets[@]}"; do
     -artifact_prefix="$dir/artifacts/"
     "$dir/corpus" "$dir/seeds"
   )
-  echo "== $t: $fuzzer ${args[*]}"
-  status=0
-  "$fuzzer" "${args[@]}" >"$log" 2>&1 || status=$?
+}
 
-  grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' "$log" | tail -n 2 || true
-  grep -E '^stat::' "$log" || true
-  executions="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)"
+echo "== ${#targets[@]} fuzzer(s) on $lanes lane(s) (CRCORE_FUZZ_JOBS, default the number of cores)"
+for ((l = 0; l < lanes; l++)); do
+  for t in ${lane_targets[l]}; do
+    args_of "$t"
+    echo "== lane $((l + 1)): $t: $build_dir/tests/fuzz/${t}_fuzz ${run_args[*]}"
+  done
+done
+lane_pids=()
+for ((l = 0; l < lanes; l++)); do
+  (
+    for t in ${lane_targets[l]}; do
+      args_of "$t"
+      run_target "$t"
+    done
+  ) &
+  lane_pids+=($!)
+done
+lane_failed=0
+for pid in "${lane_pids[@]}"; do
+  wait "$pid" || lane_failed=1
+done
+
+# -- report, in the order of the targets (each fuzzer's own log, as when they ran one after the other) --
+failed=()
+summary=()
+for t in "${targets[@]}"; do
+  share="$(share_of "$t")"
+  fuzzer="$build_dir/tests/fuzz/${t}_fuzz"
+  dir="$work/$t"
+  stamp="$dir/.run-started"
+  log="$dir/fuzz.log"
+  status="$(cat "$dir/.run-status" 2>/dev/null || echo "none (the fuzzer's lane did not finish)")"
+  echo "== $t"
+  grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' "$log" 2>/dev/null | tail -n 2 || true
+  grep -E '^stat::' "$log" 2>/dev/null || true
+  executions="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" 2>/dev/null | tail -n 1)"
   mapfile -t findings < <(find "$dir/artifacts" -maxdepth 1 -type f -newer "$stamp" \
     \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | sort)
   line="fuzz.sh: $t: ${executions:-?} executions in ${share}s; corpus $(find "$dir/corpus" -type f | wc -l) inputs; log $log"
   echo "$line"
   summary+=("$line")
-  if ((status != 0 || ${#findings[@]} > 0)); then
+  if [[ "$status" != 0 ]] || ((${#findings[@]} > 0)); then
     echo "== the fuzzer's report (the end of $log)"
-    grep -v -E '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)|NEW_FUNC' "$log" | tail -n 60
+    grep -v -E '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)|NEW_FUNC' "$log" 2>/dev/null | tail -n 60 || true
     echo "FUZZING $t FOUND A PROBLEM (libFuzzer exit status $status):"
     for f in "${findings[@]}"; do
       echo "  $f"
@@ -161,6 +236,10 @@ done
 printf '%s\n' "${summary[@]}"
 if ((${#failed[@]} > 0)); then
   echo "fuzz.sh: findings in: ${failed[*]}. Turn each into a regression test (docs/reliability.md, \"Fuzzing\")."
+  exit 1
+fi
+if ((lane_failed != 0)); then
+  echo "fuzz.sh: a fuzzing lane failed without a finding (see above)" >&2
   exit 1
 fi
 echo "fuzz.sh: no finding"
