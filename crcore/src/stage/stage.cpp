@@ -333,6 +333,9 @@ void read_extents(const StageArgs& a) {
 // Fills memory with what the feeder (cr_restart's child, which reads and checks the image) sends:
 // {address, length} headers, each followed by its bytes; {0, 0} ends.
 void receive_pages(const StageArgs& a) {
+  if (a.feeder_pid <= 0) {
+    return;  // no compressed pages: cr_restart started no feeder
+  }
   for (;;) {
     uint64_t header[2];
     read_exactly(a, a.feeder_fd, header, sizeof header);
