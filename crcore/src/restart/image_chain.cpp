@@ -187,8 +187,17 @@ ImageChain load_chain(image::Image newest, const image::ValidationProof* proof, 
       }
       active.remove(ref.address, end);  // zero-fill: zero now, nothing older shows through
     }
+    // Cut at the newest image's region boundaries: an older image's run of pages may span two regions
+    // that a later mprotect or munmap split, and the stage fills each piece within one region.
     for (auto [s, e] : provided.ranges()) {
-      chain.feed[k].emplace_back(s, e);
+      auto r = std::upper_bound(top.regions.begin(), top.regions.end(), s,
+                                [](uint64_t a, const image::RegionEntry& x) { return a < x.record.end; });
+      for (; r != top.regions.end() && r->record.start < e; ++r) {
+        uint64_t a = std::max(s, r->record.start), b = std::min(e, r->record.end);
+        if (a < b) {
+          chain.feed[k].emplace_back(a, b);
+        }
+      }
     }
     if (k + 1 == chain.images.size()) {
       break;

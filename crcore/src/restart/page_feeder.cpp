@@ -140,6 +140,23 @@ void feed_pages(const ImageChain* chain, const image::Image& img, bool compresse
 
 }  // namespace
 
+bool PageFeeder::has_compressed_pages(const ImageChain* chain, const image::Image& img) {
+  auto any_in = [](const image::Image& i) {
+    return std::any_of(i.pages.begin(), i.pages.end(), [](const image::PagesRef& ref) {
+      return (ref.flags & image::kRecordZstd) != 0 && (ref.flags & image::kRecordZeroFill) == 0;
+    });
+  };
+  if (chain == nullptr || chain->images.size() == 1) {
+    return any_in(img);
+  }
+  for (size_t k = 0; k < chain->images.size(); ++k) {
+    if (!chain->feed[k].empty() && any_in(chain->images[k])) {
+      return true;
+    }
+  }
+  return false;
+}
+
 PageFeeder::PageFeeder(const image::Image& img, int floor, bool compressed_only) {
   start(nullptr, img, floor, compressed_only);
 }

@@ -19,6 +19,9 @@ class PageFeeder {
   PageFeeder(const image::Image& image, int floor, bool compressed_only = false);
   // The pages of a chain of incremental images: from each image, what chain.feed says it provides.
   PageFeeder(const ImageChain& chain, int floor, bool compressed_only = false);
+  // Whether a feeder started with compressed_only would send anything: false when no image of the
+  // chain (or `image`, without a chain) has a zstd Pages record. Then there is no need to start one.
+  static bool has_compressed_pages(const ImageChain* chain, const image::Image& image);
   int read_fd() const { return read_fd_; }
   pid_t pid() const { return pid_; }
 

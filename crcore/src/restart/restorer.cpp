@@ -19,6 +19,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "image/image_reader.h"
@@ -421,9 +422,18 @@ void restore(const image::Image& img, const RestartOptions& options) {
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);
-  PageFeeder feeder = options.chain != nullptr ? PageFeeder(*options.chain, floor, true) : PageFeeder(img, floor, true);
-  args.feeder_fd = feeder.read_fd();
-  args.feeder_pid = feeder.pid();
+  // The feeder sends the compressed pages only (the stage reads the others itself): none, no feeder
+  // (its fork was a few ms of every restart; the stage then skips receive_pages).
+  std::optional<PageFeeder> feeder;
+  if (PageFeeder::has_compressed_pages(options.chain, img)) {
+    if (options.chain != nullptr) {
+      feeder.emplace(*options.chain, floor, true);
+    } else {
+      feeder.emplace(img, floor, true);
+    }
+  }
+  args.feeder_fd = feeder ? feeder->read_fd() : -1;
+  args.feeder_pid = feeder ? feeder->pid() : 0;
   args.validator_pid = options.page_validator;  // its verdict: before any restored code runs (stage.cpp)
   args.report_fd = options.page_validator != 0 ? fcntl(2, F_DUPFD_CLOEXEC, floor) : -1;  // our stderr, for it
   args.close_from = floor;  // the feeder's pipe, file mappings, the exe: all lifted above the floor

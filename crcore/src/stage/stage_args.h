@@ -82,8 +82,8 @@ struct StageArgs {
   uint32_t old_rseq_len;
   uint32_t old_rseq_signature;
 
-  int32_t feeder_fd;  // read end of the page pipe
-  int32_t feeder_pid;
+  int32_t feeder_fd;      // read end of the page pipe
+  int32_t feeder_pid;     // 0: no feeder (no compressed pages to send), feeder_fd -1
   int32_t close_from;     // every descriptor from here up is cr_restart's: closed before resuming
   int32_t report_fd;      // with a validator: cr_restart's own stderr, above close_from (descriptor 2 is the
                           // restored process's by then), for the verdict's message

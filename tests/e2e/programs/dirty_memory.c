@@ -1,7 +1,9 @@
 /* A program whose memory changes a little at every step, in every way an incremental checkpoint must
  * follow: pages rewritten (about 5% of a 32 MiB buffer per step), pages set to zero, pages discarded
  * (MADV_DONTNEED), a window made read-only and writable again (mprotect), a mapping that grows and
- * moves (mremap), a mapping replaced by a new one (munmap + mmap), and the heap. Everything it does
+ * moves (mremap), a mapping replaced by a new one (munmap + mmap), the heap, and a mapping split in
+ * three for good at step 15 (mprotect of 4 pages in its middle, never written again: an older image saved
+ * its pages as one run across what later are three regions, which a newer image inherits). Everything it does
  * depends on the step number only, so its output is the same however it is checkpointed, killed and
  * restarted: "progress step N sum S" per step (S covers all of that memory), then "done".
  *
@@ -66,6 +68,11 @@ int main(int argc, char** argv) {
   memset(fresh, 0x5a, fresh_size);
   uint64_t* heap = malloc(64 * 1024);
   memset(heap, 0, 64 * 1024);
+  size_t split_size = 64 * PAGE;
+  uint64_t* split = map_anon(split_size);
+  for (size_t p = 0; p < split_size / PAGE; ++p) {
+    fill_page(split + p * PAGE / 8, 4000000 + p);
+  }
 
   for (int s = 1; s <= steps; ++s) {
     if (s % 7 == 4) { /* the window made read-only at the end of the last step is writable again */
@@ -100,6 +107,9 @@ int main(int argc, char** argv) {
       }
     }
     heap[(unsigned)s % (64 * 1024 / 8)] = mix((uint64_t)s + 7);
+    if (s == 15) { /* split in three for good; its pages are never written again */
+      mprotect(split + (size_t)20 * PAGE / 8, 4 * PAGE, PROT_READ);
+    }
     if (s % 7 == 3) { /* a read-only window until the next step */
       mprotect(big + (size_t)1024 * PAGE / 8, 16 * PAGE, PROT_READ);
     }
@@ -108,6 +118,7 @@ int main(int argc, char** argv) {
     sum = sum_words(moving, moving_size, sum);
     sum = sum_words(fresh, fresh_size, sum);
     sum = sum_words(heap, 64 * 1024, sum);
+    sum = sum_words(split, split_size, sum);
     printf("progress step %d sum %016llx\n", s, (unsigned long long)sum);
     struct timespec t = {0, 100 * 1000 * 1000};
     nanosleep(&t, NULL);
