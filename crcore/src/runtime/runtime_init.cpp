@@ -9,13 +9,13 @@
 #include <cstring>
 
 #include "libcr.h"
+#include "runtime/critical_sections.h"
 #include "runtime/dirty_tracker.h"
 #include "runtime/exec_guard.h"
 #include "runtime/fault_injection.h"
 #include "runtime/glibc_layout.h"
 #include "runtime/kmod_backend.h"
 #include "runtime/manager.h"
-#include "runtime/critical_sections.h"
 #include "runtime/runtime_state.h"
 #include "runtime/signal_guard.h"
 #include "runtime/thread_stop.h"
