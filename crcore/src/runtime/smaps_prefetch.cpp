@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
+#include <atomic>
 #include <cerrno>
 
 namespace crcore::runtime {
@@ -86,6 +87,9 @@ void SmapsPrefetch::wait() {
   for (int tid = thread_tid_; tid != 0; tid = thread_tid_) {
     bare_syscall(SYS_futex, reinterpret_cast<long>(&thread_tid_), FUTEX_WAIT, tid, 0);
   }
+  // What the thread wrote is read after its exit was seen, also when no wait was needed (the kernel
+  // cleared the word after the thread's last store; the fence keeps the compiler from reading early).
+  std::atomic_thread_fence(std::memory_order_acquire);
   running_ = false;
 }
 
