@@ -315,8 +315,8 @@ int RecordWriter::pages_raw_interleaved(uint64_t address, const std::byte* memor
   PagesHeader pages{address, length};
   PayloadHash hash;
   hash.update(&pages, sizeof pages);
-  uint64_t record_at = static_cast<uint64_t>(file_base_) + offset_;  // where the headers go
-  unsigned char framing[kFramingSize] = {};                          // written as zeros first
+  int64_t record_at = file_base_ + static_cast<int64_t>(offset_);  // where the headers go
+  unsigned char framing[kFramingSize] = {};                        // written as zeros first
   size_t slice = std::min(length, kInterleaveSlice);
   hash.update(memory, slice);
   struct iovec iov[3];
@@ -342,7 +342,8 @@ int RecordWriter::pages_raw_interleaved(uint64_t address, const std::byte* memor
   RecordHeader header = make_header(RecordKind::Pages, 0, payload, payload, hash.digest());
   std::memcpy(framing, &header, sizeof header);
   std::memcpy(framing + sizeof header, &pages, sizeof pages);
-  if (int rc = write_at(framing, sizeof framing, record_at); rc != 0) {
+  struct iovec headers = {framing, sizeof framing};
+  if (int rc = write_all(&headers, 1, record_at); rc != 0) {
     return rc;
   }
   offset_ += sizeof header + payload;
@@ -474,35 +475,15 @@ int RecordWriter::flush() noexcept {
   return 0;
 }
 
-// pwrite until everything is written at `at` (the file position stays where it is).
-int RecordWriter::write_at(const void* data, size_t length, uint64_t at) noexcept {
-  const auto* bytes = static_cast<const unsigned char*>(data);
-  while (length > 0) {
-    ssize_t n = pwrite(fd_, bytes, length, static_cast<off_t>(at));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return failed(-errno);
-    }
-    if (n == 0) {
-      return failed(-EIO);
-    }
-    bytes += n;
-    length -= static_cast<size_t>(n);
-    at += static_cast<uint64_t>(n);
-  }
-  return 0;
-}
-
-// writev until everything is written: retries after EINTR and continues after short writes.
-int RecordWriter::write_all(::iovec* iov, int count) noexcept {
+// writev until everything is written: retries after EINTR and continues after short writes. With
+// `at` (a file position), pwritev there instead: the file position stays where it is.
+int RecordWriter::write_all(::iovec* iov, int count, int64_t at) noexcept {
   while (count > 0 && iov->iov_len == 0) {
     ++iov;
     --count;
   }
   while (count > 0) {
-    ssize_t n = writev(fd_, iov, std::min(count, IOV_MAX));
+    ssize_t n = at < 0 ? writev(fd_, iov, std::min(count, IOV_MAX)) : pwritev(fd_, iov, std::min(count, IOV_MAX), at);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -513,6 +494,7 @@ int RecordWriter::write_all(::iovec* iov, int count) noexcept {
       return failed(-EIO);
     }
     size_t done = static_cast<size_t>(n);
+    at = at < 0 ? at : at + n;
     while (count > 0 && done >= iov->iov_len) {
       done -= iov->iov_len;
       ++iov;

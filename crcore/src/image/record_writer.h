@@ -87,8 +87,7 @@ class RecordWriter {
   int pages_parallel(uint64_t address, const std::byte* memory, size_t length) noexcept;
   int write_job(uint32_t sequence) noexcept;
   int flush() noexcept;
-  int write_all(::iovec* iov, int count) noexcept;
-  int write_at(const void* data, size_t length, uint64_t at) noexcept;
+  int write_all(::iovec* iov, int count, int64_t at = -1) noexcept;
   int failed(int error) noexcept;
 
   int fd_;
