@@ -249,6 +249,12 @@ int write_image(const ImageSpec& spec, const std::string& path, ZstdWorkspace* z
   if (fd < 0) {
     return -errno;
   }
+  int rc = write_image_to(spec, fd, zstd);
+  ::close(fd);
+  return rc;
+}
+
+int write_image_to(const ImageSpec& spec, int fd, ZstdWorkspace* zstd) {
   Bytes scratch(RecordWriter::kMinScratch);
   RecordWriter writer(fd, scratch, zstd);
   const ProcessRecord& p = spec.process;
@@ -285,7 +291,6 @@ int write_image(const ImageSpec& spec, const std::string& path, ZstdWorkspace* z
     step(writer.pages(pages.address, pages.bytes.data(), pages.bytes.size()));
   }
   step(writer.end());
-  ::close(fd);
   return rc;
 }
 

@@ -65,6 +65,8 @@ Bytes pattern_page(uint8_t value);
 
 // Writes spec with RecordWriter (compressing when zstd is given). 0 or the writer's -errno.
 int write_image(const ImageSpec& spec, const std::string& path, ZstdWorkspace* zstd = nullptr);
+// The same into an open descriptor (a pipe, a file at any position or opened O_APPEND), left open.
+int write_image_to(const ImageSpec& spec, int fd, ZstdWorkspace* zstd = nullptr);
 
 // Records as (kind, payload), exactly as the writer lays them out uncompressed, End excluded.
 struct RawRecord {

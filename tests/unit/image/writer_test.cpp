@@ -153,18 +153,24 @@ TEST_F(WriterTest, LargeMetadataRecordsBypassTheScratch) {
 
 void ignore_signal(int) {}
 
+// small_spec() with `bytes` as one Pages record at 0x600000 (its region grown to hold them).
+ImageSpec spec_with_pages(const Bytes& bytes) {
+  ImageSpec spec = small_spec();
+  spec.regions[1].first.end = 0x600000 + bytes.size();
+  spec.pages = {{0x600000, bytes}};
+  spec.finish();
+  return spec;
+}
+
 // A blocking pipe, a slow reader and a stream of signals without SA_RESTART: the writer sees short
 // writes and EINTR, and the bytes must still come out exactly as written to a file.
 TEST(WriterInterrupted, ShortWritesAndEintrLoseNothing) {
   TempDir dir;
-  ImageSpec spec = small_spec();
   Bytes big(2u << 20);
   for (size_t i = 0; i < big.size(); ++i) {
     big[i] = static_cast<std::byte>(i * 7 + i / 4096);
   }
-  spec.regions[1].first.end = 0x600000 + big.size();
-  spec.pages = {{0x600000, big}};
-  spec.finish();
+  ImageSpec spec = spec_with_pages(big);
   ASSERT_EQ(write_image(spec, dir.file("reference.ctx")), 0);
   Bytes expected = read_file(dir.file("reference.ctx"));
 
@@ -196,20 +202,7 @@ TEST(WriterInterrupted, ShortWritesAndEintrLoseNothing) {
     }
   });
 
-  Bytes scratch(RecordWriter::kMinScratch);
-  RecordWriter writer(pipe_fds[1], scratch, nullptr);
-  int rc = writer.begin(spec.header);
-  for (const RawRecord& r : raw_records(spec)) {
-    if (rc == 0 && r.kind != RecordKind::Pages) {
-      rc = writer.record(r.kind, {{r.payload.data(), r.payload.size()}});
-    }
-  }
-  if (rc == 0) {
-    rc = writer.pages(0x600000, big.data(), big.size());
-  }
-  if (rc == 0) {
-    rc = writer.end();  // fsync on a pipe: EINVAL, ignored
-  }
+  int rc = write_image_to(spec, pipe_fds[1]);  // fsync on a pipe: EINVAL, ignored
   done = true;
   interrupter.join();
   ::close(pipe_fds[1]);
@@ -226,14 +219,11 @@ TEST(WriterInterrupted, ShortWritesAndEintrLoseNothing) {
 // the file is opened O_APPEND (where pwrite would append: written in order then).
 TEST(WriterHeadersLast, SameBytesAtAnyStartAndWithAppend) {
   TempDir dir;
-  ImageSpec spec = small_spec();
   Bytes big((1u << 20) + 3 * 4096);  // 8 slices and a short one
   for (size_t i = 0; i < big.size(); ++i) {
     big[i] = static_cast<std::byte>(i * 13 + i / 4096);
   }
-  spec.regions[1].first.end = 0x600000 + big.size();
-  spec.pages = {{0x600000, big}};
-  spec.finish();
+  ImageSpec spec = spec_with_pages(big);
   ASSERT_EQ(write_image(spec, dir.file("reference.ctx")), 0);
   Bytes expected = read_file(dir.file("reference.ctx"));
   ImageReader check(dir.file("reference.ctx"));
@@ -246,20 +236,7 @@ TEST(WriterHeadersLast, SameBytesAtAnyStartAndWithAppend) {
     int fd = ::open(path.c_str(), flags, 0600);
     ASSERT_GE(fd, 0);
     ASSERT_EQ(::write(fd, prefix.data(), prefix.size()), static_cast<ssize_t>(prefix.size()));
-    Bytes scratch(RecordWriter::kMinScratch);
-    RecordWriter writer(fd, scratch, nullptr);
-    int rc = writer.begin(spec.header);
-    for (const RawRecord& r : raw_records(spec)) {
-      if (rc == 0 && r.kind != RecordKind::Pages) {
-        rc = writer.record(r.kind, {{r.payload.data(), r.payload.size()}});
-      }
-    }
-    if (rc == 0) {
-      rc = writer.pages(0x600000, big.data(), big.size());
-    }
-    if (rc == 0) {
-      rc = writer.end();
-    }
+    int rc = write_image_to(spec, fd);
     ::close(fd);
     ASSERT_EQ(rc, 0) << flags;
     Bytes got = read_file(path);
