@@ -511,22 +511,22 @@ void prepare_topology_and_tracker(bool track) {
 }
 
 void* prepare_worker_main(void* track) {
-  prepare_topology_and_tracker(track != nullptr);
+  prepare_topology_and_tracker(*static_cast<const bool*>(track));
   return nullptr;
 }
 
 // Runs prepare_topology_and_tracker in a thread of its own while the caller reads smaps for the
 // copy-on-write writer (find_fork_advice): the smaps read and the write-protection each walk the page
 // tables of the whole address space (~45-60 ms per GiB of small pages), and neither needs the other.
-// true when the thread runs (join it), false when it could not start (nothing ran then).
-bool start_prepare_worker(pthread_t& thread, bool track) {
-  static int tracking = 1;
+// true when the thread runs (join it before `track` goes), false when it could not start (nothing ran
+// then).
+bool start_prepare_worker(pthread_t& thread, const bool& track) {
   pthread_attr_t attr;
   if (pthread_attr_init(&attr) != 0) {
     return false;
   }
   pthread_attr_setstacksize(&attr, 1u << 20);
-  bool started = pthread_create(&thread, &attr, prepare_worker_main, track ? &tracking : nullptr) == 0;
+  bool started = pthread_create(&thread, &attr, prepare_worker_main, const_cast<bool*>(&track)) == 0;
   pthread_attr_destroy(&attr);
   return started;
 }
