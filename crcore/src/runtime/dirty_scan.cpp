@@ -128,9 +128,7 @@ int scan_anonymous(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, c
     }
     for (uint64_t k = 0; k < batch && rc == 0; ++k) {
       uint64_t address = start + (done + k) * kPage;
-      if (k + kZeroCheckLookahead < batch && page_entry_touched(arena.pagemap[k + kZeroCheckLookahead])) {
-        prefetch_page(address + kZeroCheckLookahead * kPage);
-      }
+      prefetch_ahead(arena.pagemap, k, batch, address);
       bool present = page_entry_touched(arena.pagemap[k]);
       const TrackedRange* p = plan.incremental ? prev.find(address) : nullptr;
       bool by_uffd = p != nullptr && p->method == static_cast<uint32_t>(TrackMethod::Uffd) && p->scan_ok != 0 &&

@@ -291,9 +291,7 @@ int scan_region(CaptureArena& arena, CapturedRegion& r, MemoryCapture& out, int 
     }
     for (uint64_t k = 0; k < batch; ++k) {
       uint64_t entry = arena.pagemap[k];
-      if (k + kZeroCheckLookahead < batch && page_entry_touched(arena.pagemap[k + kZeroCheckLookahead])) {
-        prefetch_page(r.record.start + r.source_delta + (done + k + kZeroCheckLookahead) * kPage);
-      }
+      prefetch_ahead(arena.pagemap, k, batch, r.record.start + r.source_delta + (done + k) * kPage);
       bool touched = page_entry_touched(entry);
       if (file_private && (entry & kPagemapPresent) != 0 && (entry & kPagemapFileOrSharedAnon) != 0) {
         touched = false;  // still the file's page: the file provides it at restart

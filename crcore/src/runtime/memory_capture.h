@@ -59,9 +59,15 @@ inline bool page_entry_touched(uint64_t entry) { return (entry & (kPagemapPresen
 
 // The zero-page checks of a scan read the first cache line of every touched page: one cache and TLB
 // miss each, which the hardware does not fetch ahead across pages. The scans ask for the page this
-// many entries ahead of the one they check (a prefetch never faults, also on an unreadable page).
+// many entries ahead of the one they check, when it is touched (a prefetch never faults, also on an
+// unreadable page).
 inline constexpr uint64_t kZeroCheckLookahead = 8;
-inline void prefetch_page(uint64_t address) { __builtin_prefetch(reinterpret_cast<const void*>(address), 0, 0); }
+// entries: a batch of `count` pagemap entries; page_k: the address of entry k's 4096-byte page.
+inline void prefetch_ahead(const uint64_t* entries, uint64_t k, uint64_t count, uint64_t page_k) {
+  if (k + kZeroCheckLookahead < count && page_entry_touched(entries[k + kZeroCheckLookahead])) {
+    __builtin_prefetch(reinterpret_cast<const void*>(page_k + kZeroCheckLookahead * 4096), 0, 0);
+  }
+}
 
 // The mmap/mprotect protection of a RegionRecord's prot bits (image::kProt*).
 inline int mmap_prot(uint32_t prot) {
