@@ -311,40 +311,69 @@ int RecordWriter::pages_raw(uint64_t address, const void* memory, size_t length)
   return 0;
 }
 
+// The hashing thread takes records of at least a few slices: each costs it a wake-up and the writer
+// a wait for the digest.
+HashAhead* RecordWriter::hash_ahead_for(size_t length) noexcept {
+  static_assert(HashAhead::kSlice == kInterleaveSlice);
+  if (!hash_thread_allowed_ || hash_thread_failed_ || length < 4 * kInterleaveSlice) {
+    return nullptr;
+  }
+  if (!hash_ahead_.running() && !hash_ahead_.start()) {
+    hash_thread_failed_ = true;
+    return nullptr;
+  }
+  return &hash_ahead_;
+}
+
+// The payload is hashed here a slice at a time just before that slice is written, or by the hashing
+// thread a few slices ahead of the writes (hash_ahead_for); either way each byte is read from memory
+// once, the write copying it from the cache.
 int RecordWriter::pages_raw_interleaved(uint64_t address, const std::byte* memory, size_t length) noexcept {
   PagesHeader pages{address, length};
+  HashAhead* ahead = hash_ahead_for(length);
   PayloadHash hash;
-  hash.update(&pages, sizeof pages);
+  if (ahead != nullptr) {
+    ahead->begin(&pages, sizeof pages, memory, length);
+  } else {
+    hash.update(&pages, sizeof pages);
+  }
   int64_t record_at = file_base_ + static_cast<int64_t>(offset_);  // where the headers go
   unsigned char framing[kFramingSize] = {};                        // written as zeros first
-  size_t slice = std::min(length, kInterleaveSlice);
-  hash.update(memory, slice);
-  struct iovec iov[3];
-  int count = 0;
-  if (pending_ != 0) {
-    iov[count++] = {buffer_, pending_};
-  }
-  iov[count++] = {framing, sizeof framing};
-  iov[count++] = {const_cast<std::byte*>(memory), slice};
-  if (int rc = write_all(iov, count); rc != 0) {
-    return rc;
-  }
-  pending_ = 0;
-  for (size_t done = slice; done < length; done += slice) {
-    slice = std::min(length - done, kInterleaveSlice);
-    hash.update(memory + done, slice);
-    struct iovec one = {const_cast<std::byte*>(memory + done), slice};
-    if (int rc = write_all(&one, 1); rc != 0) {
-      return rc;
+  int rc = 0;
+  for (size_t done = 0; done < length && rc == 0; done += kInterleaveSlice) {
+    size_t slice = std::min(length - done, kInterleaveSlice);
+    if (ahead == nullptr) {
+      hash.update(memory + done, slice);
+    }
+    struct iovec iov[3];
+    int count = 0;
+    if (done == 0) {  // the buffered records and the zeroed headers go with the first slice
+      if (pending_ != 0) {
+        iov[count++] = {buffer_, pending_};
+      }
+      iov[count++] = {framing, sizeof framing};
+    }
+    iov[count++] = {const_cast<std::byte*>(memory + done), slice};
+    rc = write_all(iov, count);
+    if (rc == 0 && done == 0) {
+      pending_ = 0;
+    }
+    if (ahead != nullptr) {
+      ahead->written(done + slice);
     }
   }
+  // The thread still reads the memory: wait for it also after a failed write.
+  uint64_t digest = ahead != nullptr ? ahead->digest() : hash.digest();
+  if (rc != 0) {
+    return rc;
+  }
   uint64_t payload = sizeof pages + length;
-  RecordHeader header = make_header(RecordKind::Pages, 0, payload, payload, hash.digest());
+  RecordHeader header = make_header(RecordKind::Pages, 0, payload, payload, digest);
   std::memcpy(framing, &header, sizeof header);
   std::memcpy(framing + sizeof header, &pages, sizeof pages);
   struct iovec headers = {framing, sizeof framing};
-  if (int rc = write_all(&headers, 1, record_at); rc != 0) {
-    return rc;
+  if (int rc2 = write_all(&headers, 1, record_at); rc2 != 0) {
+    return rc2;
   }
   offset_ += sizeof header + payload;
   stored_page_bytes_ += length;

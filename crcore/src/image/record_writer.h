@@ -4,7 +4,8 @@
 // malloc holding its lock. So, in this class and everything it calls:
 //   * no allocation (no malloc/new, no std::string/vector), no locks, no exceptions, no stdio;
 //   * only write(2)/writev(2)/fsync(2), memcpy and pure computation (XXH3, zstd on a static context),
-//     and, with a threaded ZstdWorkspace, its raw clone() workers and futexes (zstd_workspace.h);
+//     and, with a threaded ZstdWorkspace or the hashing thread, their bare threads and futexes
+//     (zstd_workspace.h, hash_ahead.h);
 //   * every error is returned as -errno, and the caller reports it; the writer prints nothing.
 // errno is clobbered: a signal handler that calls the writer saves and restores it.
 #pragma once
@@ -15,6 +16,7 @@
 #include <span>
 
 #include "image/format.h"
+#include "image/hash_ahead.h"
 
 struct iovec;
 
@@ -62,6 +64,12 @@ class RecordWriter {
   // workers in parallel and written in order; every chunk of the call is written before it returns.
   int pages(uint64_t address, const void* memory, size_t length) noexcept;
 
+  // Lets long uncompressed Pages records into a regular file be hashed by a second thread while this
+  // one writes them (hash_ahead.h), started at the first such record. Off by default: turn it on
+  // when the writing process may run on two CPUs. The file's bytes are the same either way.
+  void allow_hash_thread(bool allow) noexcept { hash_thread_allowed_ = allow; }
+  bool hash_thread_running() const noexcept { return hash_ahead_.running(); }
+
   // Zero-fill Pages record(s) for [address, address+length) (incremental images only, -EINVAL
   // otherwise): these pages are zero now, whatever the parent chain holds. Split at kMaxPagesPayload.
   int zero_pages(uint64_t address, size_t length) noexcept;
@@ -83,6 +91,7 @@ class RecordWriter {
   int emit(RecordKind kind, std::span<const Piece> pieces, uint64_t payload_size) noexcept;
   int pages_raw(uint64_t address, const void* memory, size_t length) noexcept;
   int pages_raw_interleaved(uint64_t address, const std::byte* memory, size_t length) noexcept;
+  HashAhead* hash_ahead_for(size_t length) noexcept;
   int pages_compressed(uint64_t address, const void* memory, size_t length, bool* stored) noexcept;
   int pages_parallel(uint64_t address, const std::byte* memory, size_t length) noexcept;
   int write_job(uint32_t sequence) noexcept;
@@ -98,6 +107,9 @@ class RecordWriter {
   State state_ = State::Fresh;
   bool incremental_ = false;
   bool workers_started_ = false;
+  bool hash_thread_allowed_ = false;
+  bool hash_thread_failed_ = false;  // it could not start: hash in this thread from then on
+  HashAhead hash_ahead_;
   uint32_t job_sequence_ = 0;     // the next job of the workspace's workers
   int error_ = 0;                 // the first I/O error; every later call returns it
   int last_rank_ = -1;            // record_rank of the last record

@@ -3,13 +3,9 @@
 // the workers are raw clone() threads that use futexes through raw syscalls, never errno).
 #include "image/zstd_workspace.h"
 
-#include <linux/futex.h>
-#include <sched.h>
-#include <signal.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 
-#include <climits>
+#include "image/bare_thread.h"
 
 #if CRCORE_HAVE_ZSTD
 #define ZSTD_STATIC_LINKING_ONLY
@@ -26,22 +22,6 @@ constexpr size_t kWorkerStack = 256u << 10;
 constexpr size_t kAlign = 4096;
 
 size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
-
-// A syscall that never touches errno: the workers share the caller's thread pointer, hence its errno.
-long raw_syscall4(long number, long a, long b, long c, long d) {
-  long result;
-  register long r10 asm("r10") = d;
-  asm volatile("syscall" : "=a"(result) : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
-  return result;
-}
-
-void futex_wait(std::atomic<uint32_t>* word, uint32_t expected) {
-  raw_syscall4(SYS_futex, reinterpret_cast<long>(word), FUTEX_WAIT, expected, 0);
-}
-
-void futex_wake(std::atomic<uint32_t>* word) {
-  raw_syscall4(SYS_futex, reinterpret_cast<long>(word), FUTEX_WAKE, INT_MAX, 0);
-}
 
 }  // namespace
 
@@ -135,7 +115,7 @@ int ZstdWorkspace::worker_main(void* arg) {
       if (z.stop_.load(std::memory_order_acquire) != 0) {
         return 0;
       }
-      futex_wait(&z.generation_, generation);
+      bare_futex_wait(&z.generation_, generation);
       continue;
     }
     if (!z.claimed_.compare_exchange_weak(claimed, claimed + 1, std::memory_order_acq_rel)) {
@@ -147,7 +127,7 @@ int ZstdWorkspace::worker_main(void* arg) {
                                       job.source, job.size, z.level_);
     job.frame_size = ZSTD_isError(result) ? 0 : result;
     job.done.store(claimed + 1, std::memory_order_release);
-    futex_wake(&job.done);
+    bare_futex_wake(&job.done);
   }
 }
 
@@ -161,22 +141,15 @@ int ZstdWorkspace::start_workers() noexcept {
   for (uint32_t i = 0; i < slots_; ++i) {
     jobs_[i].done.store(0);
   }
-  // The workers start with every signal blocked: they are threads of the application (or of its
-  // writer), and a signal meant for it must not run a handler on a stack that is not a thread's.
-  uint64_t all = ~0ull, old = 0;
-  raw_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&all), reinterpret_cast<long>(&old), 8);
-  int flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | CLONE_PARENT_SETTID |
-              CLONE_CHILD_CLEARTID;
+  // The workers start with every signal blocked (bare_thread_start): they are threads of the
+  // application (or of its writer), and a signal meant for it must not run a handler there.
   for (int i = 0; i < threads_; ++i) {
     Worker& w = workers_[i];
-    w.tid.store(0);
-    auto* word = reinterpret_cast<pid_t*>(&w.tid);
-    if (clone(worker_main, w.stack + kWorkerStack, flags, &w, word, nullptr, word) <= 0) {
+    if (bare_thread_start(worker_main, &w, w.stack + kWorkerStack, &w.tid) < 0) {
       break;
     }
     ++running_;
   }
-  raw_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&old), 0, 8);
   return running_;
 }
 
@@ -186,12 +159,9 @@ void ZstdWorkspace::stop_workers() noexcept {
   }
   stop_.store(1, std::memory_order_release);
   generation_.fetch_add(1, std::memory_order_acq_rel);
-  futex_wake(&generation_);
+  bare_futex_wake(&generation_);
   for (int i = 0; i < running_; ++i) {
-    auto* word = reinterpret_cast<std::atomic<uint32_t>*>(&workers_[i].tid);
-    for (uint32_t tid; (tid = word->load(std::memory_order_acquire)) != 0;) {
-      futex_wait(word, tid);
-    }
+    bare_thread_join(&workers_[i].tid);
   }
   running_ = 0;
 }
@@ -201,13 +171,13 @@ ZstdWorkspace::Job& ZstdWorkspace::job(uint32_t sequence) noexcept { return jobs
 void ZstdWorkspace::submit(uint32_t sequence) noexcept {
   submitted_.store(sequence + 1, std::memory_order_release);
   generation_.fetch_add(1, std::memory_order_acq_rel);
-  futex_wake(&generation_);
+  bare_futex_wake(&generation_);
 }
 
 ZstdWorkspace::Job& ZstdWorkspace::wait(uint32_t sequence) noexcept {
   Job& j = job(sequence);
   for (uint32_t done; (done = j.done.load(std::memory_order_acquire)) != sequence + 1;) {
-    futex_wait(&j.done, done);
+    bare_futex_wait(&j.done, done);
   }
   return j;
 }

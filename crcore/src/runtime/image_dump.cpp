@@ -368,6 +368,7 @@ int dump_image(CaptureArena& arena, const DumpRequest& request, DumpResult& resu
     return rc;
   }
   image::RecordWriter w(request.image_fd, {arena.writer_scratch, arena.writer_scratch_size}, request.zstd);
+  w.allow_hash_thread(request.hash_thread);
   image::FileHeader header;
   memset(&header, 0, sizeof header);
   header.page_size = 4096;

@@ -26,6 +26,7 @@ struct DumpRequest {
   ProcessIdentity identity;
   int image_fd = -1;
   image::ZstdWorkspace* zstd = nullptr;  // nullptr: pages stored raw
+  bool hash_thread = false;              // RecordWriter::allow_hash_thread
   bool allow_unsupported_fds = false;
   bool scope_member = false;  // one process of a scope: kFileScopeMember, socketpair peers elsewhere
   FdExclusions exclude{};

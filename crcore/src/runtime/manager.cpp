@@ -99,6 +99,16 @@ int compress_threads() {
   return std::clamp(CPU_COUNT(&cpus), 1, 8);
 }
 
+// Whether the image's long page records are hashed by a second thread while they are written
+// (image/hash_ahead.h): when the process may use two CPUs, unless CRCORE_HASH_THREAD=0. Normal context.
+bool hash_thread_wanted() {
+  if (const char* env = getenv("CRCORE_HASH_THREAD"); env != nullptr && strcmp(env, "0") == 0) {
+    return false;
+  }
+  cpu_set_t cpus;
+  return sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
+}
+
 void reap_writer() {
   if (g_unreaped_writer > 0) {
     int status = 0;
@@ -129,6 +139,7 @@ struct Checkpoint {
   std::vector<ForkAdvice> fork_advice;  // lifted for the copy-on-write writer's fork (region_advice.h)
   SharedStaging staging;                // shared memory copied for the copy-on-write writer
   bool copy_on_write;
+  bool hash_thread;  // hash_thread_wanted(), asked in prepare
   uint64_t kmod_id;  // the kernel module's request id; 0: the user backend (tgkill)
   pid_t writer_pid;
   uint64_t deadline_ns;
@@ -178,6 +189,7 @@ DumpRequest make_dump_request(const Checkpoint& c) {
   dump.identity = {getpid(), getppid(), getpgid(0), getsid(0)};
   dump.image_fd = c.image_fd;
   dump.zstd = (c.request.flags & control::kRequestCompress) != 0 ? g_zstd.get() : nullptr;
+  dump.hash_thread = c.hash_thread;
   dump.allow_unsupported_fds = (c.request.flags & control::kRequestCloseUnsupported) != 0;
   dump.scope_member = (c.request.flags & control::kRequestScope) != 0;
   dump.exclude.count = 0;
@@ -582,6 +594,7 @@ int prepare(Checkpoint& c) {
       return -ENOTSUP;
     }
   }
+  c.hash_thread = hash_thread_wanted();
   bool piped = pipe2(c.pipe_probe, O_CLOEXEC | O_NONBLOCK) == 0 && pipe2(c.result_pipe, O_CLOEXEC) == 0;
   for (int fd : {c.pipe_probe[0], c.pipe_probe[1], c.result_pipe[0], c.result_pipe[1]}) {
     note_request_fd(fd);

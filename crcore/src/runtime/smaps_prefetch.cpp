@@ -2,29 +2,23 @@
 #include "runtime/smaps_prefetch.h"
 
 #include <fcntl.h>
-#include <linux/futex.h>
-#include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include <atomic>
 #include <cerrno>
 
+#include "image/bare_thread.h"
+
 namespace crcore::runtime {
 namespace {
+
+using image::bare_syscall;
 
 // The text of smaps: ~1.3 KiB a mapping, and an image holds at most image::kMaxRegions (65536)
 // regions. Reserved, not committed: only what the text fills is ever touched.
 constexpr size_t kBufferSize = 128u << 20;
 constexpr size_t kStackSize = 64u << 10;
-
-// A syscall that leaves errno alone (-errno on failure): the reading thread shares the writer's TLS.
-long bare_syscall(long number, long a = 0, long b = 0, long c = 0, long d = 0) {
-  long result;
-  register long r10 asm("r10") = d;
-  asm volatile("syscall" : "=a"(result) : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
-  return result;
-}
 
 }  // namespace
 
@@ -64,13 +58,8 @@ bool SmapsPrefetch::start() {
   }
   buffer_ = static_cast<char*>(memory);
   char* stack_top = buffer_ + kBufferSize + kStackSize;
-  thread_tid_ = 1;
-  // A thread of the writer: same memory, descriptors and signal handlers; the kernel clears
-  // thread_tid_ and wakes its futex when the thread exits.
-  int flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | CLONE_CHILD_CLEARTID;
-  int tid = clone(thread_main, stack_top, flags, this, nullptr, nullptr, const_cast<int*>(&thread_tid_));
-  if (tid < 0) {
-    thread_tid_ = 0;
+  // A thread of the writer: same memory, descriptors and signal handlers, every signal blocked.
+  if (image::bare_thread_start(thread_main, this, reinterpret_cast<std::byte*>(stack_top), &thread_tid_) < 0) {
     munmap(buffer_, kBufferSize + kStackSize);
     buffer_ = nullptr;
     return false;
@@ -83,10 +72,7 @@ void SmapsPrefetch::wait() {
   if (!running_) {
     return;
   }
-  // Not a private futex: the kernel's wake at the thread's exit is a shared one.
-  for (int tid = thread_tid_; tid != 0; tid = thread_tid_) {
-    bare_syscall(SYS_futex, reinterpret_cast<long>(&thread_tid_), FUTEX_WAIT, tid, 0);
-  }
+  image::bare_thread_join(&thread_tid_);
   // What the thread wrote is read after its exit was seen, also when no wait was needed (the kernel
   // cleared the word after the thread's last store; the fence keeps the compiler from reading early).
   std::atomic_thread_fence(std::memory_order_acquire);

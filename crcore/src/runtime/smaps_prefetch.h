@@ -4,10 +4,11 @@
 // smaps in a second thread of its own while it scans, and parses the text after.
 //
 // RESTRICTED CODE: the writer is the child of a multithreaded process. The reading thread is a bare
-// clone of the writer (no glibc thread: it shares the writer's TLS, so it makes its syscalls without
-// errno) and runs only raw syscalls on a stack of its own.
+// clone of the writer (image/bare_thread.h: no glibc thread; it shares the writer's TLS, so it makes its
+// syscalls without errno) and runs only raw syscalls on a stack of its own.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -41,7 +42,7 @@ class SmapsPrefetch {
   int error_ = 0;
   bool complete_ = false;
   bool running_ = false;
-  alignas(4) volatile int thread_tid_ = 0;  // cleared by the kernel when the thread exits
+  std::atomic<int32_t> thread_tid_{0};  // cleared by the kernel when the thread exits
   SmapsText text_{};
 };
 

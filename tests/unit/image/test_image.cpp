@@ -254,9 +254,10 @@ int write_image(const ImageSpec& spec, const std::string& path, ZstdWorkspace* z
   return rc;
 }
 
-int write_image_to(const ImageSpec& spec, int fd, ZstdWorkspace* zstd) {
+int write_image_to(const ImageSpec& spec, int fd, ZstdWorkspace* zstd, bool hash_thread) {
   Bytes scratch(RecordWriter::kMinScratch);
   RecordWriter writer(fd, scratch, zstd);
+  writer.allow_hash_thread(hash_thread);
   const ProcessRecord& p = spec.process;
   int rc = writer.begin(spec.header);
   auto step = [&](int result) {

@@ -63,10 +63,11 @@ Bytes framed_messages(const std::vector<std::string>& messages);
 Bytes random_page(uint32_t seed);
 Bytes pattern_page(uint8_t value);
 
-// Writes spec with RecordWriter (compressing when zstd is given). 0 or the writer's -errno.
+// Writes spec with RecordWriter (compressing when zstd is given; long page records hashed by its
+// second thread with hash_thread). 0 or the writer's -errno.
 int write_image(const ImageSpec& spec, const std::string& path, ZstdWorkspace* zstd = nullptr);
 // The same into an open descriptor (a pipe, a file at any position or opened O_APPEND), left open.
-int write_image_to(const ImageSpec& spec, int fd, ZstdWorkspace* zstd = nullptr);
+int write_image_to(const ImageSpec& spec, int fd, ZstdWorkspace* zstd = nullptr, bool hash_thread = false);
 
 // Records as (kind, payload), exactly as the writer lays them out uncompressed, End excluded.
 struct RawRecord {

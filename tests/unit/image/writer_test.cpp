@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -244,6 +245,73 @@ TEST(WriterHeadersLast, SameBytesAtAnyStartAndWithAppend) {
     EXPECT_EQ(memcmp(got.data(), prefix.data(), prefix.size()), 0) << flags;
     EXPECT_TRUE(Bytes(got.begin() + static_cast<std::ptrdiff_t>(prefix.size()), got.end()) == expected) << flags;
   }
+}
+
+// Records hashed by the second thread (hash_ahead.h) are byte for byte those hashed in the writer's
+// thread: long and short records, lengths that are not whole slices, one thread for many records.
+TEST(WriterHashThread, SameBytesAsHashingInPlace) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  // (length) of each record, one after the other: long ones the thread takes, one below its
+  // minimum, one page.
+  uint64_t address = 0x600000;
+  for (size_t length :
+       {size_t{4} << 20, (size_t{1} << 20) + 3 * 4096, size_t{256} << 10, size_t{4096}, (size_t{3} << 20) + 4 * 4096}) {
+    Bytes bytes(length);
+    for (size_t i = 0; i < length; ++i) {
+      bytes[i] = static_cast<std::byte>(i * 31 + i / 4096 + address / 4096);
+    }
+    spec.pages.insert(spec.pages.end() - 1, {address, std::move(bytes)});  // before the stack's page
+    address += length;
+  }
+  spec.pages.erase(spec.pages.begin(), spec.pages.begin() + 2);  // the heap's own two pages
+  spec.regions[1].first.end = address;
+  spec.finish();
+  ASSERT_EQ(write_image(spec, dir.file("in_place.ctx")), 0);
+  int fd = ::open(dir.file("threaded.ctx").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  int rc = write_image_to(spec, fd, nullptr, true);
+  ::close(fd);
+  ASSERT_EQ(rc, 0);
+  EXPECT_TRUE(read_file(dir.file("threaded.ctx")) == read_file(dir.file("in_place.ctx")));
+  Image loaded = ImageReader(dir.file("threaded.ctx")).load();  // every hash verified
+  EXPECT_EQ(loaded.pages.size(), spec.pages.size());
+}
+
+// A write that fails in the middle of a record the thread is hashing: the error comes back, and the
+// writer does not return (or end) before the thread has let go of the memory.
+TEST(WriterHashThread, FailedWriteWaitsForTheThread) {
+  TempDir dir;
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction old {};
+  ASSERT_EQ(sigaction(SIGXFSZ, &ignore, &old), 0);  // EFBIG instead of the signal
+  struct rlimit limit {};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &limit), 0);
+  struct rlimit small = limit;
+  small.rlim_cur = 3u << 20;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  int fd = ::open(dir.file("limited.ctx").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  {
+    Bytes memory(8u << 20, std::byte{0x5a});
+    Bytes scratch(RecordWriter::kMinScratch);
+    RecordWriter writer(fd, scratch, nullptr);
+    writer.allow_hash_thread(true);
+    ASSERT_EQ(writer.begin(FileHeader{}), 0);
+    for (const RawRecord& r : raw_records(small_spec())) {
+      if (r.kind == RecordKind::Thread) {
+        break;
+      }
+      ASSERT_EQ(writer.record(r.kind, {{r.payload.data(), r.payload.size()}}), 0);
+    }
+    EXPECT_EQ(writer.pages(0x10000000, memory.data(), memory.size()), -EFBIG);
+    EXPECT_TRUE(writer.hash_thread_running());
+    EXPECT_EQ(writer.pages(0x20000000, memory.data(), memory.size()), -EFBIG);  // the error sticks
+  }  // the writer, then the memory, go away: the thread is gone before either
+  ::close(fd);
+  setrlimit(RLIMIT_FSIZE, &limit);
+  sigaction(SIGXFSZ, &old, nullptr);
 }
 
 TEST(ZstdWorkspace, LevelsAndAvailability) {
