@@ -15,10 +15,11 @@
 namespace crcore::image {
 
 inline constexpr char kFileMagic[8] = {'C', 'R', 'C', 'O', 'R', 'E', 'I', 'M'};
-inline constexpr uint32_t kImageVersion = 5;
+inline constexpr uint32_t kImageVersion = 6;
 // The oldest version a reader still accepts: version 3 only added record kinds and FdKinds, version
 // 4 only ResourceTypes (SysV semaphores and message queues, per-region memory policy), version 5 only
-// RegionFlag bits (memory advice), so a version-2 image is a valid version-5 image without them.
+// RegionFlag bits (memory advice), version 6 only the RecordFlag kRecordShuffle8, so a version-2
+// image is a valid version-6 image without them.
 inline constexpr uint32_t kOldestImageVersion = 2;
 inline constexpr uint32_t kArchX86_64 = 62;           // ELF e_machine EM_X86_64
 inline constexpr uint32_t kRecordMagic = 0x43524352;  // "RCRC" little-endian
@@ -66,6 +67,10 @@ enum RecordFlag : uint16_t {
   // Pages records of incremental images only: these pages are zero now (whatever the parent chain
   // holds there). The payload is the PagesHeader alone: stored_size = raw_size = 16.
   kRecordZeroFill = 1u << 1,
+  // With kRecordZstd only (version 6): the frame holds the page bytes byte-shuffled (byte_shuffle.h):
+  // in each block of 64 KiB from the record's start (the last one shorter), byte k of every 8-byte
+  // word is at k * (block length / 8) + the word's index in the block.
+  kRecordShuffle8 = 1u << 2,
 };
 
 // Every record: this 40-byte header, then stored_size bytes of payload.

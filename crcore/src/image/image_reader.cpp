@@ -95,10 +95,13 @@ std::string check_record_header(const RecordHeader& h) {
   if (h.reserved != 0) {
     return "reserved field is not zero";
   }
-  if ((h.flags & ~uint16_t{kRecordZstd | kRecordZeroFill}) != 0) {
+  if ((h.flags & ~uint16_t{kRecordZstd | kRecordZeroFill | kRecordShuffle8}) != 0) {
     return fmt::format("unknown record flags {:#x}", h.flags);
   }
   bool zstd = (h.flags & kRecordZstd) != 0;
+  if ((h.flags & kRecordShuffle8) != 0 && !zstd) {
+    return "only compressed Pages records may be byte-shuffled";
+  }
   if (zstd && kind != RecordKind::Pages) {
     return "only Pages records may be compressed";
   }

@@ -1,10 +1,12 @@
 #include "image/pages_stream.h"
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 
 #include <fmt/format.h>
 
+#include "image/byte_shuffle.h"
 #include "image/checksum.h"
 #include "image/image_error.h"
 
@@ -26,7 +28,7 @@ RecordAt record_of(const PagesRef& ref) {
 
 #if CRCORE_HAVE_ZSTD
 struct PagesStream::Decompressor {
-  Decompressor() : context(ZSTD_createDCtx()), output(kOutputBlock) {
+  Decompressor() : context(ZSTD_createDCtx()), output(kOutputBlock), shuffled(kShuffleBlock), block(kShuffleBlock) {
     if (context == nullptr) {
       throw std::bad_alloc();
     }
@@ -37,6 +39,8 @@ struct PagesStream::Decompressor {
 
   ZSTD_DCtx* context;
   std::vector<std::byte> output;
+  std::vector<std::byte> shuffled;  // kRecordShuffle8: one block as the frame holds it
+  std::vector<std::byte> block;     // and as the pages hold it
 };
 #else
 struct PagesStream::Decompressor {};
@@ -92,13 +96,34 @@ void PagesStream::deliver_zstd(const PagesRef& ref, const PagesFn& fn) {
   uint64_t address = ref.address;
   uint64_t produced = 0;
   size_t last = 1;  // ZSTD_decompressStream's result: 0 once the frame is complete
+  // A byte-shuffled record is gathered a shuffle block at a time and delivered unshuffled.
+  bool shuffled = (ref.flags & kRecordShuffle8) != 0;
+  size_t gathered = 0;  // bytes of the current shuffle block
   auto emit = [&](size_t size) {
     if (produced + size > ref.length) {
       throw image_error(path_, at, "the zstd frame holds more than the record's length");
     }
-    fn(address, std::span<const std::byte>(out.data(), size));
-    address += size;
-    produced += size;
+    if (!shuffled) {
+      fn(address, std::span<const std::byte>(out.data(), size));
+      address += size;
+      produced += size;
+      return;
+    }
+    for (const std::byte* from = out.data(); size > 0;) {
+      size_t block_length = static_cast<size_t>(std::min<uint64_t>(kShuffleBlock, ref.length - (produced - gathered)));
+      size_t take = std::min(size, block_length - gathered);
+      std::memcpy(zstd_->shuffled.data() + gathered, from, take);
+      from += take;
+      size -= take;
+      gathered += take;
+      produced += take;
+      if (gathered == block_length) {
+        unshuffle8(zstd_->shuffled.data(), zstd_->block.data(), block_length);
+        fn(address, std::span<const std::byte>(zstd_->block.data(), block_length));
+        address += block_length;
+        gathered = 0;
+      }
+    }
   };
   stream_.consume(ref.stored_size - sizeof(PagesHeader), [&](std::span<const std::byte> piece) {
     hash.update(piece.data(), piece.size());

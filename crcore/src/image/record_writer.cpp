@@ -252,8 +252,9 @@ int RecordWriter::pages(uint64_t address, const void* memory, size_t length) noe
   }
   // With compression, a chunk's frame must fit the scratch after the record and pages headers.
   size_t chunk_limit = kMaxPagesPayload;
-  if (zstd_ != nullptr) {
-    chunk_limit = std::min(chunk_limit, (capacity_ - kFramingSize) / kPageSize * kPageSize);
+  if (zstd_ != nullptr) {  // and its shuffle buffer
+    chunk_limit =
+        std::min({chunk_limit, (capacity_ - kFramingSize) / kPageSize * kPageSize, ZstdWorkspace::kParallelChunk});
   }
   while (length > 0) {
     size_t chunk = std::min(length, chunk_limit);
@@ -387,7 +388,9 @@ int RecordWriter::pages_compressed(uint64_t address, const void* memory, size_t 
     return rc;
   }
   std::byte* frame = buffer_ + kFramingSize;
-  size_t frame_size = zstd_->compress(frame, std::min(capacity_ - kFramingSize, length - 1), memory, length);
+  bool shuffled = false;
+  size_t frame_size =
+      zstd_->compress_pages(frame, std::min(capacity_ - kFramingSize, length - 1), memory, length, &shuffled);
   if (frame_size == 0) {
     *stored = false;
     return 0;
@@ -396,7 +399,8 @@ int RecordWriter::pages_compressed(uint64_t address, const void* memory, size_t 
   std::memcpy(buffer_ + sizeof(RecordHeader), &pages, sizeof pages);
   uint64_t stored_size = sizeof pages + frame_size;
   uint64_t hash = payload_hash(buffer_ + sizeof(RecordHeader), stored_size);
-  RecordHeader header = make_header(RecordKind::Pages, kRecordZstd, stored_size, sizeof pages + length, hash);
+  uint16_t flags = shuffled ? kRecordZstd | kRecordShuffle8 : kRecordZstd;
+  RecordHeader header = make_header(RecordKind::Pages, flags, stored_size, sizeof pages + length, hash);
   std::memcpy(buffer_, &header, sizeof header);
   struct iovec iov = {buffer_, sizeof header + stored_size};
   if (int rc = write_all(&iov, 1); rc != 0) {
@@ -455,7 +459,8 @@ int RecordWriter::write_job(uint32_t sequence) noexcept {
   std::memcpy(record + sizeof(RecordHeader), &pages, sizeof pages);
   uint64_t stored_size = sizeof pages + job.frame_size;
   uint64_t hash = payload_hash(record + sizeof(RecordHeader), stored_size);
-  RecordHeader header = make_header(RecordKind::Pages, kRecordZstd, stored_size, sizeof pages + job.size, hash);
+  uint16_t flags = job.shuffled ? kRecordZstd | kRecordShuffle8 : kRecordZstd;
+  RecordHeader header = make_header(RecordKind::Pages, flags, stored_size, sizeof pages + job.size, hash);
   std::memcpy(record, &header, sizeof header);
   struct iovec iov[2];
   int count = 0;

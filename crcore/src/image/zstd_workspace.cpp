@@ -5,7 +5,10 @@
 
 #include <sys/mman.h>
 
+#include <cstring>
+
 #include "image/bare_thread.h"
+#include "image/byte_shuffle.h"
 
 #if CRCORE_HAVE_ZSTD
 #define ZSTD_STATIC_LINKING_ONLY
@@ -23,16 +26,43 @@ constexpr size_t kAlign = 4096;
 
 size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
+// One frame into dst, or 0 when it does not fit in capacity (or zstd fails).
+size_t compress_one(void* context, void* dst, size_t capacity, const void* src, size_t size, int level) {
+  size_t result = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(context), dst, capacity, src, size, level);
+  return ZSTD_isError(result) ? 0 : result;  // most often dstSize_tooSmall: it does not compress enough
+}
+
+// The shuffled bytes' frame when it gains an eighth or more (numeric data: one compression), else
+// the smaller of that and the plain bytes' frame. scratch: kParallelChunk bytes, size at most that.
+size_t compress_either(void* context, std::byte* scratch, void* dst, size_t capacity, const void* src, size_t size,
+                       int level, bool* shuffled) {
+  shuffle8(static_cast<const std::byte*>(src), scratch, size);
+  size_t frame = compress_one(context, dst, capacity, scratch, size, level);
+  *shuffled = frame != 0;
+  if (frame != 0 && frame <= size - size / 8) {
+    return frame;
+  }
+  // The shuffled bytes are no longer needed (their frame is in dst): the plain frame goes to scratch.
+  size_t plain = compress_one(context, scratch, frame != 0 ? frame - 1 : capacity, src, size, level);
+  if (plain == 0) {
+    return frame;
+  }
+  std::memcpy(dst, scratch, plain);
+  *shuffled = false;
+  return plain;
+}
+
 }  // namespace
 
 struct ZstdWorkspace::Worker {
   ZstdWorkspace* owner;
   void* context;  // ZSTD_CCtx*
   std::byte* stack;
-  std::atomic<int32_t> tid;  // cleared by the kernel when the worker exits (CLONE_CHILD_CLEARTID)
+  std::byte* shuffle_buffer;  // kParallelChunk bytes, or nullptr without shuffle
+  std::atomic<int32_t> tid;   // cleared by the kernel when the worker exits (CLONE_CHILD_CLEARTID)
 };
 
-ZstdWorkspace::ZstdWorkspace(int level, int threads) noexcept : level_(level) {
+ZstdWorkspace::ZstdWorkspace(int level, int threads, bool shuffle) noexcept : level_(level), shuffle_(shuffle) {
   if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
     error_ = "zstd level out of range";
     return;
@@ -48,7 +78,9 @@ ZstdWorkspace::ZstdWorkspace(int level, int threads) noexcept : level_(level) {
   slots_ = static_cast<uint32_t>(2 * workers);
   size_t job_buffer = align_up(kJobHeadroom + kParallelChunk);
   size_t table = align_up(workers * sizeof(Worker) + slots_ * sizeof(Job));
-  size_t size = context_size + table + workers * (context_size + kWorkerStack) + slots_ * job_buffer;
+  // Shuffle buffers: the caller's, and one a worker (touched only when used).
+  size_t shuffle_buffers = shuffle ? (workers + 1) * kParallelChunk : 0;
+  size_t size = context_size + table + workers * (context_size + kWorkerStack) + slots_ * job_buffer + shuffle_buffers;
   void* memory = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) {
     error_ = "cannot map the zstd workspace";
@@ -83,6 +115,14 @@ ZstdWorkspace::ZstdWorkspace(int level, int threads) noexcept : level_(level) {
     jobs_[i].output = cursor;
     cursor += job_buffer;
   }
+  if (shuffle) {
+    shuffle_buffer_ = cursor;
+    cursor += kParallelChunk;
+    for (size_t i = 0; i < workers; ++i) {
+      workers_[i].shuffle_buffer = cursor;
+      cursor += kParallelChunk;
+    }
+  }
 }
 
 ZstdWorkspace::~ZstdWorkspace() {
@@ -93,14 +133,19 @@ ZstdWorkspace::~ZstdWorkspace() {
 }
 
 size_t ZstdWorkspace::compress(void* dst, size_t capacity, const void* src, size_t size) noexcept {
+  return context_ == nullptr ? 0 : compress_one(context_, dst, capacity, src, size, level_);
+}
+
+size_t ZstdWorkspace::compress_pages(void* dst, size_t capacity, const void* src, size_t size,
+                                     bool* shuffled) noexcept {
+  *shuffled = false;
   if (context_ == nullptr) {
     return 0;
   }
-  size_t result = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(context_), dst, capacity, src, size, level_);
-  if (ZSTD_isError(result)) {
-    return 0;  // most often dstSize_tooSmall: the data does not compress into capacity
+  if (shuffle_buffer_ == nullptr || size > kParallelChunk) {
+    return compress_one(context_, dst, capacity, src, size, level_);
   }
-  return result;
+  return compress_either(context_, shuffle_buffer_, dst, capacity, src, size, level_, shuffled);
 }
 
 // A worker: takes the next submitted job, compresses it, marks it done; sleeps when there is none.
@@ -122,10 +167,13 @@ int ZstdWorkspace::worker_main(void* arg) {
       continue;
     }
     Job& job = z.jobs_[claimed % z.slots_];
+    std::byte* frame = job.output + kJobHeadroom;
     size_t capacity = job.size - 1;
-    size_t result = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(self->context), job.output + kJobHeadroom, capacity,
-                                      job.source, job.size, z.level_);
-    job.frame_size = ZSTD_isError(result) ? 0 : result;
+    job.shuffled = false;
+    job.frame_size = self->shuffle_buffer != nullptr && job.size <= kParallelChunk
+                         ? compress_either(self->context, self->shuffle_buffer, frame, capacity, job.source, job.size,
+                                           z.level_, &job.shuffled)
+                         : compress_one(self->context, frame, capacity, job.source, job.size, z.level_);
     job.done.store(claimed + 1, std::memory_order_release);
     bare_futex_wake(&job.done);
   }
@@ -184,11 +232,15 @@ ZstdWorkspace::Job& ZstdWorkspace::wait(uint32_t sequence) noexcept {
 
 #else  // !CRCORE_HAVE_ZSTD
 
-ZstdWorkspace::ZstdWorkspace(int level, int) noexcept : level_(level), error_("crcore was built without zstd") {}
+ZstdWorkspace::ZstdWorkspace(int level, int, bool) noexcept : level_(level), error_("crcore was built without zstd") {}
 
 ZstdWorkspace::~ZstdWorkspace() = default;
 
 size_t ZstdWorkspace::compress(void*, size_t, const void*, size_t) noexcept { return 0; }
+size_t ZstdWorkspace::compress_pages(void*, size_t, const void*, size_t, bool* shuffled) noexcept {
+  *shuffled = false;
+  return 0;
+}
 int ZstdWorkspace::worker_main(void*) { return 0; }
 int ZstdWorkspace::start_workers() noexcept { return 0; }
 void ZstdWorkspace::stop_workers() noexcept {}

@@ -27,10 +27,11 @@ class ZstdWorkspace {
   static constexpr size_t kJobHeadroom = 64;
 
   // One chunk to compress: the caller fills source, size and address, submit()s it, and reads
-  // frame_size (0: not compressible into less than size - 1 bytes) once wait() returns it.
+  // frame_size (0: not compressible into less than size - 1 bytes) and shuffled once wait()
+  // returns it.
   struct Job {
     std::atomic<uint32_t> done;  // sequence number + 1 once compressed
-    uint32_t reserved;
+    bool shuffled;               // the frame holds the bytes shuffled (kRecordShuffle8)
     const void* source;
     size_t size;
     uint64_t address;
@@ -39,8 +40,9 @@ class ZstdWorkspace {
   };
 
   // Never throws: when the workspace cannot be made, available() is false and error() says why.
-  // threads: how many threads compress at once (1: only the caller, no workers).
-  explicit ZstdWorkspace(int level = kDefaultLevel, int threads = 1) noexcept;
+  // threads: how many threads compress at once (1: only the caller, no workers). shuffle: page
+  // chunks may be byte-shuffled before compression (byte_shuffle.h; compress_pages and the workers).
+  explicit ZstdWorkspace(int level = kDefaultLevel, int threads = 1, bool shuffle = true) noexcept;
   ~ZstdWorkspace();
   ZstdWorkspace(const ZstdWorkspace&) = delete;
   ZstdWorkspace& operator=(const ZstdWorkspace&) = delete;
@@ -57,6 +59,10 @@ class ZstdWorkspace {
   // zstd checksum) in [dst, dst+capacity). Returns the frame size, or 0 when the frame does not fit
   // in capacity, compression fails or the workspace is unavailable.
   size_t compress(void* dst, size_t capacity, const void* src, size_t size) noexcept;
+  // Async-signal-safe. The same for whole pages (size a multiple of 4096): with shuffle, the frame
+  // of the shuffled bytes when that gains at least an eighth, else the smaller of the two frames
+  // (*shuffled says which). Chunks over kParallelChunk are compressed as they are.
+  size_t compress_pages(void* dst, size_t capacity, const void* src, size_t size, bool* shuffled) noexcept;
 
   // Async-signal-safe. Starts threads() workers in the calling process; returns how many run (0:
   // compress serially). Call stop_workers() before the memory they read goes away.
@@ -78,6 +84,8 @@ class ZstdWorkspace {
 
   int level_;
   int threads_ = 1;
+  bool shuffle_ = true;
+  std::byte* shuffle_buffer_ = nullptr;  // kParallelChunk bytes for compress_pages
   void* memory_ = nullptr;
   size_t memory_size_ = 0;
   void* context_ = nullptr;  // ZSTD_CCtx* placed inside memory_ (the caller's)

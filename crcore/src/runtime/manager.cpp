@@ -99,6 +99,13 @@ int compress_threads() {
   return std::clamp(CPU_COUNT(&cpus), 1, 8);
 }
 
+// Whether compressed page chunks may be byte-shuffled first (image/byte_shuffle.h): yes, unless
+// CRCORE_COMPRESS_SHUFFLE=0 in the process's environment. Normal context.
+bool compress_shuffle() {
+  const char* env = getenv("CRCORE_COMPRESS_SHUFFLE");
+  return env == nullptr || strcmp(env, "0") != 0;
+}
+
 // Whether the image's long page records are hashed by a second thread while they are written
 // (image/hash_ahead.h): when the process may use two CPUs, unless CRCORE_HASH_THREAD=0. Normal context.
 bool hash_thread_wanted() {
@@ -586,7 +593,7 @@ int prepare(Checkpoint& c) {
   }
   int level = c.request.compress_level > 0 ? c.request.compress_level : 1;
   if ((c.request.flags & control::kRequestCompress) != 0 && (!g_zstd || g_zstd->level() != level)) {
-    g_zstd = std::make_unique<image::ZstdWorkspace>(level, compress_threads());
+    g_zstd = std::make_unique<image::ZstdWorkspace>(level, compress_threads(), compress_shuffle());
     if (!g_zstd->available()) {
       set_status(c, control::Status::Refused, 0,
                  CRCORE_HAVE_ZSTD ? g_zstd->error() : "this crcore was built without zstd: --compress is unavailable");

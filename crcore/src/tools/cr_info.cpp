@@ -55,6 +55,7 @@ struct Summary {
   uint64_t saved = 0;
   uint64_t stored = 0;  // bytes the saved pages take in the file (compressed or not)
   size_t compressed_records = 0;
+  size_t shuffled_records = 0;             // of the compressed ones, byte-shuffled (kRecordShuffle8)
   std::map<uint32_t, KindTotals> by_kind;  // RegionKind value -> totals, in kind order
   uint64_t buffered_fd_bytes = 0;
 };
@@ -73,6 +74,7 @@ Summary summarize(const Image& image) {
   for (const PagesRef& pages : image.pages) {
     s.stored += pages.stored_size - sizeof(PagesHeader);
     s.compressed_records += (pages.flags & kRecordZstd) != 0 ? 1 : 0;
+    s.shuffled_records += (pages.flags & kRecordShuffle8) != 0 ? 1 : 0;
   }
   for (const FdDataEntry& data : image.fd_data) {
     s.buffered_fd_bytes += data.bytes.size();
@@ -369,9 +371,10 @@ void print_text(const Image& image, const Summary& s, const Options& options) {
     fmt::print("  {:<8} {:<14} {}\n", thread.tid, join(thread_flags(thread), ","), thread_name(thread));
   }
 
-  fmt::print("memory       {} regions, {} mapped, {} saved ({} in the file, {} of {} Pages records compressed)\n",
+  fmt::print("memory       {} regions, {} mapped, {} saved ({} in the file, {} of {} Pages records compressed{})\n",
              image.regions.size(), human(s.mapped), human(s.saved), human(s.stored), s.compressed_records,
-             image.pages.size());
+             image.pages.size(),
+             s.compressed_records != 0 ? fmt::format(", {} of those byte-shuffled", s.shuffled_records) : "");
   fmt::print("  {:<14} {:>7} {:>11} {:>11}\n", "KIND", "REGIONS", "MAPPED", "SAVED");
   for (const auto& [kind, totals] : s.by_kind) {
     fmt::print("  {:<14} {:>7} {:>11} {:>11}\n", region_name(kind), totals.regions, human(totals.mapped),
@@ -449,6 +452,7 @@ nlohmann::ordered_json to_json(const Image& image, const Summary& s, const Optio
                    {"stored", s.stored},
                    {"pages_records", image.pages.size()},
                    {"compressed_records", s.compressed_records},
+                   {"shuffled_records", s.shuffled_records},
                    {"by_kind", by_kind}};
   out["descriptors"] = {{"count", image.fds.size()}, {"buffered_bytes", s.buffered_fd_bytes}};
   json resources = json::array();

@@ -340,6 +340,19 @@ TEST(Sizes, AbsurdCountsAreRejected) {
   }
 }
 
+TEST(Sizes, ShuffleFlagOnlyOnCompressedPages) {
+  TempDir dir;
+  ImageSpec spec = small_spec();
+  std::vector<RawRecord> records = raw_records(spec);
+  size_t pages = 0;
+  while (records[pages].kind != RecordKind::Pages) {
+    ++pages;
+  }
+  records[pages].flags = kRecordShuffle8;  // an uncompressed Pages record
+  std::string error = load_error(dir, assemble(spec.header, records));
+  EXPECT_NE(error.find("only compressed Pages records may be byte-shuffled"), std::string::npos) << error;
+}
+
 TEST(Sizes, ZstdFlagOnlyOnPages) {
   TempDir dir;
   ImageSpec spec = small_spec();

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include <cmath>
 #include <cstring>
 #include <map>
 
@@ -130,8 +131,8 @@ TEST(RoundTrip, EveryRecordKindZstd) {
   expect_matches_spec(image, spec);
   // The random page is stored raw, the two patterned pages compressed.
   EXPECT_EQ(image.pages[0].flags, 0);
-  EXPECT_EQ(image.pages[1].flags, kRecordZstd);
-  EXPECT_EQ(image.pages[2].flags, kRecordZstd);
+  EXPECT_NE(image.pages[1].flags & kRecordZstd, 0);  // byte-shuffled or not: whichever is smaller
+  EXPECT_NE(image.pages[2].flags & kRecordZstd, 0);
   EXPECT_LT(image.pages[1].stored_size, 200u);
   expect_pages_match(reader, image, spec);
 }
@@ -273,7 +274,7 @@ TEST(RoundTrip, CompressedPagesSplitToFitTheScratch) {
   ASSERT_GT(image.pages.size(), 1u);
   uint64_t stored = 0;
   for (const PagesRef& ref : image.pages) {
-    EXPECT_EQ(ref.flags, kRecordZstd);
+    EXPECT_NE(ref.flags & kRecordZstd, 0);
     EXPECT_LE(ref.length + 56, RecordWriter::kMinScratch);
     stored += ref.stored_size;
   }
@@ -309,10 +310,10 @@ TEST(RoundTrip, LargerScratchMakesLargerCompressedRecords) {
   }
   TempDir dir;
   Mapping memory(8u << 20);
-  std::string path = write_one_region(dir, memory, 0x7e0000000000, &zstd, 4u << 20);
+  std::string path = write_one_region(dir, memory, 0x7e0000000000, &zstd, 1u << 20);
   ImageReader reader(path);
   Image image = reader.load();
-  EXPECT_EQ(image.pages.size(), 3u);  // (4 MiB - 56) rounds down to 1023 pages per record
+  EXPECT_EQ(image.pages.size(), 9u);  // (1 MiB - 56) rounds down to 255 pages per record
   expect_memory_delivered(path, memory, 0x7e0000000000);
 }
 
@@ -344,10 +345,48 @@ TEST(RoundTrip, WorkerThreadsCompressChunksInOrder) {
     const PagesRef& ref = image.pages[i];
     EXPECT_EQ(ref.address, expected);
     EXPECT_EQ(ref.length, i < 10 ? ZstdWorkspace::kParallelChunk : 1u << 20);
-    EXPECT_EQ(ref.flags, i < 10 ? kRecordZstd : 0);
+    EXPECT_EQ(ref.flags & kRecordZstd, i < 10 ? kRecordZstd : 0);
     expected += ref.length;
   }
   expect_memory_delivered(path, memory, address);
+}
+
+// Smooth doubles, as HPC arrays hold: byte-shuffled, zstd keeps far fewer bytes of them, in the
+// writer's thread and in its workers alike, and the reader delivers the memory exactly. Without the
+// shuffle (the workspace's choice) no record says it is shuffled.
+TEST(RoundTrip, ShuffledDoublesCompressSmaller) {
+  if (!ZstdWorkspace().available()) {
+    GTEST_SKIP() << "no zstd";
+  }
+  Mapping memory(6u << 20);
+  auto* values = reinterpret_cast<double*>(memory.data());
+  for (size_t i = 0; i < memory.size() / sizeof(double); ++i) {
+    values[i] = 1.0 + std::sin(static_cast<double>(i) * 1e-7) + static_cast<double>(i % 512) * 1e-9;
+  }
+  uint64_t address = 0x7e0000000000;
+  auto stored = [&](int threads, bool shuffle, uint16_t* flags_seen) {
+    TempDir dir;
+    ZstdWorkspace zstd(1, threads, shuffle);
+    std::string path = write_one_region(dir, memory, address, &zstd, 1u << 20);
+    Image image = ImageReader(path).load();
+    uint64_t total = 0;
+    *flags_seen = 0;
+    for (const PagesRef& ref : image.pages) {
+      total += ref.stored_size;
+      *flags_seen |= ref.flags;
+    }
+    expect_memory_delivered(path, memory, address);
+    return total;
+  };
+  uint16_t plain_flags = 0, serial_flags = 0, parallel_flags = 0;
+  uint64_t plain = stored(1, false, &plain_flags);
+  uint64_t serial = stored(1, true, &serial_flags);
+  uint64_t parallel = stored(3, true, &parallel_flags);
+  EXPECT_EQ(plain_flags, kRecordZstd);
+  EXPECT_EQ(serial_flags, kRecordZstd | kRecordShuffle8);
+  EXPECT_EQ(parallel_flags, kRecordZstd | kRecordShuffle8);
+  EXPECT_LT(serial, plain * 3 / 4) << serial << " vs " << plain;
+  EXPECT_LT(parallel, plain * 3 / 4) << parallel << " vs " << plain;
 }
 
 TEST(Names, KindsHaveNames) {
