@@ -3,8 +3,8 @@
 # data (bench/workload) is checkpointed with --compress while it runs (the copy-on-write writer
 # compresses on CRCORE_COMPRESS_THREADS=3 workers) and then with --compress --kill (the process itself
 # compresses with its threads stopped). Each image must hold compressed records cut in the workers'
-# 2 MiB chunks, and a restart from each must give back every double: the workload checks all its
-# memory when it ends ("verify OK").
+# 2 MiB chunks, most of them byte-shuffled, and a restart from each must give back every double: the
+# workload checks all its memory when it ends ("verify OK").
 #
 # Usage: compress_threads.sh --work DIR -- WORKLOAD
 set -euo pipefail
@@ -15,14 +15,17 @@ workload="${args[0]}"
 require_tools "$CR_RUN" "$CR_CHECKPOINT" "$CR_RESTART" "$CR_INFO" "$workload"
 fresh_dir "$work"
 
-# check_image IMAGE: compressed records, in chunks of the parallel writer (64 MiB => at least 32 records).
+# check_image IMAGE: compressed records, in chunks of the parallel writer (64 MiB => at least 32 records),
+# byte-shuffled (the workload's doubles compress far better so: image-format.md, "Byte shuffle").
 check_image() {
-  local json records compressed
+  local json records compressed shuffled
   json="$(timeout "$TOOL_TIMEOUT" "$CR_INFO" --json "$1")" || fail "cr_info refused $1"
   records="$(sed -n 's/.*"pages_records": *\([0-9]*\).*/\1/p' <<<"$json" | head -n 1)"
   compressed="$(sed -n 's/.*"compressed_records": *\([0-9]*\).*/\1/p' <<<"$json" | head -n 1)"
-  say "  $1: $records Pages records, $compressed compressed"
+  shuffled="$(sed -n 's/.*"shuffled_records": *\([0-9]*\).*/\1/p' <<<"$json" | head -n 1)"
+  say "  $1: $records Pages records, $compressed compressed, $shuffled of them byte-shuffled"
   ((compressed > 0)) || fail "$1 has no compressed Pages record" "$json"
+  ((shuffled > 0)) || fail "$1 has no byte-shuffled Pages record" "$json"
   ((records >= 32)) || fail "$1 has $records Pages records: the memory was not cut into the workers' chunks" "$json"
 }
 

@@ -18,6 +18,7 @@ namespace crcore::image {
 namespace {
 
 constexpr size_t kOutputBlock = 1u << 20;
+static_assert(kOutputBlock % kShuffleBlock == 0);
 
 // The Pages record of ref (its header is right before the payload).
 RecordAt record_of(const PagesRef& ref) {
@@ -28,7 +29,7 @@ RecordAt record_of(const PagesRef& ref) {
 
 #if CRCORE_HAVE_ZSTD
 struct PagesStream::Decompressor {
-  Decompressor() : context(ZSTD_createDCtx()), output(kOutputBlock), shuffled(kShuffleBlock), block(kShuffleBlock) {
+  Decompressor() : context(ZSTD_createDCtx()), output(kOutputBlock), shuffled(kShuffleBlock), unshuffled(kOutputBlock) {
     if (context == nullptr) {
       throw std::bad_alloc();
     }
@@ -39,8 +40,8 @@ struct PagesStream::Decompressor {
 
   ZSTD_DCtx* context;
   std::vector<std::byte> output;
-  std::vector<std::byte> shuffled;  // kRecordShuffle8: one block as the frame holds it
-  std::vector<std::byte> block;     // and as the pages hold it
+  std::vector<std::byte> shuffled;    // kRecordShuffle8: one block as the frame holds it
+  std::vector<std::byte> unshuffled;  // and blocks as the pages hold them, delivered when full
 };
 #else
 struct PagesStream::Decompressor {};
@@ -96,9 +97,11 @@ void PagesStream::deliver_zstd(const PagesRef& ref, const PagesFn& fn) {
   uint64_t address = ref.address;
   uint64_t produced = 0;
   size_t last = 1;  // ZSTD_decompressStream's result: 0 once the frame is complete
-  // A byte-shuffled record is gathered a shuffle block at a time and delivered unshuffled.
+  // A byte-shuffled record is gathered a shuffle block at a time, unshuffled, and delivered in pieces
+  // of up to kOutputBlock bytes as an unshuffled record is.
   bool shuffled = (ref.flags & kRecordShuffle8) != 0;
   size_t gathered = 0;  // bytes of the current shuffle block
+  size_t ready = 0;     // unshuffled bytes not delivered yet
   auto emit = [&](size_t size) {
     if (produced + size > ref.length) {
       throw image_error(path_, at, "the zstd frame holds more than the record's length");
@@ -118,10 +121,14 @@ void PagesStream::deliver_zstd(const PagesRef& ref, const PagesFn& fn) {
       gathered += take;
       produced += take;
       if (gathered == block_length) {
-        unshuffle8(zstd_->shuffled.data(), zstd_->block.data(), block_length);
-        fn(address, std::span<const std::byte>(zstd_->block.data(), block_length));
-        address += block_length;
+        unshuffle8(zstd_->shuffled.data(), zstd_->unshuffled.data() + ready, block_length);
+        ready += block_length;
         gathered = 0;
+        if (ready + kShuffleBlock > zstd_->unshuffled.size() || produced == ref.length) {
+          fn(address, std::span<const std::byte>(zstd_->unshuffled.data(), ready));
+          address += ready;
+          ready = 0;
+        }
       }
     }
   };

@@ -62,7 +62,7 @@ struct ZstdWorkspace::Worker {
   std::atomic<int32_t> tid;   // cleared by the kernel when the worker exits (CLONE_CHILD_CLEARTID)
 };
 
-ZstdWorkspace::ZstdWorkspace(int level, int threads, bool shuffle) noexcept : level_(level), shuffle_(shuffle) {
+ZstdWorkspace::ZstdWorkspace(int level, int threads, bool shuffle) noexcept : level_(level) {
   if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
     error_ = "zstd level out of range";
     return;

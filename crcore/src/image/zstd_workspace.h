@@ -84,8 +84,7 @@ class ZstdWorkspace {
 
   int level_;
   int threads_ = 1;
-  bool shuffle_ = true;
-  std::byte* shuffle_buffer_ = nullptr;  // kParallelChunk bytes for compress_pages
+  std::byte* shuffle_buffer_ = nullptr;  // kParallelChunk bytes for compress_pages; nullptr: no shuffle
   void* memory_ = nullptr;
   size_t memory_size_ = 0;
   void* context_ = nullptr;  // ZSTD_CCtx* placed inside memory_ (the caller's)
