@@ -17,7 +17,7 @@ namespace crcore::image {
 
 inline constexpr size_t kShuffleBlock = 64u << 10;
 
-// out = the shuffle of in[0, length), block by block. length: a multiple of 64 (page records are
+// out = the shuffle of in[0, length), block by block. length: a multiple of 128 (page records are
 // whole pages). in and out must not overlap.
 void shuffle8(const std::byte* in, std::byte* out, size_t length) noexcept;
 // Undoes shuffle8 of the same length.

@@ -28,7 +28,7 @@ Bytes shuffled_by_definition(const Bytes& in) {
 }
 
 TEST(ByteShuffle, MatchesTheDefinitionAndUndoes) {
-  for (size_t length : {size_t{64}, size_t{4096}, kShuffleBlock, kShuffleBlock + 4096, 3 * kShuffleBlock + 12288}) {
+  for (size_t length : {size_t{128}, size_t{4096}, kShuffleBlock, kShuffleBlock + 4096, 3 * kShuffleBlock + 12288}) {
     Bytes in(length);
     uint64_t x = 0x9e3779b97f4a7c15ull ^ length;
     for (std::byte& b : in) {
