@@ -27,8 +27,9 @@ namespace {
 constexpr size_t kFramingSize = sizeof(RecordHeader) + sizeof(PagesHeader);  // 56
 constexpr size_t kMinParallelRun = 256u << 10;
 // A slice of a long uncompressed Pages record, hashed and then written while it is in the cache
-// (this machine's L2 is 512 KiB a core).
-constexpr size_t kInterleaveSlice = 128u << 10;
+// (this machine's L2 is 512 KiB a core); the hashing thread counts the writer's progress in the same
+// slices.
+constexpr size_t kInterleaveSlice = HashAhead::kSlice;
 
 RecordHeader make_header(RecordKind kind, uint16_t flags, uint64_t stored, uint64_t raw, uint64_t hash) {
   RecordHeader header;
@@ -315,7 +316,6 @@ int RecordWriter::pages_raw(uint64_t address, const void* memory, size_t length)
 // The hashing thread takes records of at least a few slices: each costs it a wake-up and the writer
 // a wait for the digest.
 HashAhead* RecordWriter::hash_ahead_for(size_t length) noexcept {
-  static_assert(HashAhead::kSlice == kInterleaveSlice);
   if (!hash_thread_allowed_ || hash_thread_failed_ || length < 4 * kInterleaveSlice) {
     return nullptr;
   }

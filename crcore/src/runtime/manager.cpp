@@ -86,35 +86,34 @@ pid_t g_unreaped_writer = 0;      // the last copy-on-write writer, once it has 
 bool g_huge_page_advice = false;  // the last image held MADV_HUGEPAGE regions (after_answer collapses them)
 uint64_t g_kmod_request = 0;      // set by serve_kmod for the checkpoint it starts
 
+// The CPUs this process may run on (its affinity), 1 when that cannot be read. Normal context.
+int usable_cpus() {
+  cpu_set_t cpus;
+  return sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+}
+
+// Whether a behaviour that is on by default stays on: unless NAME=0 in the process's environment.
+bool enabled_unless_zero(const char* name) {
+  const char* env = getenv(name);
+  return env == nullptr || strcmp(env, "0") != 0;
+}
+
 // How many threads compress the image with --compress: the CPUs this process may use (at most 8),
 // or CRCORE_COMPRESS_THREADS from its environment (1: the writer alone). Normal context.
 int compress_threads() {
   if (const char* env = getenv("CRCORE_COMPRESS_THREADS"); env != nullptr && *env != '\0') {
     return std::clamp(atoi(env), 1, image::ZstdWorkspace::kMaxThreads);
   }
-  cpu_set_t cpus;
-  if (sched_getaffinity(0, sizeof cpus, &cpus) != 0) {
-    return 1;
-  }
-  return std::clamp(CPU_COUNT(&cpus), 1, 8);
+  return std::clamp(usable_cpus(), 1, 8);
 }
 
 // Whether compressed page chunks may be byte-shuffled first (image/byte_shuffle.h): yes, unless
-// CRCORE_COMPRESS_SHUFFLE=0 in the process's environment. Normal context.
-bool compress_shuffle() {
-  const char* env = getenv("CRCORE_COMPRESS_SHUFFLE");
-  return env == nullptr || strcmp(env, "0") != 0;
-}
+// CRCORE_COMPRESS_SHUFFLE=0. Normal context.
+bool compress_shuffle() { return enabled_unless_zero("CRCORE_COMPRESS_SHUFFLE"); }
 
 // Whether the image's long page records are hashed by a second thread while they are written
 // (image/hash_ahead.h): when the process may use two CPUs, unless CRCORE_HASH_THREAD=0. Normal context.
-bool hash_thread_wanted() {
-  if (const char* env = getenv("CRCORE_HASH_THREAD"); env != nullptr && strcmp(env, "0") == 0) {
-    return false;
-  }
-  cpu_set_t cpus;
-  return sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
-}
+bool hash_thread_wanted() { return enabled_unless_zero("CRCORE_HASH_THREAD") && usable_cpus() >= 2; }
 
 void reap_writer() {
   if (g_unreaped_writer > 0) {
@@ -671,8 +670,7 @@ void after_answer(const control::Request& request, const control::Response& resp
   // next checkpoint's fork stays short (region_advice.h). CRCORE_HUGEPAGE_COLLAPSE=0 leaves them.
   // Only where the image saw MADV_HUGEPAGE advice: finding the split mappings reads smaps, which
   // costs ~50 ms per GiB of small pages.
-  const char* collapse = getenv("CRCORE_HUGEPAGE_COLLAPSE");
-  if (ok && copy_on_write(request) && g_huge_page_advice && (collapse == nullptr || strcmp(collapse, "0") != 0)) {
+  if (ok && copy_on_write(request) && g_huge_page_advice && enabled_unless_zero("CRCORE_HUGEPAGE_COLLAPSE")) {
     (void)collapse_split_huge_pages();  // best effort: small pages are correct, only slower to fork
   }
   g_runtime.answering.store(0, std::memory_order_release);  // answered: exec_guard lets an exec through
