@@ -66,7 +66,10 @@ void make_predefined_comms() {
   }
   w.world.resize(static_cast<size_t>(size));
   std::iota(w.world.begin(), w.world.end(), 0);
-  check(lower.Comm_dup(w.real, &w.shadow), "MPI_Comm_dup");
+  w.shadow = nullptr;  // a new lower half: the old one's duplicate is gone with it
+  if (life().lower_thread_level == MPI_THREAD_MULTIPLE) {
+    world_shadow();  // fences on it may run beside the application's calls: made before any of them
+  }
   VComm& s = self();
   s.id = 2;
   s.real = static_cast<MPI_Comm>(lower_predefined(MPI_COMM_SELF));
@@ -76,6 +79,14 @@ void make_predefined_comms() {
 }
 
 }  // namespace
+
+MPI_Comm world_shadow() {
+  VComm& w = world();
+  if (w.shadow == nullptr) {
+    check(lower.Comm_dup(w.real, &w.shadow), "MPI_Comm_dup");
+  }
+  return w.shadow;
+}
 
 int lower_thread_level() {
   if (const char* text = getenv("CRCORE_MPI_LOWER_THREAD_LEVEL"); text != nullptr && *text != '\0') {

@@ -2,6 +2,8 @@
 // a restart replaces it with a fresh one and rebuilds every object (rebuild.cpp).
 #pragma once
 
+#include <mpi.h>
+
 #include <mutex>
 
 namespace crmpi {
@@ -26,8 +28,18 @@ Life& life();
 // (single, serialized, multiple) overrides the choice, for measurements.
 int lower_thread_level();
 
-// Loads the lower half, runs its MPI_Init_thread, and makes MPI_COMM_WORLD/SELF and the world shadow.
+// Loads the lower half, runs its MPI_Init_thread, and makes MPI_COMM_WORLD/SELF (and, in a
+// MULTIPLE lower half, the world shadow).
 void start_lower_half(int* argc, char*** argv);
+
+// The world shadow: a private duplicate of MPI_COMM_WORLD for the phase fences when they are MPI
+// collectives. Made when first needed, which is at MPI_Init in a MULTIPLE lower half (the fences run
+// while the application communicates) and otherwise at a restart's "resumed" fence, the only MPI fence
+// of a SINGLE lower half, with every application thread held and every rank there. Not made at all
+// when the fences go through PMIx: Open MPI 4.1 gives a new communicator its id by a nonblocking
+// allreduce on the parent, after which libnbc's progress function runs in every opal_progress of the
+// job (5.6% of a plain ping-pong's samples), a cost the application itself would not have paid.
+MPI_Comm world_shadow();
 
 // After a restart: the new job's environment (OMPI_*, PMIX_*...) replaces the old one.
 void adopt_new_job_environment();

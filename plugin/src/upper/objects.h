@@ -29,7 +29,7 @@ struct Object {
 struct VComm : Object {
   VComm() : Object(Kind::Comm) {}
   MPI_Comm real = nullptr;    // in the lower half
-  MPI_Comm shadow = nullptr;  // a private duplicate for the layer's own traffic (drain)
+  MPI_Comm shadow = nullptr;  // world only: lifecycle.h's world_shadow(), made when first needed
   uint64_t id = 0;            // the same on every member: creation order on the parent
   uint64_t children = 0;      // communicators created from this one so far
   std::vector<int> world;     // world rank of each member, in this communicator's order

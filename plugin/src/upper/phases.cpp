@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "lifecycle.h"
 #include "lower_api.h"
 #include "lower_half.h"
 #include "objects.h"
@@ -152,7 +153,7 @@ FenceOutcome Phases::fence_mpi(const std::vector<char>& record) {
   FenceOutcome outcome;
   auto lower_int = static_cast<MPI_Datatype>(lower_predefined(MPI_INT));
   auto lower_byte = static_cast<MPI_Datatype>(lower_predefined(MPI_BYTE));
-  MPI_Comm shadow = world().shadow;
+  MPI_Comm shadow = world_shadow();
   int length = static_cast<int>(record.size());
   std::vector<int> lengths(static_cast<size_t>(size_)), offsets(static_cast<size_t>(size_));
   check(lower.Allgather(&length, 1, lower_int, lengths.data(), 1, lower_int, shadow), "checkpoint: MPI_Allgather");
