@@ -6,6 +6,12 @@
 # 2 MiB chunks, most of them byte-shuffled, and a restart from each must give back every double: the
 # workload checks all its memory when it ends ("verify OK").
 #
+# The restarts take both ways the compressed pages have into the restored process: the page feeder
+# writing them straight into it (process_vm_writev, the default), and every piece down the pipe to the
+# restart stage (CRCORE_FEEDER_PIPE_ONLY=1). An uncompressed copy-on-write image of the same memory is
+# restarted with the stage's two extent readers (the default, with 16 MiB and more to read) and with one
+# (CRCORE_RESTART_READERS=1).
+#
 # Usage: compress_threads.sh --work DIR -- WORKLOAD
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -37,12 +43,24 @@ checkpoint_parent="$pid"
 wait_lines "$log" '^ready' 1 60 "$pid"
 say "compressing while it runs (copy-on-write writer, 3 workers)"
 checkpoint "$work/cow.img" "$pid" --compress
+say "uncompressed, while it runs"
+checkpoint "$work/plain.img" "$pid"
 say "compressing with the threads stopped (--kill, 3 workers)"
 checkpoint "$work/kill.img" "$pid" --compress --kill
 wait_gone "$pid" 10 || fail "the process survived cr_checkpoint --kill"
 reap "$pid"
 check_image "$work/cow.img"
 check_image "$work/kill.img"
-restart_and_verify "$work/kill.img" 1 "$log" "$workload"
-restart_and_verify "$work/cow.img" 2 "$log" "$workload"
+say "the feeder writes the pages into the restored process"
+CRCORE_FEEDER_DEBUG=1 restart_and_verify "$work/kill.img" 1 "$log" "$workload"
+direct="$(sed -n 's/.*page feeder wrote \([0-9]*\) bytes directly.*/\1/p' "$work/restart.err" | tail -n 1)"
+((${direct:-0} >= 64 * 1024 * 1024)) ||
+  fail "the feeder wrote ${direct:-no} bytes into the restored process, not the 64 MiB" "$(show "$work/restart.err")"
+say "every piece down the pipe to the stage"
+CRCORE_FEEDER_PIPE_ONLY=1 CRCORE_FEEDER_DEBUG=1 restart_and_verify "$work/cow.img" 2 "$log" "$workload"
+direct="$(sed -n 's/.*page feeder wrote \([0-9]*\) bytes directly.*/\1/p' "$work/restart.err" | tail -n 1)"
+[[ "$direct" == 0 ]] || fail "with CRCORE_FEEDER_PIPE_ONLY=1 the feeder wrote ${direct:-?} bytes itself"
+say "uncompressed: two extent readers, then one"
+restart_and_verify "$work/plain.img" 3 "$log" "$workload"
+CRCORE_RESTART_READERS=1 restart_and_verify "$work/plain.img" 4 "$log" "$workload"
 say "PASS"

@@ -2,6 +2,7 @@
 #include "restart/restorer.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -61,6 +62,16 @@ uint32_t pass_environment(int slot) {
     close(fd);
   }
   return static_cast<uint32_t>(slot) + 1;
+}
+
+// How many threads of the stage read the uncompressed pages: two where this process may use two CPUs
+// (the kernel allocates and zeroes the fresh pages on both), unless CRCORE_RESTART_READERS=1.
+uint32_t extent_readers() {
+  if (const char* choice = getenv("CRCORE_RESTART_READERS"); choice != nullptr && strcmp(choice, "1") == 0) {
+    return 1;
+  }
+  cpu_set_t cpus;
+  return sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) >= 2 ? 2 : 1;
 }
 
 constexpr uint64_t kPage = 4096;
@@ -366,6 +377,7 @@ void restore(const image::Image& img, const RestartOptions& options) {
   args.thread_stacks = cursor;
   args.thread_stack_size = kThreadStackSize;
   args.restore_tids = options.restore_tids ? 1 : 0;
+  args.extent_readers = extent_readers();
   cursor += stacks_bytes;
   uint64_t main_stack_top = cursor + kMainStackSize;
   cursor += kMainStackSize;
@@ -434,6 +446,7 @@ void restore(const image::Image& img, const RestartOptions& options) {
   }
   args.feeder_fd = feeder ? feeder->read_fd() : -1;
   args.feeder_pid = feeder ? feeder->pid() : 0;
+  args.feeder_go_fd = feeder ? feeder->go_fd() : -1;
   args.validator_pid = options.page_validator;  // its verdict: before any restored code runs (stage.cpp)
   args.report_fd = options.page_validator != 0 ? fcntl(2, F_DUPFD_CLOEXEC, floor) : -1;  // our stderr, for it
   args.close_from = floor;  // the feeder's pipe, file mappings, the exe: all lifted above the floor

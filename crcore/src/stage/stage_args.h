@@ -84,6 +84,7 @@ struct StageArgs {
 
   int32_t feeder_fd;      // read end of the page pipe
   int32_t feeder_pid;     // 0: no feeder (no compressed pages to send), feeder_fd -1
+  int32_t feeder_go_fd;   // write end of the feeder's start pipe: one byte once the regions are mapped
   int32_t close_from;     // every descriptor from here up is cr_restart's: closed before resuming
   int32_t report_fd;      // with a validator: cr_restart's own stderr, above close_from (descriptor 2 is the
                           // restored process's by then), for the verdict's message
@@ -100,10 +101,11 @@ struct StageArgs {
   uint32_t region_count;
   uint32_t thread_count;
   uint64_t threads;        // address of image::ThreadRecord[thread_count]; the main thread first
-  uint64_t thread_stacks;  // thread_count stacks of thread_stack_size bytes each
+  uint64_t thread_stacks;  // thread_count + 1 stacks of thread_stack_size bytes each: slot i for thread i
+                           // (1 <= i < thread_count), slot 0 for the stage's second extent reader
   uint64_t thread_stack_size;
-  uint32_t restore_tids;  // 1: every thread gets its original tid (clone3 set_tid)
-  uint32_t reserved1;
+  uint32_t restore_tids;     // 1: every thread gets its original tid (clone3 set_tid)
+  uint32_t extent_readers;   // threads reading the uncompressed pages: 2 (read_extents' helper) or 1
   uint64_t thread_policies;  // address of StageThreadPolicy[thread_count] (order of threads), or 0
   uint64_t extents;          // address of StageExtent[extent_count], read before the feeder's pages
   uint64_t extent_count;
