@@ -420,9 +420,9 @@ void start_feeder(const StageArgs& a) {
 }
 
 // Fills memory with what the feeder (cr_restart's child, which reads and checks the image) sends:
-// {address, length} headers, each followed by its bytes, for the pieces it could not write itself; then
-// its end marker (it sends that after every piece it
-// wrote directly, so every page is in place when it arrives) and its exit status.
+// {address, length} headers, each followed by its bytes, for the pieces it could not write itself;
+// then its end marker {0, 0} (sent after every piece it wrote directly, so every page is in place when
+// it arrives) and its exit status.
 void receive_pages(const StageArgs& a) {
   if (a.feeder_pid <= 0) {
     return;  // no compressed pages: cr_restart started no feeder
