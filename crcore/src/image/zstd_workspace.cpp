@@ -32,10 +32,15 @@ size_t compress_one(void* context, void* dst, size_t capacity, const void* src, 
   return ZSTD_isError(result) ? 0 : result;  // most often dstSize_tooSmall: it does not compress enough
 }
 
-// The shuffled bytes' frame when it gains an eighth or more (numeric data: one compression), else
-// the smaller of that and the plain bytes' frame. scratch: kParallelChunk bytes, size at most that.
-size_t compress_either(void* context, std::byte* scratch, void* dst, size_t capacity, const void* src, size_t size,
-                       int level, bool* shuffled) {
+// A chunk of pages: the shuffled bytes' frame when it gains an eighth or more (numeric data: one
+// compression), else the smaller of that and the plain bytes' frame. scratch: kParallelChunk bytes,
+// or nullptr without shuffle; a chunk larger than that is compressed as it is.
+size_t compress_page_chunk(void* context, std::byte* scratch, void* dst, size_t capacity, const void* src, size_t size,
+                           int level, bool* shuffled) {
+  *shuffled = false;
+  if (scratch == nullptr || size > ZstdWorkspace::kParallelChunk) {
+    return compress_one(context, dst, capacity, src, size, level);
+  }
   shuffle8(static_cast<const std::byte*>(src), scratch, size);
   size_t frame = compress_one(context, dst, capacity, scratch, size, level);
   *shuffled = frame != 0;
@@ -142,10 +147,7 @@ size_t ZstdWorkspace::compress_pages(void* dst, size_t capacity, const void* src
   if (context_ == nullptr) {
     return 0;
   }
-  if (shuffle_buffer_ == nullptr || size > kParallelChunk) {
-    return compress_one(context_, dst, capacity, src, size, level_);
-  }
-  return compress_either(context_, shuffle_buffer_, dst, capacity, src, size, level_, shuffled);
+  return compress_page_chunk(context_, shuffle_buffer_, dst, capacity, src, size, level_, shuffled);
 }
 
 // A worker: takes the next submitted job, compresses it, marks it done; sleeps when there is none.
@@ -169,11 +171,8 @@ int ZstdWorkspace::worker_main(void* arg) {
     Job& job = z.jobs_[claimed % z.slots_];
     std::byte* frame = job.output + kJobHeadroom;
     size_t capacity = job.size - 1;
-    job.shuffled = false;
-    job.frame_size = self->shuffle_buffer != nullptr && job.size <= kParallelChunk
-                         ? compress_either(self->context, self->shuffle_buffer, frame, capacity, job.source, job.size,
-                                           z.level_, &job.shuffled)
-                         : compress_one(self->context, frame, capacity, job.source, job.size, z.level_);
+    job.frame_size = compress_page_chunk(self->context, self->shuffle_buffer, frame, capacity, job.source, job.size,
+                                         z.level_, &job.shuffled);
     job.done.store(claimed + 1, std::memory_order_release);
     bare_futex_wake(&job.done);
   }
