@@ -126,12 +126,6 @@ class PieceSink {
     return true;
   }
 
-  static std::string hex(uint64_t value) {
-    char text[32];
-    snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-    return text;
-  }
-
   int pipe_fd_;
   int go_fd_;
   pid_t target_;

@@ -4,6 +4,8 @@
 // fails here, with a clear message, before anything of the old process exists.
 #pragma once
 
+#include <cstdint>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -19,6 +21,15 @@ class RestartError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// A number in hexadecimal as the messages print it ("%#llx": 0x7f00, and 0 as 0).
+inline std::string hex(uint64_t value) {
+  char text[24];
+  snprintf(text, sizeof text, "%#llx", static_cast<unsigned long long>(value));
+  return text;
+}
+// A SysV IPC key (key_t), as its 32 bits.
+inline std::string hex(int32_t key) { return hex(uint64_t{static_cast<uint32_t>(key)}); }
 
 struct RestartOptions {
   std::string image_path;

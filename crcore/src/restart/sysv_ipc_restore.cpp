@@ -27,12 +27,6 @@ union SemArgument {
   unsigned short* values;
 };
 
-std::string hex(int32_t key) {
-  char text[16];
-  snprintf(text, sizeof text, "%#x", static_cast<uint32_t>(key));
-  return text;
-}
-
 std::string errno_text() { return strerror(errno); }
 
 }  // namespace

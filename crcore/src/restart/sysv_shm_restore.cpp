@@ -18,12 +18,6 @@
 namespace crcore::restart {
 namespace {
 
-std::string hex(int32_t key) {
-  char text[16];
-  snprintf(text, sizeof text, "%#x", static_cast<uint32_t>(key));
-  return text;
-}
-
 // The segment's id, created or reused.
 void recreate(const image::SysvShmResource& m, const std::string& what) {
   struct shmid_ds ds {};
