@@ -1,7 +1,5 @@
 #include "image/payload_check.h"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -9,18 +7,11 @@
 #include <span>
 #include <thread>
 
+#include "common/usable_cpus.h"
 #include "image/checksum.h"
 #include "image/file_stream.h"
 
 namespace crcore::image {
-unsigned PayloadCheck::usable_cpus() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) != 0) {
-    return 1;
-  }
-  return static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
-}
-
 void PayloadCheck::add(const RecordAt& at, const PagesHeader& pages, uint64_t offset, uint64_t length,
                        uint64_t expected) {
   jobs_.push_back({at, pages, offset, length, expected});
@@ -38,8 +29,8 @@ bool PayloadCheck::matches(const Job& job, int fd, const std::string& path, uint
 
 std::optional<RecordAt> PayloadCheck::run(int fd, const std::string& path, uint64_t file_size,
                                           unsigned max_threads) const {
-  unsigned threads =
-      std::min<unsigned>({usable_cpus(), kMaxThreads, std::max(1u, max_threads), static_cast<unsigned>(jobs_.size())});
+  unsigned threads = std::min<unsigned>({static_cast<unsigned>(usable_cpus()), kMaxThreads, std::max(1u, max_threads),
+                                         static_cast<unsigned>(jobs_.size())});
   std::vector<char> good(jobs_.size(), 1);
   std::atomic<size_t> next{0};
   std::exception_ptr error;

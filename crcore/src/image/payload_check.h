@@ -29,9 +29,6 @@ class PayloadCheck {
   std::optional<RecordAt> run(int fd, const std::string& path, uint64_t file_size,
                               unsigned max_threads = kMaxThreads) const;
 
-  // The CPUs this process may run on (sched_getaffinity), at least 1.
-  static unsigned usable_cpus();
-
  private:
   struct Job {
     RecordAt at;

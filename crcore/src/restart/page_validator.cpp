@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "common/usable_cpus.h"
 #include "image/image_error.h"
 #include "image/payload_check.h"
 #include "image/scoped_fd.h"
@@ -67,7 +68,7 @@ PageValidator::PageValidator(const ImageChain& chain) {
     int status = 0;
     try {
       // One CPU is the stage's, which loads the pages meanwhile.
-      check_page_checksums(chain, std::max(1u, image::PayloadCheck::usable_cpus() - 1));
+      check_page_checksums(chain, std::max(1u, static_cast<unsigned>(usable_cpus()) - 1));
     } catch (const std::exception& e) {
       fprintf(stderr, "cr_restart: %s\n", e.what());
       status = 1;

@@ -2,7 +2,6 @@
 #include "restart/restorer.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -23,6 +22,7 @@
 #include <optional>
 #include <sstream>
 
+#include "common/usable_cpus.h"
 #include "image/image_reader.h"
 #include "restart/fd_restore.h"
 #include "restart/image_chain.h"
@@ -70,8 +70,7 @@ uint32_t extent_readers() {
   if (const char* choice = getenv("CRCORE_RESTART_READERS"); choice != nullptr && strcmp(choice, "1") == 0) {
     return 1;
   }
-  cpu_set_t cpus;
-  return sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) >= 2 ? 2 : 1;
+  return usable_cpus() >= 2 ? 2 : 1;
 }
 
 constexpr uint64_t kPage = 4096;

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "common/usable_cpus.h"
 #include "image/zstd_workspace.h"
 #include "libcr.h"
 #include "runtime/callbacks.h"
@@ -85,12 +86,6 @@ CheckpointInfo g_info;
 pid_t g_unreaped_writer = 0;      // the last copy-on-write writer, once it has reported
 bool g_huge_page_advice = false;  // the last image held MADV_HUGEPAGE regions (after_answer collapses them)
 uint64_t g_kmod_request = 0;      // set by serve_kmod for the checkpoint it starts
-
-// The CPUs this process may run on (its affinity), 1 when that cannot be read. Normal context.
-int usable_cpus() {
-  cpu_set_t cpus;
-  return sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
-}
 
 // Whether a behaviour that is on by default stays on: unless NAME=0 in the process's environment.
 bool enabled_unless_zero(const char* name) {
