@@ -13,6 +13,7 @@
 
 #include "comms.h"
 #include "crcore_ext.h"
+#include "direct_receive.h"
 #include "gate.h"
 #include "libcr.h"
 #include "lower_api.h"
@@ -125,11 +126,12 @@ void start_lower_half(int* argc, char*** argv) {
   life().lower_thread_level = provided;
   WaitPolicy waiting = decide_wait_policy();
   set_wait_policy(waiting);
+  enable_direct_receives(provided);
   if (debug_output()) {
     static const char* const names[] = {"single", "funneled", "serialized", "multiple"};
-    fprintf(stderr, "crmpi: lower half at MPI_THREAD_%s; waiting calls %s (%s)\n",
+    fprintf(stderr, "crmpi: lower half at MPI_THREAD_%s; waiting calls %s (%s); small receives %s\n",
             provided >= 0 && provided <= 3 ? names[provided] : "?", waiting.yield ? "yield" : "spin",
-            waiting.reason.c_str());
+            waiting.reason.c_str(), direct_receives_enabled() ? "inside the lower half" : "by tests");
   }
   restart_timing().mark("mpi_init");
   remember_selected_pml();

@@ -46,6 +46,9 @@ namespace crmpi {
   X(Ibsend) \
   X(Irecv) \
   X(Test) \
+  X(Wait) \
+  X(Cancel) \
+  X(Test_cancelled) \
   X(Request_free) \
   X(Iprobe) \
   X(Get_count) \

@@ -87,7 +87,7 @@ MPI_Datatype upper_type(MPI_Datatype lower_handle) {
   return static_cast<MPI_Datatype>(upper_predefined(lower_handle));
 }
 
-MPI_Op real_op(MPI_Op op, const char* call) {
+MPI_Op real_op_slow(MPI_Op op, const char* call) {
   if (auto* v = as<VOp>(op, Kind::Op); v != nullptr && !v->freed) {
     return v->real;
   }

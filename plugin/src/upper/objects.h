@@ -120,7 +120,15 @@ MPI_Datatype upper_type(MPI_Datatype lower);
 // For arguments MPI ignores (a non-root's receive type, with MPI_IN_PLACE): the lower half's
 // MPI_DATATYPE_NULL when the handle is not a datatype at all.
 MPI_Datatype optional_type(MPI_Datatype type);  // for user reduction functions
-MPI_Op real_op(MPI_Op op, const char* call);
+// A predefined operation (MPI_SUM...) by one probe of the table, like a predefined datatype; the
+// application's own operations (VOp) otherwise.
+MPI_Op real_op_slow(MPI_Op op, const char* call);
+inline MPI_Op real_op(MPI_Op op, const char* call) {
+  if (void* lower_handle = g_predefined.lower_of(op); lower_handle != nullptr) [[likely]] {
+    return static_cast<MPI_Op>(lower_handle);
+  }
+  return real_op_slow(op, call);
+}
 VGroup* vgroup(MPI_Group group, const char* call);
 VRequest* vrequest(MPI_Request request, const char* call);  // nullptr for MPI_REQUEST_NULL
 

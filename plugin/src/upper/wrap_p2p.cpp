@@ -1,9 +1,11 @@
 // Point-to-point calls. Blocking ones are nonblocking ones followed by a wait, so that a checkpoint
 // never finds a thread blocked inside the lower half; but a small standard send, which the lower half
 // completes without its receiver (eagerly, below every transport's eager limit), is its blocking
-// send.
+// send, and a small receive from a named source waits inside the lower half's MPI_Recv until a
+// checkpoint cancels it there (direct_receive.h). MPI_Sendrecv does the same with a small message.
 #include <vector>
 
+#include "direct_receive.h"
 #include "gate.h"
 #include "lower_api.h"
 #include "objects.h"
@@ -14,9 +16,54 @@ using namespace crmpi;
 
 namespace {
 
-// At most this many bytes go eagerly on every transport of Open MPI 4.1 (the smallest eager limit is
-// the self transport's, 1024 bytes, headers included). A send of more may wait for its receiver.
-constexpr long kEagerBytes = 512;
+// A standard send of at most kEagerBytes: the lower half's blocking send, which completes locally. True
+// when sent; false for a larger one. (Should the lower half run out of buffers, the send waits, inside
+// the lower half, for its receiver's progress, which the receiver makes at the latest in its own quiesce,
+// the drain; meanwhile this rank's quiesce waits for it: the gate counts it inside.)
+bool send_eagerly(const void* buf, int count, MPI_Datatype type, int dest, int tag, VComm* c, const char* call) {
+  if (count < 0) {
+    return false;
+  }
+  // The type's size is cached (objects.h): no call into the lower half to learn it.
+  auto [real, size] = sized_type(type, call);
+  if (size < 0 || static_cast<long>(count) * size > kEagerBytes) {
+    return false;
+  }
+  check(lower.Send(buf, count, real, dest, tag, c->real), call);
+  traffic().sent(c, dest);
+  return true;
+}
+
+// A receive of at most kEagerBytes from a named source, waiting inside the lower half (direct_receive.h).
+// True when received; false when the receive is not one of those, or a checkpoint cancelled it: then the
+// caller receives the layer's way.
+bool receive_directly(void* buf, int count, MPI_Datatype type, int source, int tag, VComm* c, MPI_Status* status,
+                      const char* call) {
+  if (!direct_receives_enabled() || source < 0 || count < 0 || !traffic().drained.empty()) {
+    return false;
+  }
+  auto [real, size] = sized_type(type, call);
+  if (size < 0 || static_cast<long>(count) * size > kEagerBytes) {
+    return false;
+  }
+  MPI_Status ignored;
+  return receive_direct(buf, count, real, source, tag, c, status != MPI_STATUS_IGNORE ? status : &ignored, call);
+}
+
+// A blocking receive the layer's way: a request and its waiting loop, whose pause points let a checkpoint
+// have the thread.
+int receive_and_wait(void* buf, int count, MPI_Datatype type, int source, int tag, VComm* c, MPI_Status* status,
+                     const char* call) {
+  CallRequests requests;
+  VRequest receive;
+  VRequest& r = requests.add(receive);
+  post_receive(r, buf, count, type, source, tag, c, call);
+  requests.wait_for(r);
+  if (status != MPI_STATUS_IGNORE) {
+    *status = r.status;
+  }
+  return r.status.MPI_ERROR == MPI_ERR_TRUNCATE ? MPI_ERR_TRUNCATE : MPI_SUCCESS;
+}
 
 // One passage for the whole call: the post, the waiting loop (whose pause points let a checkpoint
 // have the thread) and the retirement.
@@ -24,17 +71,8 @@ int blocking_send(const void* buf, int count, MPI_Datatype type, int dest, int t
                   const char* call) {
   VComm* c = vcomm(comm, call);
   Passage passage;
-  if (mode == SendMode::Standard && count >= 0) {
-    // The type's size is cached (objects.h): no call into the lower half to learn it.
-    auto [real, size] = sized_type(type, call);
-    if (size >= 0 && static_cast<long>(count) * size <= kEagerBytes) {
-      // Completes locally. Should the lower half run out of buffers, the send waits, inside the
-      // lower half, for its receiver's progress, which the receiver makes at the latest in its own
-      // quiesce (the drain); meanwhile this rank's quiesce waits for it (the gate counts it inside).
-      check(lower.Send(buf, count, real, dest, tag, c->real), call);
-      traffic().sent(c, dest);
-      return MPI_SUCCESS;
-    }
+  if (mode == SendMode::Standard && send_eagerly(buf, count, type, dest, tag, c, call)) {
+    return MPI_SUCCESS;
   }
   CallRequests requests;
   VRequest send;
@@ -83,15 +121,10 @@ int MPI_Irsend(const void* buf, int count, MPI_Datatype type, int dest, int tag,
 int MPI_Recv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm, MPI_Status* status) {
   VComm* c = vcomm(comm, "MPI_Recv");
   Passage passage;
-  CallRequests requests;
-  VRequest receive;
-  VRequest& r = requests.add(receive);
-  post_receive(r, buf, count, type, source, tag, c, "MPI_Recv");
-  requests.wait_for(r);
-  if (status != MPI_STATUS_IGNORE) {
-    *status = r.status;
+  if (receive_directly(buf, count, type, source, tag, c, status, "MPI_Recv")) [[likely]] {
+    return MPI_SUCCESS;
   }
-  return r.status.MPI_ERROR == MPI_ERR_TRUNCATE ? MPI_ERR_TRUNCATE : MPI_SUCCESS;
+  return receive_and_wait(buf, count, type, source, tag, c, status, "MPI_Recv");
 }
 
 int MPI_Irecv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm, MPI_Request* request) {
@@ -105,6 +138,14 @@ int MPI_Sendrecv(const void* sendbuf, int sendcount, MPI_Datatype sendtype, int 
                  int recvcount, MPI_Datatype recvtype, int source, int recvtag, MPI_Comm comm, MPI_Status* status) {
   VComm* c = vcomm(comm, "MPI_Sendrecv");
   Passage passage;
+  // A small send completes locally, so it may go first (even to this rank itself); then the receive,
+  // directly when it is small too.
+  if (send_eagerly(sendbuf, sendcount, sendtype, dest, sendtag, c, "MPI_Sendrecv")) {
+    if (receive_directly(recvbuf, recvcount, recvtype, source, recvtag, c, status, "MPI_Sendrecv")) {
+      return MPI_SUCCESS;
+    }
+    return receive_and_wait(recvbuf, recvcount, recvtype, source, recvtag, c, status, "MPI_Sendrecv");
+  }
   CallRequests requests;
   VRequest receive;
   VRequest& r = requests.add(receive);
