@@ -50,14 +50,16 @@ void enable_direct_receives(int lower_thread_level) {
   if (lower_thread_level != MPI_THREAD_SINGLE) {
     return;
   }
-  if (const char* choice = getenv("CRCORE_MPI_DIRECT_RECEIVE"); choice != nullptr && strcmp(choice, "0") == 0) {
+  const char* choice = getenv("CRCORE_MPI_DIRECT_RECEIVE");
+  if (choice != nullptr && strcmp(choice, "0") == 0) {
     return;
   }
   using Register = int (*)(int (*)());
   auto register_low_priority = reinterpret_cast<Register>(lower_symbol("opal_progress_register_lp"));
   g_direct_receives = register_low_priority != nullptr && register_low_priority(cancel_for_checkpoint) == 0;
   g_ob1_next_receive = nullptr;
-  if (void* ob1 = lower_library("mca_pml_ob1.so"); ob1 != nullptr) {
+  bool any_pml = choice != nullptr && strcmp(choice, "irecv") == 0;  // as with another pml (a test)
+  if (void* ob1 = any_pml ? nullptr : lower_library("mca_pml_ob1.so"); ob1 != nullptr) {
     g_ob1_next_receive = static_cast<void* const*>(dlsym(ob1, "mca_pml_ob1_recvreq"));
     dlclose(ob1);  // the reference lower_library took: Open MPI keeps its pml loaded until MPI_Finalize
   }
@@ -74,6 +76,14 @@ void enable_direct_receives(int lower_thread_level) {
       check(lower.Recv(nullptr, 0, byte, 0, 0, self, MPI_STATUS_IGNORE), "MPI_Init");
     }
   }
+}
+
+const char* direct_receive_method() {
+  if (!g_direct_receives) {
+    return "by tests";
+  }
+  return g_ob1_next_receive != nullptr && *g_ob1_next_receive != nullptr ? "inside MPI_Recv (ob1's request)"
+                                                                         : "inside MPI_Wait";
 }
 
 bool receive_direct(void* buf, int count, MPI_Datatype real_type, int source, int tag, VComm* comm, MPI_Status* status,

@@ -33,10 +33,13 @@ constexpr long kEagerBytes = 512;
 
 // At every start of the lower half (after its MPI_Init): registers the progress hook when the lower half
 // runs MPI_THREAD_SINGLE and Open MPI's opal_progress_register_lp is there; otherwise direct receives
-// stay off. CRCORE_MPI_DIRECT_RECEIVE=0 turns them off (for measurements).
+// stay off. CRCORE_MPI_DIRECT_RECEIVE=0 turns them off (for measurements); =irecv makes them MPI_Irecv
+// plus MPI_Wait, as with a pml other than ob1 (for the tests).
 void enable_direct_receives(int lower_thread_level);
 extern bool g_direct_receives;
 inline bool direct_receives_enabled() { return g_direct_receives; }
+// How small receives wait, for the debug output.
+const char* direct_receive_method();
 
 // Receives into buf inside the lower half (a gate passage is open). True when a message was received
 // (status filled, counted); false when a checkpoint cancelled the receive before it matched anything:

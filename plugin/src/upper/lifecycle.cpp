@@ -131,7 +131,7 @@ void start_lower_half(int* argc, char*** argv) {
     static const char* const names[] = {"single", "funneled", "serialized", "multiple"};
     fprintf(stderr, "crmpi: lower half at MPI_THREAD_%s; waiting calls %s (%s); small receives %s\n",
             provided >= 0 && provided <= 3 ? names[provided] : "?", waiting.yield ? "yield" : "spin",
-            waiting.reason.c_str(), direct_receives_enabled() ? "inside the lower half" : "by tests");
+            waiting.reason.c_str(), direct_receive_method());
   }
   restart_timing().mark("mpi_init");
   remember_selected_pml();

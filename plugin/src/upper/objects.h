@@ -109,10 +109,9 @@ struct SizedType {
 };
 SizedType sized_type_slow(MPI_Datatype type, const char* call);
 inline SizedType sized_type(MPI_Datatype type, const char* call) {
-  if (void* lower_handle = g_predefined.lower_of(type); lower_handle != nullptr) [[likely]] {
-    if (int size = g_predefined.size_of(type); size != PredefinedTable::kSizeUnknown) [[likely]] {
-      return {static_cast<MPI_Datatype>(lower_handle), size};
-    }
+  if (auto [lower_handle, size] = g_predefined.sized(type);
+      lower_handle != nullptr && size != PredefinedTable::kSizeUnknown) [[likely]] {
+    return {static_cast<MPI_Datatype>(lower_handle), size};
   }
   return sized_type_slow(type, call);
 }

@@ -31,12 +31,18 @@ class PredefinedTable {
   void* lower_of(const void* upper) const { return find(to_lower_, upper); }
   void* upper_of(const void* lower_handle) const { return find(to_upper_, lower_handle); }
 
-  // A predefined datatype's size in bytes, cached beside its entry (the eager-send check needs it on
-  // every small send): kSizeUnknown until set_size; cleared with the table (a new lower half).
+  // A predefined object's lower handle and, for a datatype, its size in bytes, in one probe (every small
+  // send and receive asks both). The size is cached beside the entry (kSizeUnknown until set_size;
+  // cleared with the table: a new lower half).
   static constexpr int kSizeUnknown = -1;
-  int size_of(const void* upper) const {
+  struct Sized {
+    void* lower;  // nullptr: not a predefined object
+    int size;
+  };
+  Sized sized(const void* upper) const {
     size_t i = index(to_lower_, upper);
-    return i < kSlots ? sizes_[i].load(std::memory_order_relaxed) : kSizeUnknown;
+    return i < kSlots ? Sized{to_lower_[i].value, sizes_[i].load(std::memory_order_relaxed)}
+                      : Sized{nullptr, kSizeUnknown};
   }
   void set_size(const void* upper, int size) {
     if (size_t i = index(to_lower_, upper); i < kSlots) {
