@@ -47,6 +47,7 @@ int cancel_for_checkpoint() {
 
 void enable_direct_receives(int lower_thread_level) {
   g_direct_receives = false;
+  g_ob1_next_receive = nullptr;  // a previous lower half's (before a restart) is gone
   if (lower_thread_level != MPI_THREAD_SINGLE) {
     return;
   }
@@ -57,7 +58,6 @@ void enable_direct_receives(int lower_thread_level) {
   using Register = int (*)(int (*)());
   auto register_low_priority = reinterpret_cast<Register>(lower_symbol("opal_progress_register_lp"));
   g_direct_receives = register_low_priority != nullptr && register_low_priority(cancel_for_checkpoint) == 0;
-  g_ob1_next_receive = nullptr;
   bool any_pml = choice != nullptr && strcmp(choice, "irecv") == 0;  // as with another pml (a test)
   if (void* ob1 = any_pml ? nullptr : lower_library("mca_pml_ob1.so"); ob1 != nullptr) {
     g_ob1_next_receive = static_cast<void* const*>(dlsym(ob1, "mca_pml_ob1_recvreq"));
