@@ -108,8 +108,9 @@ bool receive_direct(void* buf, int count, MPI_Datatype real_type, int source, in
     check(lower.Test_cancelled(status, &cancelled), call);
     if (cancelled != 0) {
       if (debug_output()) {
-        fprintf(stderr, "crmpi: rank %d: a receive waiting inside the lower half was cancelled for a checkpoint\n",
-                world().rank);
+        fprintf(stderr,
+                "crmpi: rank %d: a receive waiting inside the lower half was cancelled for a checkpoint (source %d)\n",
+                world().rank, source);
       }
       return false;
     }

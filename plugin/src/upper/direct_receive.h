@@ -13,7 +13,8 @@
 // Used only where this is safe and worth it:
 //   - a lower half at MPI_THREAD_SINGLE (the default with PMIx): the waiting thread is the only one in
 //     the lower half, and it cancels its own request, from its own progress loop;
-//   - a named source (no wildcard): ANY_SOURCE receives keep the loop;
+//   - a rank or MPI_ANY_SOURCE as the source (ob1 cancels a wildcard receive as exactly: it takes it off
+//     the list of wildcard receives unless a message has matched it);
 //   - a receive buffer of at most kDirectBytes: a message that matches it is complete when it matches
 //     (below every transport's eager limit), so a matched receive never waits for its sender's progress,
 //     which a held sender makes only in its drain;

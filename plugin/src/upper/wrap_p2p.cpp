@@ -1,7 +1,7 @@
 // Point-to-point calls. Blocking ones are nonblocking ones followed by a wait, so that a checkpoint
 // never finds a thread blocked inside the lower half; but a small standard send, which the lower half
 // completes without its receiver (eagerly, below every transport's eager limit), is its blocking
-// send, and a small receive from a named source waits inside the lower half's MPI_Recv until a
+// send, and a small receive waits inside the lower half's MPI_Recv until a
 // checkpoint cancels it there (direct_receive.h). MPI_Sendrecv does the same with a small message.
 #include <vector>
 
@@ -34,12 +34,13 @@ bool send_eagerly(const void* buf, int count, MPI_Datatype type, int dest, int t
   return true;
 }
 
-// A receive of at most kEagerBytes from a named source, waiting inside the lower half (direct_receive.h).
-// True when received; false when the receive is not one of those, or a checkpoint cancelled it: then the
-// caller receives the layer's way.
+// A receive of at most kEagerBytes (from a rank or MPI_ANY_SOURCE), waiting inside the lower half
+// (direct_receive.h). True when received; false when the receive is not one of those, or a checkpoint
+// cancelled it: then the caller receives the layer's way (which also answers MPI_PROC_NULL).
 bool receive_directly(void* buf, int count, MPI_Datatype type, int source, int tag, VComm* c, MPI_Status* status,
                       const char* call) {
-  if (!direct_receives_enabled() || source < 0 || count < 0 || !traffic().drained.empty()) {
+  if (!direct_receives_enabled() || (source < 0 && source != MPI_ANY_SOURCE) || count < 0 ||
+      !traffic().drained.empty()) {
     return false;
   }
   auto [real, size] = sized_type(type, call);

@@ -7,11 +7,11 @@
  * an odd last rank only takes part in the result)
  * Each step one rank of a pair (alternately the even and the odd one) sleeps 60 ms, then sends three
  * messages: none of them is there when its partner starts waiting. The partner waits in MPI_Recv for the
- * first (tag 5, or MPI_ANY_TAG every other step), then receives the second (1 to 16 int64, tag 7) and the
- * third (0 bytes, tag 7, received with MPI_ANY_TAG) and answers with one int64, which the sender waits for;
- * then both exchange two int64 with MPI_Sendrecv, the partner 20 ms late.
- * Steps alternate between MPI_COMM_WORLD and a communicator of the pair (MPI_Comm_split). Counts, tags,
- * sources and values are checked and hashed.
+ * first (tag 5, or MPI_ANY_TAG every other step; from MPI_ANY_SOURCE every third step), then receives the second (1 to
+ * 16 int64, tag 7) and the third (0 bytes, tag 7, received with MPI_ANY_TAG) and answers with one int64, which the
+ * sender waits for; then both exchange two int64 with MPI_Sendrecv, the partner 20 ms late. Steps alternate between
+ * MPI_COMM_WORLD and a communicator of the pair (MPI_Comm_split). Counts, tags, sources and values are checked and
+ * hashed.
  */
 #include "mpi_case.h"
 
@@ -53,7 +53,9 @@ int main(int argc, char** argv) {
     } else {
       MPI_Status status;
       int count = -1;
-      MPI_Recv(buffer, kMaxInts, MPI_INT64_T, peer, step % 2 == 0 ? 5 : MPI_ANY_TAG, comm, &status);
+      /* From the partner with tag 5, or with any tag, or from any source (only the partner sends here). */
+      int source = step % 3 == 2 ? MPI_ANY_SOURCE : peer;
+      MPI_Recv(buffer, kMaxInts, MPI_INT64_T, source, step % 2 == 0 ? 5 : MPI_ANY_TAG, comm, &status);
       MPI_Get_count(&status, MPI_INT64_T, &count);
       CASE_CHECK(count == 1 && status.MPI_TAG == 5 && status.MPI_SOURCE == peer, errors,
                  "step %d: first: count %d tag %d source %d", step, count, status.MPI_TAG, status.MPI_SOURCE);
