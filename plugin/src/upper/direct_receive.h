@@ -2,11 +2,12 @@
 // layer's loop of tests (requests.h).
 //
 // The layer's loop gives a checkpoint its thread between two tests; a thread waiting inside the lower
-// half's MPI_Wait gets no such chance by itself. So the layer hooks Open MPI's progress engine (a
+// half's MPI_Recv gets no such chance by itself. So the layer hooks Open MPI's progress engine (a
 // low-priority callback of opal_progress(), which the waiting thread runs again and again): once a
 // checkpoint holds every call (Hold::All), the waiting thread cancels its own receive there, its
-// MPI_Wait returns, and the call goes on as an ordinary blocking receive of the layer, which the
-// checkpoint finds at its pause point. MPI_Cancel is exact: either the receive had not matched a message
+// MPI_Recv returns, and the call goes on as an ordinary blocking receive of the layer, which the
+// checkpoint finds at its pause point. (With a pml other than ob1 the receive is MPI_Irecv plus
+// MPI_Wait: direct_receive.cpp.) MPI_Cancel is exact: either the receive had not matched a message
 // yet, and nothing was received (the message, if one comes, goes to the drain or to the receive posted
 // again), or it had, and the receive completes with it.
 //
@@ -15,7 +16,7 @@
 //     the lower half, and it cancels its own request, from its own progress loop;
 //   - a rank or MPI_ANY_SOURCE as the source (ob1 cancels a wildcard receive as exactly: it takes it off
 //     the list of wildcard receives unless a message has matched it);
-//   - a receive buffer of at most kDirectBytes: a message that matches it is complete when it matches
+//   - a receive buffer of at most kEagerBytes: a message that matches it is complete when it matches
 //     (below every transport's eager limit), so a matched receive never waits for its sender's progress,
 //     which a held sender makes only in its drain;
 //   - no drained message waiting: those are served by the layer's receive.
