@@ -25,6 +25,12 @@ namespace {
 // is not the pml, or not loaded: then MPI_Irecv plus MPI_Wait.
 void* const* g_ob1_next_receive = nullptr;
 
+// That request, or nullptr when there is none to use (another pml, or ob1 not yet primed). Not
+// MPI_REQUEST_NULL: that is the application's libmpi's object, and ob1's empty slot holds nullptr.
+MPI_Request ob1_next_receive() {
+  return g_ob1_next_receive != nullptr ? static_cast<MPI_Request>(*g_ob1_next_receive) : nullptr;
+}
+
 // The lower request of the receive this thread waits for inside the lower half, or nullptr. The progress
 // hook sets it to nullptr when it has cancelled that receive.
 constinit thread_local MPI_Request* t_waiting __attribute__((tls_model("initial-exec"))) = nullptr;
@@ -63,7 +69,7 @@ void enable_direct_receives(int lower_thread_level) {
     g_ob1_next_receive = static_cast<void* const*>(dlsym(ob1, "mca_pml_ob1_recvreq"));
     dlclose(ob1);  // the reference lower_library took: Open MPI keeps its pml loaded until MPI_Finalize
   }
-  if (g_direct_receives && g_ob1_next_receive != nullptr && *g_ob1_next_receive == nullptr) {
+  if (g_direct_receives && g_ob1_next_receive != nullptr && ob1_next_receive() == nullptr) {
     // ob1 keeps the request of a finished MPI_Recv only once it has had one: an empty message to this
     // rank itself on the lower MPI_COMM_SELF gives it one. That runs before the application (or, after a
     // restart, the rebuild) has posted anything in this lower half, so the receive matches only that
@@ -82,16 +88,14 @@ const char* direct_receive_method() {
   if (!g_direct_receives) {
     return "by tests";
   }
-  return g_ob1_next_receive != nullptr && *g_ob1_next_receive != nullptr ? "inside MPI_Recv (ob1's request)"
-                                                                         : "inside MPI_Wait";
+  return ob1_next_receive() != nullptr ? "inside MPI_Recv (ob1's request)" : "inside MPI_Wait";
 }
 
 bool receive_direct(void* buf, int count, MPI_Datatype real_type, int source, int tag, VComm* comm, MPI_Status* status,
                     const char* call) {
-  MPI_Request request = MPI_REQUEST_NULL;
+  MPI_Request request = ob1_next_receive();
   int rc = MPI_SUCCESS;
-  if (g_ob1_next_receive != nullptr && *g_ob1_next_receive != nullptr) [[likely]] {
-    request = static_cast<MPI_Request>(*g_ob1_next_receive);
+  if (request != nullptr) [[likely]] {
     t_waiting = &request;
     rc = lower.Recv(buf, count, real_type, source, tag, comm->real, status);
   } else {

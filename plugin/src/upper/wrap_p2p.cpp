@@ -16,17 +16,24 @@ using namespace crmpi;
 
 namespace {
 
+// The lower half's handle of type when count elements of it take at most kEagerBytes; nullptr otherwise
+// (a larger message, a negative count, or a size MPI does not define). The size is cached (objects.h):
+// no call into the lower half to learn it.
+MPI_Datatype eager_type(int count, MPI_Datatype type, const char* call) {
+  if (count < 0) {
+    return nullptr;
+  }
+  auto [real, size] = sized_type(type, call);
+  return size >= 0 && static_cast<long>(count) * size <= kEagerBytes ? real : nullptr;
+}
+
 // A standard send of at most kEagerBytes: the lower half's blocking send, which completes locally. True
 // when sent; false for a larger one. (Should the lower half run out of buffers, the send waits, inside
 // the lower half, for its receiver's progress, which the receiver makes at the latest in its own quiesce,
 // the drain; meanwhile this rank's quiesce waits for it: the gate counts it inside.)
 bool send_eagerly(const void* buf, int count, MPI_Datatype type, int dest, int tag, VComm* c, const char* call) {
-  if (count < 0) {
-    return false;
-  }
-  // The type's size is cached (objects.h): no call into the lower half to learn it.
-  auto [real, size] = sized_type(type, call);
-  if (size < 0 || static_cast<long>(count) * size > kEagerBytes) {
+  MPI_Datatype real = eager_type(count, type, call);
+  if (real == nullptr) {
     return false;
   }
   check(lower.Send(buf, count, real, dest, tag, c->real), call);
@@ -39,12 +46,11 @@ bool send_eagerly(const void* buf, int count, MPI_Datatype type, int dest, int t
 // cancelled it: then the caller receives the layer's way (which also answers MPI_PROC_NULL).
 bool receive_directly(void* buf, int count, MPI_Datatype type, int source, int tag, VComm* c, MPI_Status* status,
                       const char* call) {
-  if (!direct_receives_enabled() || (source < 0 && source != MPI_ANY_SOURCE) || count < 0 ||
-      !traffic().drained.empty()) {
+  if (!direct_receives_enabled() || (source < 0 && source != MPI_ANY_SOURCE) || !traffic().drained.empty()) {
     return false;
   }
-  auto [real, size] = sized_type(type, call);
-  if (size < 0 || static_cast<long>(count) * size > kEagerBytes) {
+  MPI_Datatype real = eager_type(count, type, call);
+  if (real == nullptr) {
     return false;
   }
   MPI_Status ignored;
