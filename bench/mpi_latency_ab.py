@@ -7,7 +7,8 @@ in a random order each round, for --rounds rounds, and prints per variant the me
 the runs of each run's fastest batch ("best batch"), and the median of the runs' means, each against plain.
 
 A variant is NAME=LIBDIR[:VAR=VALUE...]: LIBDIR holds a libcrmpi.so (and crcore/libcrmpi_lower.so beside it,
-as a build's lib/ does), preloaded into the ranks as `mpirun -am ft-enable-cr` would, with the extra
+as a build's lib/ does), given to the ranks with the settings of the build's ft-enable-cr parameter file
+(what `mpirun -am ft-enable-cr` passes), its LD_PRELOAD naming LIBDIR's library, plus the extra
 environment given. Without --variant: the build's own lib/ ("layer").
 
 Example (the layer against itself with direct receives off, and against a kept older build):
@@ -48,6 +49,17 @@ def parse_args():
     return p.parse_args()
 
 
+def layer_settings(build):
+    """The VAR=VALUE settings the build's ft-enable-cr parameter file gives the ranks (mca_base_env_list)."""
+    path = os.path.join(build, "share", "crcore", "amca-param-sets", "ft-enable-cr")
+    with open(path) as f:
+        for line in f:
+            key, _, value = line.partition("=")
+            if key.strip() == "mca_base_env_list":
+                return [s.strip() for s in value.strip().split(";") if s.strip()]
+    sys.exit(f"mpi_latency_ab: no mca_base_env_list in {path}")
+
+
 def variants(a):
     specs = a.variant or [f"layer={os.path.join(a.build, 'lib')}"]
     out = [("plain", None, [])]
@@ -75,6 +87,7 @@ def compare(a, env, real_mpirun, work):
     program = os.path.join(work, "mpi_bench")
     subprocess.run(["mpicc", "-O2", "-o", program, os.path.join(REPO, "bench", "mpi", "mpi_bench.c")], check=True)
     np = 1 if a.mode == "self" else (2 if a.mode == "pingpong" else a.np)
+    settings = layer_settings(a.build)
     best_pattern, mean_pattern = FIGURES[a.mode]
     todo = variants(a)
     best = {name: [] for name, _, _ in todo}
@@ -83,9 +96,9 @@ def compare(a, env, real_mpirun, work):
         for name, library, extra in random.sample(todo, len(todo)):
             command = [real_mpirun, "--oversubscribe", "-np", str(np)]
             if library is not None:
-                command += ["-x", f"LD_PRELOAD={library}", "-x", "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536",
-                            "-x", "CRCORE_MPI=1"]
-                for setting in extra:
+                for setting in settings + extra:
+                    if setting.startswith("LD_PRELOAD="):
+                        setting = f"LD_PRELOAD={library}"
                     command += ["-x", setting]
             command += [program, a.mode, str(a.size), str(a.iterations)]
             r = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
